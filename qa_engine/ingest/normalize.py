@@ -1,0 +1,144 @@
+"""Turn raw page texts into one canonical text: hard wraps repaired, page furniture dropped, pages recorded."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from qa_engine.ingest.text_rules import (
+    HEADING_MARKER,
+    TERMINAL_PUNCT,
+    UNIT_LINE,
+    display_width,
+    is_table_row,
+    remove_cjk_spaces,
+)
+
+PAGE_HEADER = re.compile(r"证券代码\s*[:：].{0,40}证券简称\s*[:：]")
+BARE_PAGE_NUMBER = re.compile(r"^\s*(-\s*\d{1,4}\s*-|\d{1,4}|第\s*\d+\s*页(\s*[/，,]?\s*共\s*\d+\s*页)?|\d+-\d+-\d+)\s*$")
+STRAY_HTML = re.compile(r"</?(p|br|div|span|input|td|tr|table|tbody|th|b|i|u|font)\b[^<>]{0,120}/?>", re.I)
+REPEAT_MIN = 4
+WRAP_FRACTION = 0.8
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    page: int  # 1-based
+    table: bool
+
+
+@dataclass(frozen=True)
+class Canonical:
+    text: str
+    page_starts: tuple[int, ...]
+
+
+def normalize_pages(pages: tuple[str, ...] | list[str]) -> Canonical:
+    """Returns the canonical text of a filing and the offset at which each page starts."""
+    lines = _clean_lines(pages)
+    wrap_width = _wrap_width(lines)
+    return _join_paragraphs(lines, wrap_width)
+
+
+def _clean_lines(pages: tuple[str, ...] | list[str]) -> list[Line | None]:
+    """Lines with furniture removed; None marks a blank line. Bare page numbers mark page ends."""
+    raw = [(i + 1, ln) for i, page in enumerate(pages) for ln in page.split("\n")]
+    furniture = _repeated_furniture([ln for _, ln in raw])
+    out: list[Line | None] = []
+    page_shift = 0
+    for page, ln in raw:
+        text = STRAY_HTML.sub("", ln).strip()
+        if not text:
+            out.append(None)
+            continue
+        if text in furniture or PAGE_HEADER.search(text):
+            continue
+        if BARE_PAGE_NUMBER.match(text):
+            if len(pages) == 1:
+                page_shift = _page_after_footer(text, page_shift)
+            continue
+        out.append(_make_line(text, page + page_shift))
+    return out
+
+
+def _page_after_footer(marker: str, current_shift: int) -> int:
+    """In a text file, a bare page number between pages names the page that follows it."""
+    digits = re.findall(r"\d+", marker)
+    number = int(digits[0]) if digits else 0
+    return number - 1 if 1 < number - current_shift <= 50 else current_shift
+
+
+def _make_line(text: str, page: int) -> Line:
+    table = is_table_row(text)
+    if table:
+        text = re.sub(r"\s*\t\s*|\s{3,}", "\t", text)
+    else:
+        text = remove_cjk_spaces(re.sub(r"\s{2,}", " ", text))
+    return Line(text=text, page=page, table=table)
+
+
+def _repeated_furniture(lines: list[str]) -> set[str]:
+    """Lines repeated on many pages (running headers/footers) that are neither prose nor tables."""
+    counts = Counter(ln.strip() for ln in lines if len(ln.strip()) >= 10)
+    return {
+        ln
+        for ln, n in counts.items()
+        if n >= REPEAT_MIN
+        and not is_table_row(ln)
+        and not UNIT_LINE.match(ln)
+        and ln[-1] not in TERMINAL_PUNCT + "，,、"
+    }
+
+
+def _wrap_width(lines: list[Line | None]) -> int:
+    """The column at which the PDF wrapped prose lines (a high percentile of line widths)."""
+    widths = sorted(display_width(ln.text) for ln in lines if ln and not ln.table)
+    if not widths:
+        return 0
+    return widths[int(len(widths) * 0.75)]
+
+
+def _continues(prev: Line, nxt: Line, wrap_width: int) -> bool:
+    """True when `nxt` is the rest of the sentence that the hard-wrapped `prev` broke off."""
+    if prev.table or nxt.table or prev.text[-1] in TERMINAL_PUNCT:
+        return False
+    if UNIT_LINE.match(nxt.text) or HEADING_MARKER.match(nxt.text):
+        return False
+    return display_width(prev.text) >= WRAP_FRACTION * wrap_width
+
+
+def _join_paragraphs(lines: list[Line | None], wrap_width: int) -> Canonical:
+    parts: list[str] = []
+    offset = 0
+    page_starts: dict[int, int] = {1: 0}
+    prev: Line | None = None
+    for line in lines:
+        if line is None:
+            continue
+        if prev is not None:
+            sep = _joiner(prev, line) if _continues(prev, line, wrap_width) else "\n"
+            parts.append(sep)
+            offset += len(sep)
+        if line.page > max(page_starts):
+            _open_page(page_starts, line.page, offset)
+        parts.append(line.text)
+        offset += len(line.text)
+        prev = line
+    starts = tuple(page_starts[p] for p in sorted(page_starts))
+    return Canonical(text="".join(parts), page_starts=starts)
+
+
+def _open_page(page_starts: dict[int, int], page: int, offset: int) -> None:
+    """Starts `page` at `offset`; skipped pages (no marker seen) go to the text before."""
+    last = max(page_starts)
+    for skipped in range(last + 1, page):
+        page_starts[skipped] = page_starts[last]
+    page_starts[page] = offset
+
+
+def _joiner(prev: Line, nxt: Line) -> str:
+    """No space between CJK halves of a wrapped sentence; one space between Latin words."""
+    a, b = prev.text[-1], nxt.text[0]
+    return " " if a.isascii() and a.isalnum() and b.isascii() and b.isalnum() else ""

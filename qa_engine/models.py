@@ -1,0 +1,186 @@
+"""Frozen dataclasses passed between stages: Document, Chunk, Hit, Citation, Answer, Filters."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """What a citation shows about a filing."""
+
+    company: str = ""
+    short_name: str = ""
+    stock_code: str = ""
+    exchange: str = ""
+    doc_type: str = ""
+    title: str = ""
+    date: str = ""  # ISO yyyy-mm-dd or yyyy-mm
+    english_name: str = ""
+
+    def label(self) -> str:
+        """Human label: '有研新材 · 向特定对象发行股票审核问询函回复'."""
+        parts = [self.short_name or self.company, self.title or self.doc_type]
+        return " · ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One filing as canonical text; `page_starts[i]` is the offset where page i+1 begins."""
+
+    doc_id: str
+    source: str  # file name as ingested
+    text: str
+    meta: DocumentMeta
+    page_starts: tuple[int, ...] = (0,)
+    content_hash: str = ""
+
+    def page_at(self, offset: int) -> int:
+        """1-based page number containing `offset`."""
+        page = 1
+        for i, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = i + 1
+            else:
+                break
+        return page
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A sentence-aligned slice of a document: `doc.text[start:end] == text`."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    section: str = ""
+    page_start: int = 1
+    page_end: int = 1
+    context: str = ""  # table header (+ unit line) repeated for chunks that hold table rows
+    tokens: tuple[str, ...] = ()
+
+    def indexed_text(self) -> str:
+        """What retrieval sees: the table header context, then the verbatim text."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its score and the document metadata a citation needs."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    company: str
+    page: int
+    section: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verifiable quote: `quote == document.text[start:end]`."""
+
+    doc_id: str
+    title: str
+    company: str
+    page: int
+    section: str
+    start: int
+    end: int
+    quote: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What `Engine.ask` returns: the answer span (or None when not found) with citations."""
+
+    question: str
+    text: str | None
+    confidence: float
+    qtype: str
+    citations: tuple[Citation, ...] = ()
+    hits: tuple[Hit, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    sentence: str | None = None
+    resolved_question: str | None = None
+    lang: str = "zh"
+
+    @property
+    def found(self) -> bool:
+        return self.text is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "resolved_question": self.resolved_question,
+            "text": self.text,
+            "sentence": self.sentence,
+            "found": self.found,
+            "confidence": self.confidence,
+            "qtype": self.qtype,
+            "lang": self.lang,
+            "citations": [c.to_dict() for c in self.citations],
+            "hits": [h.to_dict() for h in self.hits],
+            "timings": dict(self.timings),
+        }
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters; every set field must match. `company` matches name, short name or code."""
+
+    company: str | None = None
+    doc_type: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    doc_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Filters | None":
+        if not data:
+            return None
+        doc_ids = data.get("doc_ids") or ([data["doc_id"]] if data.get("doc_id") else [])
+        return cls(
+            company=data.get("company") or None,
+            doc_type=data.get("doc_type") or None,
+            date_from=_parse_date(data.get("date_from")),
+            date_to=_parse_date(data.get("date_to")),
+            doc_ids=tuple(doc_ids),
+        )
+
+    def is_empty(self) -> bool:
+        return not (self.company or self.doc_type or self.date_from or self.date_to or self.doc_ids)
+
+
+def _parse_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    text = str(value)
+    if len(text) == 4:
+        text += "-01-01"
+    elif len(text) == 7:
+        text += "-01"
+    return date.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation, used to resolve follow-up questions."""
+
+    role: str  # "user" | "assistant"
+    content: str

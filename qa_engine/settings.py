@@ -1,0 +1,56 @@
+"""All tunables in one typed Settings object (env prefix `QA_`), passed in explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=None, extra="ignore")
+
+    index_dir: Path = Path("index")
+
+    # chunking (sizes in jieba tokens)
+    chunk_tokens: int = Field(160, ge=16, le=4096)
+    chunk_overlap_sentences: int = Field(1, ge=0, le=8)
+    max_file_bytes: int = 200 * 1024 * 1024
+    user_dict: Path | None = None
+
+    # retrieval
+    backend: str = "local"  # "local" | "milvus"
+    embedder: str = "static"  # "static" (corpus-trained, offline) | "none" | a sentence-transformers id/path
+    embed_dim: int = Field(256, ge=8, le=4096)
+    retrieval_mode: str = "hybrid"  # "bm25" | "dense" | "hybrid"
+    rrf_k: int = 60
+    bm25_weight: float = 1.0
+    dense_weight: float = 0.5
+    candidate_pool: int = 50
+    company_boost: float = 1.0
+    hnsw_threshold: int = 100_000
+    reranker: str | None = None  # a sentence-transformers CrossEncoder id/path
+    rerank_top: int = 20
+    aliases_file: Path | None = None
+    glossary_file: Path | None = None
+
+    # reading
+    reader: str = "heuristic"  # "heuristic" | a transformers extractive-QA model id/path
+    read_top_k: int = 5
+    abstain_threshold: float = 0.35
+    max_question_chars: int = 2000
+
+    # serving
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    protect_documents: bool = True
+    max_body_bytes: int = 1 * 1024 * 1024
+    max_upload_bytes: int = 50 * 1024 * 1024
+    request_timeout_s: float = 30.0
+    upload_dir: Path | None = None
+
+    # milvus
+    milvus_uri: str | None = None
+    milvus_collection: str = "qa_engine_chunks"
