@@ -1,0 +1,82 @@
+"""Prometheus metrics, one registry per app so several apps can live in one process (tests, bench)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass
+class Metrics:
+    """The counters and histograms the service exports at /metrics."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.requests = Counter(
+            "qa_http_requests", "HTTP requests by route", ["method", "route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "qa_http_request_duration_seconds", "HTTP request latency by route", ["method", "route"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.asks = Counter("qa_ask", "Questions answered, by outcome", ["endpoint", "found"], registry=r)
+        self.searches = Counter("qa_search", "Searches run", registry=r)
+        self.engine_latency = Histogram(
+            "qa_engine_call_duration_seconds", "Engine call latency (in the threadpool)", ["op"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.uploads = Counter("qa_documents_uploaded", "Documents uploaded, by outcome", ["ok"], registry=r)
+
+    def render(self) -> tuple[bytes, str]:
+        """Return (exposition text, content type) for the /metrics endpoint."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class MetricsMiddleware:
+    """Counts requests and times them per route template (never per raw path, to bound label cardinality)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            self._observe(scope, status, time.perf_counter() - started)
+
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """Record one finished request."""
+        route = route_label(scope)
+        method = str(scope.get("method", ""))
+        self.metrics.requests.labels(method, route, str(status)).inc()
+        self.metrics.latency.labels(method, route).observe(seconds)
+
+
+def route_label(scope: Scope) -> str:
+    """Return the matched route's path template, e.g. `/v1/documents/{doc_id}`, or `unmatched`."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    raw = str(scope.get("path", ""))
+    return "/static" if raw.startswith("/static/") else "unmatched"

@@ -1,0 +1,79 @@
+"""GET/POST/DELETE /v1/documents and the passage text behind a citation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile, status
+
+from qa_engine.api import uploads
+from qa_engine.api.deps import (
+    EngineDep,
+    HolderDep,
+    MetricsDep,
+    SettingsDep,
+    require_api_key,
+    require_document_key,
+    run_engine,
+    run_engine_write,
+)
+from qa_engine.api.errors import ApiError
+from qa_engine.api.serialize import PASSAGE_CONTEXT_CHARS, passage_to_dict, report_to_dict, to_jsonable
+from qa_engine.errors import DocumentNotFoundError
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"], dependencies=[Depends(require_api_key)])
+
+
+@router.get("")
+async def list_documents(request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Return `{"documents": [DocumentInfo...]}` for every indexed filing."""
+    docs = await run_engine(request, "documents", engine.documents)
+    return {"documents": to_jsonable(docs)}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require_document_key)])
+async def upload_document(
+    request: Request, holder: HolderDep, settings: SettingsDep, metrics: MetricsDep,
+    file: UploadFile = File(..., description="a .txt, .md, .html or .pdf filing"),
+) -> dict[str, Any]:
+    """Return the IngestReport fields after saving the file into the upload folder and indexing it."""
+    path = uploads.target_path(uploads.upload_dir(settings), file.filename)
+    size = await uploads.save_upload(file, path, settings.max_upload_bytes)
+    report = await run_engine_write(request, "add", holder.add, [path])
+    body = report_to_dict(report)
+    metrics.uploads.labels(str(body["ok"]).lower()).inc()
+    if not body["ok"]:
+        path.unlink(missing_ok=True)
+        reasons = "; ".join(f"{f['source']}: {f['error']}" for f in body["failed"])
+        raise ApiError(422, "ingest_error", f"could not ingest {path.name}: {reasons}")
+    return {**body, "filename": path.name, "bytes": size}
+
+
+@router.get("/{doc_id}")
+async def get_document(doc_id: str, request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Return the DocumentInfo of one filing (404 when unknown)."""
+    docs = await run_engine(request, "documents", engine.documents)
+    for info in docs:
+        if info.doc_id == doc_id:
+            result: dict[str, Any] = to_jsonable(info)
+            return result
+    raise DocumentNotFoundError(f"no document with id {doc_id!r}: list ids with GET /v1/documents")
+
+
+@router.get("/{doc_id}/text")
+async def document_text(
+    doc_id: str, request: Request, engine: EngineDep,
+    start: int | None = Query(None, ge=0, description="citation start offset in the canonical text"),
+    end: int | None = Query(None, ge=0, description="citation end offset"),
+    context: int = Query(PASSAGE_CONTEXT_CHARS, ge=0, le=20_000, description="characters shown either side"),
+) -> dict[str, Any]:
+    """Return the canonical text around [start, end) (the whole text without them) plus metadata and page."""
+    doc = await run_engine(request, "document", engine.document, doc_id)
+    return passage_to_dict(doc, start, end, context)
+
+
+@router.delete("/{doc_id}", dependencies=[Depends(require_document_key)])
+async def delete_document(doc_id: str, request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Return `{"removed": doc_id}` after dropping the filing from the index (404 when unknown)."""
+    await run_engine_write(request, "remove", engine.remove, doc_id)
+    return {"removed": doc_id}

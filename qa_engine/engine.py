@@ -1,0 +1,299 @@
+"""The Engine: the one place where the stages are wired. Read top to bottom for the whole path.
+
+ingest (files → Documents) → index writer (chunks, BM25, FAISS, atomic generation switch)
+→ snapshot (immutable, in memory) → retrieve (plan query, hybrid RRF, optional rerank) → read (answer + citations)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa_engine.chunk.tokenizer import FinanceTokenizer
+from qa_engine.embed.factory import EMBEDDER_DIR, load_embedder
+from qa_engine.errors import (
+    DocumentNotFoundError, IndexMismatchError, IndexNotFoundError, IngestError, InvalidQueryError,
+)
+from qa_engine.index.generation import FORMAT_VERSION, load_generation
+from qa_engine.index.snapshot import Snapshot
+from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change, writer_lock
+from qa_engine.ingest.pipeline import IngestReport, collect_files, prepare_document
+from qa_engine.models import Answer, Document, Filters, Hit, Turn
+from qa_engine.read.factory import make_reader
+from qa_engine.read.pipeline import answer_question
+from qa_engine.retrieve.glossary import load_aliases, load_glossary
+from qa_engine.retrieve.hybrid import MODES, RetrievalParams, retrieve
+from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
+from qa_engine.settings import Settings
+from qa_engine.store.sqlite_store import SQLiteStore
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    doc_id: str
+    source: str
+    company: str
+    short_name: str
+    stock_code: str
+    exchange: str
+    doc_type: str
+    title: str
+    date: str
+    chunks: int
+    pages: int
+    chars: int
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+class Engine:
+    """Question answering over one index folder. Thread-safe: reads use an immutable snapshot."""
+
+    def __init__(self, index_dir: Path, settings: Settings) -> None:
+        self.index_dir = index_dir
+        self.settings = settings
+        self._write_lock = threading.Lock()
+        self._snapshot = self._load_snapshot()
+        self._companies = CompanyIndex(self._snapshot.documents, load_aliases(settings.aliases_file))
+        self._reader = make_reader(settings)
+        self._reranker = _make_reranker(settings)
+
+    # ---- construction -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path | None = None, settings: Settings | None = None) -> "Engine":
+        """Opens an existing index; raises IndexNotFoundError with the command that builds one."""
+        settings = settings or Settings()
+        index_dir = Path(path) if path is not None else settings.index_dir
+        store_path = index_dir / STORE_FILE
+        if not store_path.exists():
+            raise IndexNotFoundError(f"{index_dir}/ holds no index: run `qa-engine ingest data/filings` first")
+        return cls(index_dir, settings.model_copy(update={"index_dir": index_dir}))
+
+    @classmethod
+    def build(cls, paths: Iterable[str | Path], settings: Settings | None = None, rebuild: bool = False) -> IngestReport:
+        """Ingests files/folders into settings.index_dir (created if needed); returns the per-file report."""
+        settings = settings or Settings()
+        return ingest_paths(settings.index_dir, settings, paths, rebuild=rebuild)
+
+    def _load_snapshot(self) -> Snapshot:
+        store = SQLiteStore(self.index_dir / STORE_FILE)
+        try:
+            with store.snapshot():
+                name = store.get_meta(CURRENT_KEY)
+                if not name:
+                    raise IndexNotFoundError(f"{self.index_dir}/ holds no built index: run `qa-engine ingest PATH`")
+                documents = {d.doc_id: d for d in store.documents()}
+                chunks = {c.chunk_id: c for c in store.chunks()}
+        finally:
+            store.close()
+        generation = load_generation(self.index_dir / name)
+        self._check_manifest(generation.manifest.embedder, generation.manifest.format_version)
+        tokenizer = FinanceTokenizer(tuple(generation.manifest.tokenizer_words), self.settings.user_dict)
+        embedder = None
+        if self.settings.embedder != "none":
+            embedder = load_embedder(self.index_dir / EMBEDDER_DIR, generation.manifest.embedder, tokenizer)
+        return Snapshot.assemble(self.index_dir, generation, documents, chunks, embedder, tokenizer)
+
+    def _check_manifest(self, embedder_id: str, format_version: int) -> None:
+        if format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{self.index_dir}/ has index format {format_version}, this qa_engine reads {FORMAT_VERSION}: "
+                "rebuild with `qa-engine ingest --rebuild data/filings`"
+            )
+        configured = self.settings.embedder
+        if configured in ("none", "static") or embedder_id == "none":
+            if configured == "static" and not embedder_id.startswith("static:") and embedder_id != "none":
+                raise IndexMismatchError(_mismatch(self.index_dir, embedder_id, configured))
+            return
+        if embedder_id != configured:
+            raise IndexMismatchError(_mismatch(self.index_dir, embedder_id, configured))
+
+    # ---- writing --------------------------------------------------------------------------------
+    def add(self, paths: Iterable[str | Path]) -> IngestReport:
+        """Ingests new or changed files and switches this engine to the new index."""
+        with self._write_lock:
+            report = ingest_paths(self.index_dir, self.settings, paths)
+            self._refresh()
+        return report
+
+    def remove(self, doc_id: str) -> None:
+        """Removes one document from the index; raises DocumentNotFoundError for an unknown id."""
+        with self._write_lock:
+            if doc_id not in self._snapshot.documents:
+                raise DocumentNotFoundError(f"no document with id {doc_id!r}: see `qa-engine docs`")
+            with writer_lock(self.index_dir):
+                apply_change(self.index_dir, self.settings, Change(add=[], remove={doc_id}))
+            self._refresh()
+
+    def _refresh(self) -> None:
+        snapshot = self._load_snapshot()
+        self._companies = CompanyIndex(snapshot.documents, load_aliases(self.settings.aliases_file))
+        self._snapshot = snapshot
+
+    # ---- reading --------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentInfo]:
+        snapshot = self._snapshot
+        counts = {d: len(p) for d, p in snapshot.positions_by_doc.items()}
+        return [_info(doc, counts.get(doc.doc_id, 0)) for doc in sorted(snapshot.documents.values(), key=lambda d: d.source)]
+
+    def document(self, doc_id: str) -> Document:
+        doc = self._snapshot.documents.get(doc_id)
+        if doc is None:
+            raise DocumentNotFoundError(f"no document with id {doc_id!r}: see `qa-engine docs`")
+        return doc
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str | None = None) -> list[Hit]:
+        """The k best chunks for `query` (Chinese or English), best first."""
+        snapshot = self._snapshot
+        plan = self._plan(query)
+        return self._search(snapshot, plan, k, filters, mode)
+
+    def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
+            history: Sequence[Turn] | None = None) -> Answer:
+        """Answers `question` from the filings with citations, or returns a not-found Answer."""
+        started = time.perf_counter()
+        snapshot = self._snapshot
+        self._validate(question)
+        return answer_question(
+            question=question,
+            history=list(history or []),
+            search=lambda plan, n: self._search(snapshot, plan, n, filters, None),
+            planner=self._plan,
+            reader=self._reader,
+            snapshot=snapshot,
+            settings=self.settings,
+            k=k or self.settings.read_top_k,
+            started=started,
+        )
+
+    def _plan(self, query: str) -> QueryPlan:
+        self._validate(query)
+        return plan_query(query, load_glossary(self.settings.glossary_file), self._companies)
+
+    def _validate(self, query: str) -> None:
+        if not query or not query.strip():
+            raise InvalidQueryError("the question is empty")
+        if len(query) > self.settings.max_question_chars:
+            raise InvalidQueryError(
+                f"the question has {len(query)} characters, over the limit of {self.settings.max_question_chars}"
+                " (QA_MAX_QUESTION_CHARS)"
+            )
+
+    def _search(self, snapshot: Snapshot, plan: QueryPlan, k: int, filters: Filters | None, mode: str | None) -> list[Hit]:
+        mode = mode or self.settings.retrieval_mode
+        if mode not in MODES:
+            raise InvalidQueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+        allowed = allowed_docs(snapshot.documents, filters, self._companies)
+        params = RetrievalParams(mode=mode, pool=self.settings.candidate_pool, rrf_k=self.settings.rrf_k,
+                                 bm25_weight=self.settings.bm25_weight, dense_weight=self.settings.dense_weight)
+        depth = max(k, self.settings.rerank_top) if self._reranker else k
+        scored = retrieve(snapshot, plan, depth, allowed, params)
+        hits = [_hit(snapshot, s.position, s.score) for s in scored]
+        if self._reranker is not None:
+            hits = _rerank(self._reranker, plan.search_text, hits, self.settings.rerank_top)
+        return hits[:k]
+
+    def close(self) -> None:
+        """Nothing to release today (everything is in memory); kept so callers can use `with`."""
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def ingest_paths(index_dir: Path, settings: Settings, paths: Iterable[str | Path], rebuild: bool = False,
+                 progress: bool = False) -> IngestReport:
+    """Loads the files, then applies them to the index under the writer lock."""
+    files, problems = collect_files(paths)
+    report = IngestReport(failed=list(problems))
+    with writer_lock(index_dir):
+        store = SQLiteStore(index_dir / STORE_FILE)
+        try:
+            known = store.hashes_by_source()
+            known_ids = {doc_id for doc_id, _ in known.values()}
+        finally:
+            store.close()
+        change = _plan_change(files, known, known_ids, settings, report, progress)
+        if change.add or change.remove or (rebuild and known):
+            report.generation = apply_change(index_dir, settings, change, retrain=rebuild)
+    return report
+
+
+def _plan_change(files: list[Path], known: dict[str, tuple[str, str]], known_ids: set[str], settings: Settings,
+                 report: IngestReport, progress: bool) -> Change:
+    add: list[Document] = []
+    remove: set[str] = set()
+    seen: set[str] = set()
+    for path in _progress(files, progress):
+        try:
+            doc = prepare_document(path, settings.max_file_bytes)
+        except IngestError as exc:
+            report.failed.append((str(path), str(exc)))
+            continue
+        previous = known.get(doc.source)
+        if doc.doc_id in seen or (previous and previous[1] == doc.content_hash) or (doc.doc_id in known_ids and not previous):
+            report.unchanged.append(doc.source)
+            continue
+        if previous:
+            remove.add(previous[0])
+            report.replaced.append(doc.source)
+        else:
+            report.added.append(doc.source)
+        seen.add(doc.doc_id)
+        add.append(doc)
+    return Change(add=add, remove=remove)
+
+
+def _progress(files: list[Path], enabled: bool) -> Iterable[Path]:
+    if not enabled or len(files) < 2:
+        return files
+    from rich.progress import track
+
+    return track(files, description="Reading filings")
+
+
+def _hit(snapshot: Snapshot, position: int, score: float) -> Hit:
+    chunk = snapshot.chunks[position]
+    doc = snapshot.documents[chunk.doc_id]
+    return Hit(
+        chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=doc.meta.label() or doc.source,
+        company=doc.meta.short_name or doc.meta.company, page=chunk.page_start, section=chunk.section,
+        start=chunk.start, end=chunk.end, text=chunk.text, score=score,
+    )
+
+
+def _rerank(reranker, query: str, hits: list[Hit], top: int) -> list[Hit]:  # type: ignore[no-untyped-def]
+    head, tail = hits[:top], hits[top:]
+    scores = reranker.scores(query, [h.text for h in head])
+    order = sorted(range(len(head)), key=lambda i: -scores[i])
+    from dataclasses import replace
+
+    return [replace(head[i], score=scores[i]) for i in order] + tail
+
+
+def _make_reranker(settings: Settings):  # type: ignore[no-untyped-def]
+    if not settings.reranker:
+        return None
+    from qa_engine.retrieve.rerank import CrossEncoderReranker
+
+    return CrossEncoderReranker(settings.reranker)
+
+
+def _info(doc: Document, chunk_count: int) -> DocumentInfo:
+    m = doc.meta
+    return DocumentInfo(
+        doc_id=doc.doc_id, source=doc.source, company=m.company, short_name=m.short_name, stock_code=m.stock_code,
+        exchange=m.exchange, doc_type=m.doc_type, title=m.title, date=m.date, chunks=chunk_count,
+        pages=len(doc.page_starts), chars=len(doc.text),
+    )
+
+
+def _mismatch(index_dir: Path, built: str, configured: str) -> str:
+    return (f"{index_dir}/ was built with embedder {built!r} but QA_EMBEDDER is {configured!r}: "
+            f"set QA_EMBEDDER={built!r} or rebuild with `qa-engine ingest --rebuild`")

@@ -1,0 +1,104 @@
+"""Scores: retrieval metrics through ranx, reader and abstention rates, latency percentiles.
+
+Retrieval relevance is judged per *question*: the first retrieved chunk whose text contains a gold
+span (in the gold document) is the one relevant unit, so `recall@k` is answer recall (the top-k
+accuracy of DPR, Karpukhin et al. 2020), `mrr@10` the reciprocal rank of the first answer-bearing
+chunk and `ndcg@10` binary nDCG with a single relevant unit. Chunks overlap, so counting every
+answer-bearing chunk as a separate relevant item would make recall@1 unreachable.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+RECALL_KS = (1, 5, 10, 20)
+RANK_METRICS = ("mrr@10", "ndcg@10")
+LOWER_IS_BETTER = frozenset({"false_abstention_rate"})
+_ANSWER = "answer"
+
+Score = float | None  # None: undefined (an empty denominator)
+
+
+@dataclass(frozen=True)
+class RankedRelevance:
+    """Whether each retrieved chunk, best first, contains a gold answer for question `qid`."""
+
+    qid: str
+    relevant: tuple[bool, ...]
+
+    def first_relevant_rank(self) -> int | None:
+        """Return the 1-based rank of the first answer-bearing chunk, or None."""
+        return next((rank for rank, flag in enumerate(self.relevant, start=1) if flag), None)
+
+
+def retrieval_metric_names(ks: Sequence[int] = RECALL_KS) -> list[str]:
+    """Return the ranx metric names reported for retrieval: recall@k for each k, MRR@10, nDCG@10."""
+    return [f"recall@{k}" for k in ks] + list(RANK_METRICS)
+
+
+def retrieval_scores(rankings: Sequence[RankedRelevance], metrics: Sequence[str]) -> dict[str, float]:
+    """Return the mean of each ranx metric over the questions (empty dict when there are none)."""
+    if not rankings or not metrics:
+        return {}
+    from ranx import Qrels, Run, evaluate
+
+    qrels = Qrels({r.qid: {_ANSWER: 1} for r in rankings})
+    run = Run({r.qid: _ranked_ids(r.relevant) for r in rankings})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba's unsafe-cast notice on every call
+        scores = evaluate(qrels, run, list(metrics))
+    if not isinstance(scores, dict):
+        scores = {metrics[0]: scores}
+    return {name: float(scores[name]) for name in metrics}
+
+
+def _ranked_ids(relevant: Sequence[bool]) -> dict[str, float]:
+    """Return ranx run entries that keep the engine's order: the first relevant chunk is `_ANSWER`."""
+    first = next((i for i, flag in enumerate(relevant) if flag), None)
+    size = len(relevant)
+    return {(_ANSWER if i == first else f"rank{i + 1}"): float(size - i) for i in range(size)}
+
+
+def rate(flags: Sequence[bool] | Sequence[float]) -> Score:
+    """Return the mean of booleans or scores, or None for an empty sequence."""
+    return float(np.mean([float(f) for f in flags])) if len(flags) else None
+
+
+def ratio(numerator: int, denominator: int) -> Score:
+    """Return numerator / denominator, or None when the denominator is 0."""
+    return numerator / denominator if denominator else None
+
+
+def abstention_scores(abstained: Sequence[bool], unanswerable: Sequence[bool]) -> dict[str, Score]:
+    """Return abstention precision, recall, F1 (positive = unanswerable) and the false-abstention rate."""
+    pairs = list(zip(abstained, unanswerable, strict=True))
+    true_pos = sum(1 for a, u in pairs if a and u)
+    precision = ratio(true_pos, sum(1 for a, _ in pairs if a))
+    recall = ratio(true_pos, sum(1 for _, u in pairs if u))
+    f1 = None
+    if precision is not None and recall is not None:
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    false_abstention = ratio(sum(1 for a, u in pairs if a and not u), sum(1 for _, u in pairs if not u))
+    return {
+        "abstention_precision": precision,
+        "abstention_recall": recall,
+        "abstention_f1": f1,
+        "false_abstention_rate": false_abstention,
+    }
+
+
+def percentiles(values: Sequence[float], points: Sequence[int] = (50, 95)) -> dict[str, float]:
+    """Return {"p50": ..., "p95": ...} of the values (empty dict when there are none)."""
+    if not values:
+        return {}
+    return {f"p{p}": float(np.percentile(np.asarray(values, dtype=float), p)) for p in points}
+
+
+def latency_summary(timings: Sequence[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Return p50/p95 per timing key (e.g. "retrieve_ms") over the answers that report it."""
+    keys = sorted({key for t in timings for key in t})
+    return {key: percentiles([t[key] for t in timings if key in t]) for key in keys}

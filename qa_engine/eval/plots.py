@@ -1,0 +1,47 @@
+"""PNG plots of a run (matplotlib, Agg backend): recall@k per retrieval mode, answer hit per question type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on CI machines
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_recall_curves(curves: Mapping[str, Mapping[int, float]], path: Path) -> None:
+    """Draw one recall@k line per retrieval mode into `path`."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, curve in curves.items():
+        ks = sorted(curve)
+        ax.plot(ks, [curve[k] for k in ks], marker="o", markersize=3, label=name)
+    ax.set(xlabel="k", ylabel="answer recall@k", ylim=(0, 1.02), title="Retrieval: recall@k")
+    ax.grid(alpha=0.3)
+    if curves:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_hit_by_type(hits: Mapping[str, Mapping[str, float | None]], path: Path) -> None:
+    """Draw grouped bars of answer hit rate per question type, one bar per reader variant."""
+    types = sorted({t for per_type in hits.values() for t in per_type})
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / max(len(hits), 1)
+    x = np.arange(len(types))
+    for i, (name, per_type) in enumerate(hits.items()):
+        values = [per_type.get(t) or 0.0 for t in types]
+        ax.bar(x + i * width - 0.4 + width / 2, values, width, label=name)
+    ax.set_xticks(x, types)
+    ax.set(ylabel="answer hit rate", ylim=(0, 1.02), title="Reader: answer hit by question type")
+    ax.grid(axis="y", alpha=0.3)
+    if hits:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

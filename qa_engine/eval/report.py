@@ -1,0 +1,96 @@
+"""Writing a run: results.json, report.md (Markdown tables) and the PNG plots, into one folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from qa_engine.eval.metrics import Score
+from qa_engine.eval.plots import plot_hit_by_type, plot_recall_curves
+from qa_engine.eval.runner import EvalResult
+
+RESULTS_FILE = "results.json"
+REPORT_FILE = "report.md"
+RECALL_PLOT = "recall_at_k.png"
+HIT_PLOT = "answer_hit_by_type.png"
+
+RETRIEVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "recall@20", "mrr@10", "ndcg@10")
+READER_COLUMNS = ("exact_match", "f1", "answer_hit", "citation_verbatim", "citation_contains_gold",
+                  "abstention_precision", "abstention_recall", "abstention_f1", "false_abstention_rate")
+GROUP_COLUMNS = ("n", "n_answerable", "recall@5", "mrr@10", "exact_match", "f1", "answer_hit",
+                 "citation_contains_gold", "false_abstention_rate")
+
+
+def write_outputs(result: EvalResult, out: Path) -> list[Path]:
+    """Write results.json, report.md and the plots into `out` (created); return the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    data = result.to_dict()
+    write_json(out / RESULTS_FILE, data)
+    plot_recall_curves(result.recall_curves, out / RECALL_PLOT)
+    plot_hit_by_type(result.hit_by_type, out / HIT_PLOT)
+    (out / REPORT_FILE).write_text(render_report(result), encoding="utf-8")
+    return [out / name for name in (RESULTS_FILE, REPORT_FILE, RECALL_PLOT, HIT_PLOT)]
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (temp file + rename), keeping Chinese readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def render_report(result: EvalResult) -> str:
+    """Return report.md: overall scores, ablations, per-type and per-language tables, latency, plots."""
+    meta = result.meta
+    sections = [
+        "# qa_engine evaluation\n",
+        f"`{meta.get('command') or 'python -m qa_engine.eval'}`  \n"
+        f"{meta['items']} gold items ({meta['answerable']} answerable), k={meta['k']}, "
+        f"retrieval for `ask`: {meta['primary_retrieval']}, reader errors: {meta['errors']}, {meta['created']}\n",
+        "## Overall\n", _table(["metric", "value"], [[name, _fmt(v)] for name, v in result.overall.items()]),
+        "## Retrieval ablations\n", _ablation_table(result, "retrieval", RETRIEVAL_COLUMNS),
+        "## Reader ablations\n", _ablation_table(result, "reader", READER_COLUMNS),
+        "## By question type\n", _group_table("type", result.by_type),
+        "## By language\n", _group_table("lang", result.by_lang),
+        "## Latency (ms)\n", _latency_table(result.latency),
+        "## Plots\n", f"![recall@k per retrieval mode]({RECALL_PLOT})\n\n![answer hit by type]({HIT_PLOT})\n",
+    ]
+    return "\n".join(sections)
+
+
+def _ablation_table(result: EvalResult, kind: str, columns: Sequence[str]) -> str:
+    rows = [[row.name, *(_fmt(row.metrics.get(c)) for c in columns)] for row in result.ablations if row.kind == kind]
+    return _table([kind, *columns], rows)
+
+
+def _group_table(label: str, groups: Mapping[str, Mapping[str, Score]]) -> str:
+    rows = [[name, *(_fmt(scores.get(c)) for c in GROUP_COLUMNS)] for name, scores in groups.items()]
+    return _table([label, *GROUP_COLUMNS], rows)
+
+
+def _latency_table(latency: Mapping[str, Mapping[str, float]]) -> str:
+    rows = [[stage, _fmt(p.get("p50"), 1), _fmt(p.get("p95"), 1)] for stage, p in latency.items()]
+    return _table(["stage", "p50", "p95"], rows)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: object, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)

@@ -1,0 +1,224 @@
+"""`run_eval`: open the index, run every retrieval mode and reader variant, and collect one `EvalResult`."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qa_engine.eval.corpus import Corpus
+from qa_engine.eval.gold import GoldItem, load_gold
+from qa_engine.eval.metrics import Score
+from qa_engine.eval.reading import AnswerJudgement, ReaderEval, evaluate_reader, score_answers
+from qa_engine.eval.retrieval import EngineRetriever, QueryJudgement, RetrievalEval, evaluate_retriever, score_judgements
+from qa_engine.settings import Settings
+
+if TYPE_CHECKING:
+    from qa_engine.engine import Engine
+
+RERANK_ROW = "hybrid+rerank"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What to evaluate: which index, which gold set, which ablations; where to write the results."""
+
+    index: Path = Path("index")
+    gold: Path = Path("eval/gold")
+    out: Path = Path("eval/runs/latest")
+    modes: tuple[str, ...] = ("bm25", "dense", "hybrid")
+    k: int = 20
+    readers: tuple[str, ...] = ()  # empty: only the configured `settings.reader`
+    limit: int | None = None  # evaluate the first N gold items only
+    build: tuple[Path, ...] = ()  # ingest these files/folders into `index` first
+    settings: Settings | None = None  # None: Settings() from the environment (QA_*)
+    command: str = ""  # the command line, recorded in results.json
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"k must be >= 1, got {self.k}")
+        unknown = [m for m in self.modes if m not in ("bm25", "dense", "hybrid")]
+        if unknown:
+            raise ValueError(f"unknown retrieval mode(s) {unknown}: use bm25, dense, hybrid")
+
+
+@dataclass(frozen=True)
+class AblationRow:
+    """One named variant (a retrieval mode or a reader) and its scores."""
+
+    name: str
+    kind: str  # "retrieval" | "reader"
+    metrics: dict[str, Score]
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Everything one run measured; `to_dict()` is what results.json holds."""
+
+    meta: dict[str, Any]
+    overall: dict[str, Score]
+    by_type: dict[str, dict[str, Score]]
+    by_lang: dict[str, dict[str, Score]]
+    ablations: tuple[AblationRow, ...]
+    latency: dict[str, dict[str, float]]
+    recall_curves: dict[str, dict[int, float]]
+    hit_by_type: dict[str, dict[str, Score]]  # reader row -> question type -> answer hit rate
+    items: tuple[dict[str, Any], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["recall_curves"] = {m: {str(k): v for k, v in c.items()} for m, c in self.recall_curves.items()}
+        return data
+
+
+def run_eval(config: EvalConfig) -> EvalResult:
+    """Return the scores of the engine at `config.index` on the gold set, with every ablation."""
+    settings = (config.settings or Settings()).model_copy(update={"index_dir": config.index})
+    if config.build:
+        _build(config.build, settings)
+    gold = load_gold(config.gold, config.limit)
+    engines = _EngineCache(config.index, settings)
+    corpus = Corpus.from_engine(engines.get())
+    retrieval = _retrieval_ablations(engines, settings, gold, corpus, config)
+    readers = {f"reader={name}": evaluate_reader(engines.get(reader=name), gold, corpus)
+               for name in (config.readers or (settings.reader,))}
+    return _assemble(config, settings, gold, retrieval, readers)
+
+
+def _build(paths: Sequence[Path], settings: Settings) -> None:
+    from qa_engine.engine import Engine
+
+    report = Engine.build(paths, settings)
+    for source, message in report.failed:
+        print(f"warning: could not ingest {source}: {message}", file=sys.stderr)
+
+
+class _EngineCache:
+    """Engines over one index, opened once per (reader, reranker) variant."""
+
+    def __init__(self, index: Path, settings: Settings) -> None:
+        self._index, self._settings = index, settings
+        self._open: dict[tuple[str, str | None], Engine] = {}
+
+    def get(self, reader: str | None = None, reranker: str | None = None) -> "Engine":
+        from qa_engine.engine import Engine
+
+        key = (reader or self._settings.reader, reranker)
+        if key not in self._open:
+            variant = self._settings.model_copy(update={"reader": key[0], "reranker": reranker})
+            self._open[key] = Engine.open(self._index, settings=variant)
+        return self._open[key]
+
+
+def _retrieval_ablations(engines: _EngineCache, settings: Settings, gold: Sequence[GoldItem], corpus: Corpus,
+                         config: EvalConfig) -> dict[str, RetrievalEval]:
+    """Return one RetrievalEval per mode (without reranking), plus hybrid+rerank when a reranker is set."""
+    rows = {mode: evaluate_retriever(EngineRetriever(engines.get(), mode), gold, corpus, config.k)
+            for mode in config.modes}
+    if settings.reranker:
+        reranking = engines.get(reranker=settings.reranker)
+        rows[RERANK_ROW] = evaluate_retriever(EngineRetriever(reranking, "hybrid"), gold, corpus, config.k)
+    return rows
+
+
+def _primary_mode(settings: Settings, retrieval: dict[str, RetrievalEval]) -> str | None:
+    """Return the retrieval row that matches the configured pipeline (what `ask` uses)."""
+    wanted = RERANK_ROW if settings.reranker and settings.retrieval_mode == "hybrid" else settings.retrieval_mode
+    return wanted if wanted in retrieval else next(iter(retrieval), None)
+
+
+def _assemble(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem],
+              retrieval: dict[str, RetrievalEval], readers: dict[str, ReaderEval]) -> EvalResult:
+    primary_mode = _primary_mode(settings, retrieval)
+    queries = retrieval[primary_mode].judgements if primary_mode else ()
+    reader = next(iter(readers.values()))
+    group_scores = _GroupScores(queries, reader.judgements, config.k)
+    return EvalResult(
+        meta=_meta(config, settings, gold, primary_mode, reader),
+        overall=group_scores.for_items(lambda item: True),
+        by_type=group_scores.by(lambda item: item.qtype),
+        by_lang=group_scores.by(lambda item: item.lang),
+        ablations=_ablation_rows(retrieval, readers),
+        latency=_latency(retrieval, reader),
+        recall_curves={name: row.curve for name, row in retrieval.items()},
+        hit_by_type={name: _hit_by_type(row.judgements) for name, row in readers.items()},
+        items=_items(gold, queries, reader.judgements),
+    )
+
+
+@dataclass(frozen=True)
+class _GroupScores:
+    """Retrieval (primary mode) and reader scores of any subset of the gold items."""
+
+    queries: Sequence[QueryJudgement]
+    answers: Sequence[AnswerJudgement]
+    k: int
+
+    def for_items(self, keep: Callable[[GoldItem], bool]) -> dict[str, Score]:
+        answers = [j for j in self.answers if keep(j.item)]
+        scores: dict[str, Score] = {
+            "n": len(answers), "n_answerable": sum(j.item.answerable for j in answers),
+        }
+        scores.update(score_judgements([q for q in self.queries if keep(q.item)], self.k))
+        scores.update(score_answers(answers))
+        return scores
+
+    def by(self, key: Callable[[GoldItem], str]) -> dict[str, dict[str, Score]]:
+        groups = sorted({key(j.item) for j in self.answers})
+        return {group: self.for_items(_in_group(key, group)) for group in groups}
+
+
+def _in_group(key: Callable[[GoldItem], str], group: str) -> Callable[[GoldItem], bool]:
+    return lambda item: key(item) == group
+
+
+def _ablation_rows(retrieval: dict[str, RetrievalEval], readers: dict[str, ReaderEval]) -> tuple[AblationRow, ...]:
+    rows = [AblationRow(name, "retrieval", dict(row.scores)) for name, row in retrieval.items()]
+    rows += [AblationRow(name, "reader", dict(row.scores)) for name, row in readers.items()]
+    return tuple(rows)
+
+
+def _latency(retrieval: dict[str, RetrievalEval], reader: ReaderEval) -> dict[str, dict[str, float]]:
+    """Return p50/p95 of each `ask` stage (answer.timings) and of `search` per retrieval mode."""
+    latency = dict(reader.latency)
+    latency.update({f"search_ms[{name}]": row.latency for name, row in retrieval.items()})
+    return latency
+
+
+def _hit_by_type(judgements: Sequence[AnswerJudgement]) -> dict[str, Score]:
+    types = sorted({j.item.qtype for j in judgements if j.item.answerable})
+    return {t: score_answers([j for j in judgements if j.item.qtype == t])["answer_hit"] for t in types}
+
+
+def _items(gold: Sequence[GoldItem], queries: Sequence[QueryJudgement],
+           answers: Sequence[AnswerJudgement]) -> tuple[dict[str, Any], ...]:
+    """Return one row per gold item: the answer judgement plus the first relevant retrieval rank."""
+    ranks = {q.item.qid: q.ranking.first_relevant_rank() for q in queries}
+    return tuple({**a.to_dict(), "first_relevant_rank": ranks.get(a.item.qid)} for a in answers)
+
+
+def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], primary_mode: str | None,
+          reader: ReaderEval) -> dict[str, Any]:
+    return {
+        "command": config.command,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "index": str(config.index),
+        "gold": str(config.gold),
+        "items": len(gold),
+        "answerable": sum(item.answerable for item in gold),
+        "k": config.k,
+        "primary_retrieval": primary_mode,
+        "errors": sum(j.error is not None for j in reader.judgements),
+        "settings": {key: _jsonable(getattr(settings, key)) for key in (
+            "retrieval_mode", "reader", "reranker", "embedder", "chunk_tokens", "read_top_k", "abstain_threshold")},
+        "python": platform.python_version(),
+    }
+
+
+def _jsonable(value: object) -> object:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)

@@ -1,0 +1,107 @@
+"""One immutable generation of search files (BM25, FAISS, chunk order, manifest) inside the index folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa_engine import __version__
+from qa_engine.index.dense import DenseIndex
+from qa_engine.index.sparse import SparseIndex
+from qa_engine.models import Chunk
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a generation was built from and with: checked when the index is opened."""
+
+    generation: str
+    package_version: str
+    format_version: int
+    embedder: str  # model id, or "none"
+    embed_dim: int
+    tokenizer_words: list[str]
+    parameters: dict[str, object]
+    corpus_hash: str
+    chunk_count: int
+    document_count: int
+    built_at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Generation:
+    manifest: Manifest
+    chunk_ids: list[str]
+    sparse: SparseIndex
+    dense: DenseIndex | None
+
+
+def corpus_hash(content_hashes: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(content_hashes)).encode()).hexdigest()[:16]
+
+
+def next_generation_name(index_dir: Path, current: str | None) -> str:
+    number = int(current.split("-")[1]) + 1 if current else 1
+    while (index_dir / f"gen-{number:06d}").exists():
+        number += 1
+    return f"gen-{number:06d}"
+
+
+def write_generation(
+    index_dir: Path, name: str, chunks: list[Chunk], vectors: np.ndarray | None, manifest: Manifest,
+    hnsw_threshold: int,
+) -> Path:
+    """Writes every file into a temp folder, fsyncs, then renames it into place; returns the folder."""
+    final = index_dir / name
+    tmp = index_dir / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    SparseIndex.build([c.tokens for c in chunks]).save(tmp / "bm25")
+    if vectors is not None and len(chunks):
+        DenseIndex.build(vectors, hnsw_threshold).save(tmp / "dense.faiss")
+    _write_json(tmp / "chunk_ids.json", [c.chunk_id for c in chunks])
+    _write_json(tmp / MANIFEST, asdict(manifest))
+    _fsync_tree(tmp)
+    os.replace(tmp, final)
+    return final
+
+
+def load_generation(folder: Path) -> Generation:
+    manifest = Manifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+    chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
+    sparse = SparseIndex.load(folder / "bm25", len(chunk_ids))
+    dense_path = folder / "dense.faiss"
+    dense = DenseIndex.load(dense_path) if dense_path.exists() else None
+    return Generation(manifest=manifest, chunk_ids=chunk_ids, sparse=sparse, dense=dense)
+
+
+def remove_stale_generations(index_dir: Path, keep: set[str]) -> None:
+    """Deletes generation folders (and leftovers of crashed writes) that are not in `keep`."""
+    for path in index_dir.iterdir():
+        name = path.name.lstrip(".").removesuffix(".tmp")
+        if path.is_dir() and name.startswith("gen-") and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+__all__ = ["FORMAT_VERSION", "Generation", "Manifest", "__version__"]

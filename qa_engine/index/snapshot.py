@@ -1,0 +1,60 @@
+"""Everything one index generation needs at query time, loaded into memory and never mutated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa_engine.chunk.tokenizer import FinanceTokenizer
+from qa_engine.embed.base import Embedder
+from qa_engine.index.generation import Generation, Manifest
+from qa_engine.index.dense import DenseIndex
+from qa_engine.index.sparse import SparseIndex
+from qa_engine.models import Chunk, Document
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable view: queries in flight keep theirs while a writer switches the engine to a new one."""
+
+    index_dir: Path
+    manifest: Manifest
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    sparse: SparseIndex
+    dense: DenseIndex | None
+    embedder: Embedder | None
+    tokenizer: FinanceTokenizer
+    positions_by_doc: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def assemble(
+        cls, index_dir: Path, generation: Generation, documents: dict[str, Document], chunks_by_id: dict[str, Chunk],
+        embedder: Embedder | None, tokenizer: FinanceTokenizer,
+    ) -> "Snapshot":
+        chunks = [chunks_by_id[cid] for cid in generation.chunk_ids]
+        by_doc: dict[str, list[int]] = {}
+        for pos, chunk in enumerate(chunks):
+            by_doc.setdefault(chunk.doc_id, []).append(pos)
+        return cls(
+            index_dir=index_dir,
+            manifest=generation.manifest,
+            documents=documents,
+            chunks=chunks,
+            sparse=generation.sparse,
+            dense=generation.dense,
+            embedder=embedder,
+            tokenizer=tokenizer,
+            positions_by_doc={d: np.array(p, dtype=np.int64) for d, p in by_doc.items()},
+        )
+
+    def mask_for(self, doc_ids: set[str]) -> np.ndarray:
+        """0/1 float mask over chunk positions that belong to `doc_ids`."""
+        mask = np.zeros(len(self.chunks), dtype=np.float32)
+        for doc_id in doc_ids:
+            positions = self.positions_by_doc.get(doc_id)
+            if positions is not None:
+                mask[positions] = 1.0
+        return mask

@@ -1,0 +1,157 @@
+"""The single write path: apply added/removed documents and switch to a new generation atomically."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa_engine import __version__
+from qa_engine.chunk.chunker import chunk_document
+from qa_engine.chunk.tokenizer import FinanceTokenizer
+from qa_engine.embed.factory import EMBEDDER_DIR, load_embedder, prepare_embedder
+from qa_engine.errors import IndexBusyError
+from qa_engine.index.generation import (
+    FORMAT_VERSION, Manifest, corpus_hash, next_generation_name, remove_stale_generations, write_generation,
+)
+from qa_engine.ingest.sections import build_section_map
+from qa_engine.models import Chunk, Document
+from qa_engine.settings import Settings
+from qa_engine.store.sqlite_store import SQLiteStore
+
+STORE_FILE = "store.sqlite"
+LOCK_FILE = ".lock"
+CURRENT_KEY = "current_generation"
+LOCK_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Change:
+    add: list[Document]
+    remove: set[str]
+
+
+@contextmanager
+def writer_lock(index_dir: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """One writer per index folder (also across processes); raises IndexBusyError after `wait_s`."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK_FILE, "a+") as handle:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexBusyError(f"{index_dir}: another process is writing this index; try again later")
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def company_words(documents: list[Document]) -> tuple[str, ...]:
+    """Short names and full names of the indexed companies, added to the jieba dictionary."""
+    words = {w for d in documents for w in (d.meta.short_name, d.meta.company) if w and len(w) >= 2}
+    return tuple(sorted(words))
+
+
+def apply_change(index_dir: Path, settings: Settings, change: Change, retrain: bool = False) -> str:
+    """Writes the change and a new generation; returns the generation name. Caller holds the writer lock."""
+    store = SQLiteStore(index_dir / STORE_FILE)
+    try:
+        kept_docs = [d for d in store.documents() if d.doc_id not in change.remove]
+        all_docs = kept_docs + change.add
+        tokenizer = FinanceTokenizer(company_words(all_docs), settings.user_dict)
+        new_chunks = {d.doc_id: _chunk(d, tokenizer, settings) for d in change.add}
+        kept_chunks = [c for c in store.chunks() if c.doc_id not in change.remove]
+        chunks = kept_chunks + [c for d in change.add for c in new_chunks[d.doc_id]]
+        embedder_id, vectors, fresh = _vectors(index_dir, settings, store, kept_chunks, chunks, tokenizer, retrain)
+        name = next_generation_name(index_dir, store.get_meta(CURRENT_KEY))
+        manifest = _manifest(name, settings, embedder_id, vectors, tokenizer, all_docs, chunks)
+        write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold)
+        _commit(store, change, new_chunks, chunks, vectors, fresh, name, embedder_id)
+        previous = store.get_meta("previous_generation")
+        remove_stale_generations(index_dir, {name} | ({previous} if previous else set()))
+        return name
+    finally:
+        store.close()
+
+
+def _chunk(doc: Document, tokenizer: FinanceTokenizer, settings: Settings) -> list[Chunk]:
+    return chunk_document(
+        doc, build_section_map(doc.text), tokenizer, settings.chunk_tokens, settings.chunk_overlap_sentences
+    )
+
+
+def _vectors(
+    index_dir: Path, settings: Settings, store: SQLiteStore, kept: list[Chunk], chunks: list[Chunk],
+    tokenizer: FinanceTokenizer, retrain: bool,
+) -> tuple[str, np.ndarray | None, bool]:
+    """(embedder id, vectors for `chunks` in order or None, whether every vector was recomputed)."""
+    if settings.embedder == "none" or not chunks:
+        return "none", None, False
+    current = store.get_meta("embedder_id")
+    reuse = current if current and not retrain and _same_kind(current, settings.embedder) else None
+    embedder = load_embedder(index_dir / EMBEDDER_DIR, reuse, tokenizer) if reuse else None
+    if embedder is None:
+        embedder = prepare_embedder(index_dir / EMBEDDER_DIR, settings, [c.tokens for c in chunks], tokenizer)
+        return embedder.model_id, embedder.encode([c.indexed_text() for c in chunks]), True
+    stored = store.vectors([c.chunk_id for c in kept], embedder.dim)
+    new = chunks[len(kept):]
+    fresh = embedder.encode([c.indexed_text() for c in new]) if new else np.zeros((0, embedder.dim), np.float32)
+    return embedder.model_id, np.vstack([stored, fresh]), False
+
+
+def _same_kind(embedder_id: str, configured: str) -> bool:
+    return embedder_id.startswith("static:") if configured == "static" else embedder_id == configured
+
+
+def _manifest(
+    name: str, settings: Settings, embedder_id: str, vectors: np.ndarray | None, tokenizer: FinanceTokenizer,
+    docs: list[Document], chunks: list[Chunk],
+) -> Manifest:
+    return Manifest(
+        generation=name,
+        package_version=__version__,
+        format_version=FORMAT_VERSION,
+        embedder=embedder_id,
+        embed_dim=0 if vectors is None else int(vectors.shape[1]),
+        tokenizer_words=list(tokenizer.extra_words),
+        parameters={"chunk_tokens": settings.chunk_tokens, "chunk_overlap_sentences": settings.chunk_overlap_sentences},
+        corpus_hash=corpus_hash([d.content_hash for d in docs]),
+        chunk_count=len(chunks),
+        document_count=len(docs),
+    )
+
+
+def _commit(
+    store: SQLiteStore, change: Change, new_chunks: dict[str, list[Chunk]], chunks: list[Chunk],
+    vectors: np.ndarray | None, fresh: bool, name: str, embedder_id: str,
+) -> None:
+    """One SQLite transaction: rows and the current-generation pointer switch together."""
+    offset = len(chunks) - sum(len(v) for v in new_chunks.values())
+    with store.transaction() as conn:
+        for doc_id in change.remove:
+            SQLiteStore.delete_document(conn, doc_id)
+        for doc in change.add:
+            own = new_chunks[doc.doc_id]
+            own_vectors = None if vectors is None else vectors[offset : offset + len(own)]
+            SQLiteStore.insert_document(conn, doc, own, own_vectors)
+            offset += len(own)
+        if fresh and vectors is not None:
+            SQLiteStore.set_vectors(conn, [c.chunk_id for c in chunks], vectors)
+        previous = store.get_meta(CURRENT_KEY)
+        if previous:
+            SQLiteStore.set_meta(conn, "previous_generation", previous)
+        SQLiteStore.set_meta(conn, CURRENT_KEY, name)
+        SQLiteStore.set_meta(conn, "embedder_id", embedder_id)
+        if os.environ.get("QA_TEST_CRASH_BEFORE_COMMIT"):
+            raise RuntimeError("simulated crash before commit (QA_TEST_CRASH_BEFORE_COMMIT)")

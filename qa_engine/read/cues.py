@@ -1,0 +1,77 @@
+"""Answer-type cues: where in a sentence the answer to a why / number / date / list / yes-no question sits."""
+
+from __future__ import annotations
+
+import re
+
+CAUSE_CUE = re.compile(r"主要系|主要是由于|主要是因为|主要原因|主要受|主要由于|系由于|是由于|由于|因为|导致|所致|受到|受[^，,。；]{1,20}影响|原因[是为系]|系")
+NUMBER_WITH_UNIT = re.compile(
+    r"-?\d[\d,]*(?:\.\d+)?\s*(?:%|％|万元|亿元|千元|元/吨|万元/吨|元|万吨|吨|万股|亿股|股|人|名|家|个|项|年|倍|万|亿|平方米|亩)"
+)
+DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{1,2}-\d{1,2}|\d{4}年(?:末|度|初)?|\d{1,2}月\d{1,2}日")
+ENUMERATION = re.compile(r"[^，,。；;：:、]{1,30}(?:、[^，,。；;：:、]{1,30}){2,}")
+YESNO_CUE = re.compile(r"不存在|不会|不涉及|不属于|不构成|未发生|未|符合|具有|存在|已经|已|是|否|均为|不")
+ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|事务所|证券|银行|委员会|国资委)")
+
+
+def why_span(sentence: str) -> tuple[int, int] | None:
+    """From the first causal cue to the end of the sentence (the causal clause)."""
+    match = CAUSE_CUE.search(sentence)
+    if not match:
+        return None
+    end = len(sentence.rstrip("。；;"))
+    return (match.start(), end) if end > match.start() else None
+
+
+def number_span(sentence: str, anchors: list[int]) -> tuple[int, int] | None:
+    """The number with a unit closest after (or near) an anchor term position."""
+    matches = list(NUMBER_WITH_UNIT.finditer(sentence))
+    if not matches:
+        return None
+    anchor = min(anchors) if anchors else 0
+    after = [m for m in matches if m.start() >= anchor]
+    best = after[0] if after else matches[-1]
+    return best.start(), best.end()
+
+
+def date_span(sentence: str) -> tuple[int, int] | None:
+    match = DATE.search(sentence)
+    return (match.start(), match.end()) if match else None
+
+
+def list_span(sentence: str) -> tuple[int, int] | None:
+    matches = list(ENUMERATION.finditer(sentence))
+    if not matches:
+        return None
+    best = max(matches, key=lambda m: m.end() - m.start())
+    return best.start(), best.end()
+
+
+def entity_span(sentence: str) -> tuple[int, int] | None:
+    match = ENTITY.search(sentence)
+    return (match.start(), match.end()) if match else None
+
+
+def yesno_span(sentence: str) -> tuple[int, int] | None:
+    """The clause that settles a yes-no question (contains 存在/不存在/符合/已 ...)."""
+    for clause in re.finditer(r"[^，,。；;]+", sentence):
+        if YESNO_CUE.search(clause.group()):
+            return clause.start(), clause.end()
+    return None
+
+
+def cue_strength(qtype: str, sentence: str) -> float:
+    """0..1: how strongly the sentence carries the kind of answer the question asks for."""
+    if qtype == "why":
+        return 1.0 if re.search(r"主要系|主要是|由于|因为|导致|所致|原因", sentence) else 0.4 if CAUSE_CUE.search(sentence) else 0.0
+    if qtype == "number":
+        return 1.0 if NUMBER_WITH_UNIT.search(sentence) else 0.0
+    if qtype == "date":
+        return 1.0 if re.search(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日", sentence) else 0.3 if DATE.search(sentence) else 0.0
+    if qtype == "list":
+        return min(1.0, sentence.count("、") / 3)
+    if qtype == "entity":
+        return 1.0 if ENTITY.search(sentence) else 0.3
+    if qtype == "yesno":
+        return 1.0 if re.search(r"不存在|不会|符合|不涉及|不属于|存在|已", sentence) else 0.3
+    return 0.5

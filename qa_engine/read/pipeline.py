@@ -1,0 +1,80 @@
+"""One question → Answer: resolve follow-ups, retrieve, read, abstain or cite."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa_engine.index.snapshot import Snapshot
+from qa_engine.models import Answer, Citation, Hit, Turn
+from qa_engine.read.analysis import analyse_question
+from qa_engine.read.base import Extraction, Passage, Reader
+from qa_engine.read.followup import resolve_followup
+from qa_engine.retrieve.query import QueryPlan
+from qa_engine.settings import Settings
+
+
+@dataclass(frozen=True)
+class Stopwatch:
+    started: float
+
+    def ms_since(self, mark: float) -> float:
+        return round((time.perf_counter() - mark) * 1000, 3)
+
+
+def answer_question(
+    question: str,
+    history: list[Turn],
+    search: Callable[[QueryPlan, int], list[Hit]],
+    planner: Callable[[str], QueryPlan],
+    reader: Reader,
+    snapshot: Snapshot,
+    settings: Settings,
+    k: int,
+    started: float,
+) -> Answer:
+    timings: dict[str, float] = {}
+    clock = Stopwatch(started)
+    companies = lambda text: _company_names(snapshot, planner(text))  # noqa: E731
+    resolved = resolve_followup(question, history, companies) if history else question
+    plan = planner(resolved)
+    analysis = analyse_question(plan, snapshot.tokenizer)
+    mark = time.perf_counter()
+    hits = search(plan, k)
+    timings["retrieve_ms"] = clock.ms_since(mark)
+    mark = time.perf_counter()
+    passages = [Passage(h, snapshot.documents[h.doc_id], i) for i, h in enumerate(hits)]
+    extraction = reader.read(analysis, passages)
+    timings["read_ms"] = clock.ms_since(mark)
+    timings["total_ms"] = clock.ms_since(started)
+    common = dict(question=question, qtype=analysis.qtype, hits=tuple(hits), timings=timings, lang=plan.lang,
+                  resolved_question=resolved if resolved != question else None)
+    if extraction is None or extraction.score < settings.abstain_threshold:
+        confidence = 0.0 if extraction is None else extraction.score
+        return Answer(text=None, confidence=round(confidence, 4), citations=(), sentence=None, **common)
+    return Answer(text=_answer_text(snapshot, extraction), confidence=round(extraction.score, 4),
+                  citations=(_citation(snapshot, extraction),), sentence=_sentence(snapshot, extraction), **common)
+
+
+def _company_names(snapshot: Snapshot, plan: QueryPlan) -> list[str]:
+    names = [snapshot.documents[d].meta.short_name or snapshot.documents[d].meta.company for d in sorted(plan.named_docs)]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def _answer_text(snapshot: Snapshot, ex: Extraction) -> str:
+    return snapshot.documents[ex.doc_id].text[ex.answer_start : ex.answer_end]
+
+
+def _sentence(snapshot: Snapshot, ex: Extraction) -> str:
+    return snapshot.documents[ex.doc_id].text[ex.sentence_start : ex.sentence_end]
+
+
+def _citation(snapshot: Snapshot, ex: Extraction) -> Citation:
+    """Quotes the whole answer sentence: exactly the stored canonical text at [start:end]."""
+    doc = snapshot.documents[ex.doc_id]
+    return Citation(
+        doc_id=doc.doc_id, title=doc.meta.label() or doc.source, company=doc.meta.short_name or doc.meta.company,
+        page=doc.page_at(ex.sentence_start), section=ex.hit.section, start=ex.sentence_start, end=ex.sentence_end,
+        quote=doc.text[ex.sentence_start : ex.sentence_end],
+    )

@@ -1,0 +1,88 @@
+"""Offline English→Chinese query translation: a finance glossary and company aliases, longest match first."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'\-.&]*")
+CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+@dataclass(frozen=True)
+class PhraseTable:
+    """Lower-cased phrase → values, matched longest first on word boundaries (Latin) or as substrings (CJK)."""
+
+    entries: dict[str, tuple[str, ...]]
+
+    def find(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """(matched phrase, values) for non-overlapping matches, longest phrases claimed first."""
+        lowered = text.lower()
+        taken = [False] * len(lowered)
+        found: list[tuple[str, tuple[str, ...]]] = []
+        for phrase in sorted(self.entries, key=len, reverse=True):
+            for match in _occurrences(lowered, phrase):
+                if not any(taken[match : match + len(phrase)]):
+                    taken[match : match + len(phrase)] = [True] * len(phrase)
+                    found.append((phrase, self.entries[phrase]))
+        return found
+
+    def merged(self, other: dict[str, tuple[str, ...]]) -> "PhraseTable":
+        combined = dict(self.entries)
+        for key, values in other.items():
+            combined[key] = tuple(dict.fromkeys(combined.get(key, ()) + values))
+        return PhraseTable(combined)
+
+
+def _occurrences(text: str, phrase: str) -> list[int]:
+    if phrase.isascii():
+        pattern = r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])"
+    else:
+        pattern = re.escape(phrase)
+    return [m.start() for m in re.finditer(pattern, text)]
+
+
+def read_table(text: str) -> dict[str, tuple[str, ...]]:
+    """Parses 'phrase<TAB>value1|value2' lines; '#' starts a comment."""
+    table: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#") or "\t" not in line:
+            continue
+        key, values = line.split("\t", 1)
+        parts = tuple(v.strip() for v in values.split("|") if v.strip())
+        if key.strip() and parts:
+            table[key.strip().lower()] = tuple(dict.fromkeys(table.get(key.strip().lower(), ()) + parts))
+    return table
+
+
+def _resource(name: str) -> str:
+    path = resources.files("qa_engine.resources").joinpath(name)
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+@lru_cache(maxsize=8)
+def load_glossary(user_file: Path | None = None) -> PhraseTable:
+    table = PhraseTable(read_table(_resource("glossary_en_zh.tsv")))
+    return table.merged(read_table(user_file.read_text(encoding="utf-8"))) if user_file else table
+
+
+@lru_cache(maxsize=8)
+def load_aliases(user_file: Path | None = None) -> PhraseTable:
+    table = PhraseTable(read_table(_resource("company_aliases.tsv")))
+    return table.merged(read_table(user_file.read_text(encoding="utf-8"))) if user_file else table
+
+
+def is_english(text: str) -> bool:
+    latin = sum(len(w) for w in LATIN_WORD.findall(text))
+    cjk = sum(len(r) for r in CJK_RUN.findall(text))
+    return latin > cjk * 2
+
+
+def translate_to_chinese(text: str, glossary: PhraseTable) -> str:
+    """Chinese search text for an English question: glossary terms, plus CJK and numbers kept as they are."""
+    terms = [value for _, values in glossary.find(text) for value in values]
+    kept = CJK_RUN.findall(text) + re.findall(r"\d[\d,.]*%?", text)
+    return " ".join(dict.fromkeys(terms + kept))

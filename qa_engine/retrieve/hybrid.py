@@ -1,0 +1,64 @@
+"""Hybrid retrieval over one snapshot: BM25 and dense rankings fused by weighted RRF, named companies first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa_engine.index.snapshot import Snapshot
+from qa_engine.retrieve.fusion import rrf_fuse
+from qa_engine.retrieve.query import QueryPlan
+
+MODES = ("bm25", "dense", "hybrid")
+
+
+@dataclass(frozen=True)
+class RetrievalParams:
+    mode: str = "hybrid"
+    pool: int = 50
+    rrf_k: int = 60
+    bm25_weight: float = 1.0
+    dense_weight: float = 0.5
+    prefer_named_company: bool = True
+
+
+@dataclass(frozen=True)
+class Scored:
+    position: int  # chunk position in the snapshot
+    score: float
+
+
+def retrieve(snapshot: Snapshot, plan: QueryPlan, k: int, allowed: set[str] | None, params: RetrievalParams) -> list[Scored]:
+    """The top-k chunk positions for a planned query, best first."""
+    mask = None if allowed is None else snapshot.mask_for(allowed)
+    pool = max(params.pool, k)
+    rankings, weights = [], []
+    if params.mode in ("bm25", "hybrid"):
+        rankings.append(_bm25_ranking(snapshot, plan, pool, mask))
+        weights.append(params.bm25_weight)
+    if params.mode in ("dense", "hybrid") and snapshot.dense is not None and snapshot.embedder is not None:
+        rankings.append(_dense_ranking(snapshot, plan, pool, mask))
+        weights.append(params.dense_weight if params.mode == "hybrid" else 1.0)
+    fused = rrf_fuse(rankings, weights, params.rrf_k)
+    if params.prefer_named_company and plan.named_docs and allowed is None:
+        fused = _prefer_docs(snapshot, fused, plan.named_docs)
+    return [Scored(pos, score) for pos, score in fused[:k]]
+
+
+def _bm25_ranking(snapshot: Snapshot, plan: QueryPlan, pool: int, mask: np.ndarray | None) -> list[int]:
+    terms = snapshot.tokenizer.search_terms(plan.search_text)
+    return [pos for pos, _ in snapshot.sparse.search(terms, pool, mask)]
+
+
+def _dense_ranking(snapshot: Snapshot, plan: QueryPlan, pool: int, mask: np.ndarray | None) -> list[int]:
+    assert snapshot.embedder is not None and snapshot.dense is not None
+    vector = snapshot.embedder.encode([plan.search_text], query=True)[0]
+    return [pos for pos, _ in snapshot.dense.search(vector, pool, mask)]
+
+
+def _prefer_docs(snapshot: Snapshot, fused: list[tuple[int, float]], doc_ids: frozenset[str]) -> list[tuple[int, float]]:
+    """Stable reorder: chunks of the named companies' filings before the rest."""
+    named = [item for item in fused if snapshot.chunks[item[0]].doc_id in doc_ids]
+    others = [item for item in fused if snapshot.chunks[item[0]].doc_id not in doc_ids]
+    return named + others

@@ -1,0 +1,80 @@
+"""Query analysis for retrieval: language, English→Chinese expansion, the companies a question names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from qa_engine.models import Document, Filters
+from qa_engine.retrieve.glossary import PhraseTable, is_english, translate_to_chinese
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    original: str
+    lang: str
+    search_text: str  # the original plus its Chinese expansion
+    named_docs: frozenset[str]  # documents of the companies the question names
+
+
+def plan_query(question: str, glossary: PhraseTable, companies: "CompanyIndex") -> QueryPlan:
+    lang = "en" if is_english(question) else "zh"
+    search_text = question if lang == "zh" else f"{question} {translate_to_chinese(question, glossary)}"
+    return QueryPlan(question, lang, search_text, frozenset(companies.docs_named_in(question)))
+
+
+class CompanyIndex:
+    """Resolves names, short names, stock codes and English aliases to document ids."""
+
+    def __init__(self, documents: dict[str, Document], aliases: PhraseTable) -> None:
+        table: dict[str, set[str]] = {}
+        for doc in documents.values():
+            meta = doc.meta
+            for name in (meta.company, meta.short_name, meta.stock_code, meta.english_name):
+                if name and len(name) >= 2:
+                    table.setdefault(name.lower(), set()).add(doc.doc_id)
+        for alias, targets in aliases.entries.items():
+            for target in targets:
+                table.setdefault(alias, set()).update(table.get(target.lower(), set()))
+        self._table = PhraseTable({k: tuple(sorted(v)) for k, v in table.items() if v})
+
+    def docs_named_in(self, text: str) -> set[str]:
+        return {doc_id for _, doc_ids in self._table.find(text) for doc_id in doc_ids}
+
+    def company_terms(self) -> list[str]:
+        """Every known Chinese name and short name (for the tokenizer's dictionary)."""
+        return [k for k in self._table.entries if re.search(r"[\u4e00-\u9fff]", k)]
+
+
+def allowed_docs(documents: dict[str, Document], filters: Filters | None, companies: CompanyIndex) -> set[str] | None:
+    """Document ids that pass `filters`, or None when there is nothing to filter on."""
+    if filters is None or filters.is_empty():
+        return None
+    keep = set(documents)
+    if filters.doc_ids:
+        keep &= set(filters.doc_ids)
+    if filters.company:
+        keep &= companies.docs_named_in(filters.company) | _company_substring(documents, filters.company)
+    if filters.doc_type:
+        keep &= {d for d, doc in documents.items() if filters.doc_type in doc.meta.doc_type}
+    if filters.date_from or filters.date_to:
+        keep &= {d for d, doc in documents.items() if _in_range(doc.meta.date, filters.date_from, filters.date_to)}
+    return keep
+
+
+def _company_substring(documents: dict[str, Document], name: str) -> set[str]:
+    lowered = name.lower()
+    return {
+        d for d, doc in documents.items()
+        if lowered in doc.meta.company.lower() or lowered == doc.meta.stock_code or lowered in doc.meta.short_name.lower()
+    }
+
+
+def _in_range(value: str, start: date | None, end: date | None) -> bool:
+    match = re.match(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value or "")
+    if not match:
+        return False
+    year, month, day = int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1)
+    when = date(year, month, day)
+    return (start is None or when >= start) and (end is None or when <= end)
