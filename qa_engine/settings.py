@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # reading
     reader: str = "heuristic"  # "heuristic" | a transformers extractive-QA model id/path
     read_top_k: int = 5
-    abstain_threshold: float = 0.35
+    abstain_threshold: float = 0.25
     max_question_chars: int = 2000
 
     # serving

@@ -10,7 +10,8 @@ from qa_engine.errors import IndexNotFoundError
 from qa_engine.settings import Settings
 
 if TYPE_CHECKING:
-    from qa_engine.engine import Engine, IngestReport
+    from qa_engine.engine import Engine
+    from qa_engine.ingest.pipeline import IngestReport
 
 
 class EngineHolder:

@@ -64,6 +64,7 @@ async def save_upload(upload: UploadFile, path: Path, max_bytes: int) -> int:
                 out.write(chunk)
         if size == 0:
             raise ApiError(400, "bad_request", "the uploaded file is empty")
+        os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
     finally:
         if os.path.exists(tmp_name):

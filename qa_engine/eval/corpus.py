@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 
 class _DocInfo(Protocol):
-    doc_id: str
-    source: str
+    @property
+    def doc_id(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
 
 
 class _DocText(Protocol):
-    text: str
+    @property
+    def text(self) -> str: ...
 
 
 class DocumentSource(Protocol):
     """What `Corpus.from_engine` needs: `qa_engine.Engine` satisfies it."""
 
-    def documents(self) -> list[_DocInfo]: ...
+    def documents(self) -> Sequence[_DocInfo]: ...
 
     def document(self, doc_id: str) -> _DocText: ...
 
@@ -33,7 +37,7 @@ class Corpus:
     texts: Mapping[str, str]  # doc_id -> canonical text (what citations index into)
 
     @classmethod
-    def from_engine(cls, engine: DocumentSource) -> "Corpus":
+    def from_engine(cls, engine: DocumentSource) -> Corpus:
         """Return the corpus of every document in an open engine."""
         infos = engine.documents()
         doc_ids = {Path(info.source).name: info.doc_id for info in infos}

@@ -36,7 +36,7 @@ class GoldItem:
         return bool(self.answers)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GoldItem":
+    def from_dict(cls, data: dict[str, Any]) -> GoldItem:
         """Return the item parsed from one JSON object; raises ValueError naming the bad field."""
         missing = [key for key in _REQUIRED if key not in data]
         if missing:

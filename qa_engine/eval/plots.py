@@ -9,8 +9,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: no display on CI machines
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def plot_recall_curves(curves: Mapping[str, Mapping[int, float]], path: Path) -> None:

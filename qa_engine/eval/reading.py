@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Union
+from typing import Protocol, runtime_checkable
 
 from qa_engine.errors import QAEngineError
 from qa_engine.eval.corpus import Corpus
@@ -14,13 +14,14 @@ from qa_engine.eval.text import contains_any, exact_match, max_f1
 from qa_engine.models import Answer, Citation
 
 
+@runtime_checkable
 class AsksQuestions(Protocol):
     """What the harness needs from a reader; `qa_engine.Engine` satisfies it."""
 
     def ask(self, question: str) -> Answer: ...
 
 
-ReaderLike = Union[AsksQuestions, Callable[[str], Answer]]
+ReaderLike = AsksQuestions | Callable[[str], Answer]
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,9 @@ def failed_answer(item: GoldItem, error: Exception) -> AnswerJudgement:
 
 def ask(reader: ReaderLike, question: str) -> Answer:
     """Return the reader's answer, whether it is an object with `.ask` or a plain callable."""
-    method = getattr(reader, "ask", None)
-    if callable(method):
-        return method(question)  # type: ignore[no-any-return]
-    return reader(question)  # type: ignore[operator,no-any-return]
+    if isinstance(reader, AsksQuestions):
+        return reader.ask(question)
+    return reader(question)
 
 
 def judge_item(reader: ReaderLike, item: GoldItem, corpus: Corpus) -> AnswerJudgement:

@@ -51,9 +51,7 @@ def render_report(result: EvalResult) -> str:
     meta = result.meta
     sections = [
         "# qa_engine evaluation\n",
-        f"`{meta.get('command') or 'python -m qa_engine.eval'}`  \n"
-        f"{meta['items']} gold items ({meta['answerable']} answerable), k={meta['k']}, "
-        f"retrieval for `ask`: {meta['primary_retrieval']}, reader errors: {meta['errors']}, {meta['created']}\n",
+        _header(meta),
         "## Overall\n", _table(["metric", "value"], [[name, _fmt(v)] for name, v in result.overall.items()]),
         "## Retrieval ablations\n", _ablation_table(result, "retrieval", RETRIEVAL_COLUMNS),
         "## Reader ablations\n", _ablation_table(result, "reader", READER_COLUMNS),
@@ -63,6 +61,15 @@ def render_report(result: EvalResult) -> str:
         "## Plots\n", f"![recall@k per retrieval mode]({RECALL_PLOT})\n\n![answer hit by type]({HIT_PLOT})\n",
     ]
     return "\n".join(sections)
+
+
+def _header(meta: Mapping[str, Any]) -> str:
+    return (
+        f"`{meta.get('command') or 'python -m qa_engine.eval'}`  \n"
+        f"{meta['items']} gold items ({meta['answerable']} answerable), k={meta['k']}, "
+        f"retrieval for `ask`: {meta['primary_retrieval']}, reader errors: {meta['errors']}, "
+        f"gold problems: {meta.get('gold_problems', 0)}, {meta['created']}\n"
+    )
 
 
 def _ablation_table(result: EvalResult, kind: str, columns: Sequence[str]) -> str:
@@ -89,7 +96,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def _fmt(value: object, digits: int = 3) -> str:
     if value is None:
         return "–"
-    if isinstance(value, bool) or isinstance(value, int):
+    if isinstance(value, (bool, int)):
         return str(value)
     if isinstance(value, float):
         return f"{value:.{digits}f}"

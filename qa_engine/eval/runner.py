@@ -7,15 +7,21 @@ import platform
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa_engine.eval.corpus import Corpus
-from qa_engine.eval.gold import GoldItem, load_gold
+from qa_engine.eval.gold import GoldItem, load_gold, validate_gold
 from qa_engine.eval.metrics import Score
 from qa_engine.eval.reading import AnswerJudgement, ReaderEval, evaluate_reader, score_answers
-from qa_engine.eval.retrieval import EngineRetriever, QueryJudgement, RetrievalEval, evaluate_retriever, score_judgements
+from qa_engine.eval.retrieval import (
+    EngineRetriever,
+    QueryJudgement,
+    RetrievalEval,
+    evaluate_retriever,
+    score_judgements,
+)
 from qa_engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -78,16 +84,31 @@ class EvalResult:
 
 def run_eval(config: EvalConfig) -> EvalResult:
     """Return the scores of the engine at `config.index` on the gold set, with every ablation."""
-    settings = (config.settings or Settings()).model_copy(update={"index_dir": config.index})
+    settings = _settings(config)
     if config.build:
         _build(config.build, settings)
     gold = load_gold(config.gold, config.limit)
     engines = _EngineCache(config.index, settings)
     corpus = Corpus.from_engine(engines.get())
+    problems = validate_gold(gold, corpus)
+    for problem in problems:
+        print(f"warning: gold problem: {problem}", file=sys.stderr)
     retrieval = _retrieval_ablations(engines, settings, gold, corpus, config)
     readers = {f"reader={name}": evaluate_reader(engines.get(reader=name), gold, corpus)
                for name in (config.readers or (settings.reader,))}
-    return _assemble(config, settings, gold, retrieval, readers)
+    return _assemble(config, settings, gold, retrieval, readers, len(problems))
+
+
+def open_corpus(config: EvalConfig) -> Corpus:
+    """Return the corpus of the index at `config.index`, ingesting `config.build` first if given."""
+    settings = _settings(config)
+    if config.build:
+        _build(config.build, settings)
+    return Corpus.from_engine(_EngineCache(config.index, settings).get())
+
+
+def _settings(config: EvalConfig) -> Settings:
+    return (config.settings or Settings()).model_copy(update={"index_dir": config.index})
 
 
 def _build(paths: Sequence[Path], settings: Settings) -> None:
@@ -105,7 +126,7 @@ class _EngineCache:
         self._index, self._settings = index, settings
         self._open: dict[tuple[str, str | None], Engine] = {}
 
-    def get(self, reader: str | None = None, reranker: str | None = None) -> "Engine":
+    def get(self, reader: str | None = None, reranker: str | None = None) -> Engine:
         from qa_engine.engine import Engine
 
         key = (reader or self._settings.reader, reranker)
@@ -133,13 +154,13 @@ def _primary_mode(settings: Settings, retrieval: dict[str, RetrievalEval]) -> st
 
 
 def _assemble(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem],
-              retrieval: dict[str, RetrievalEval], readers: dict[str, ReaderEval]) -> EvalResult:
+              retrieval: dict[str, RetrievalEval], readers: dict[str, ReaderEval], gold_problems: int) -> EvalResult:
     primary_mode = _primary_mode(settings, retrieval)
     queries = retrieval[primary_mode].judgements if primary_mode else ()
     reader = next(iter(readers.values()))
     group_scores = _GroupScores(queries, reader.judgements, config.k)
     return EvalResult(
-        meta=_meta(config, settings, gold, primary_mode, reader),
+        meta={**_meta(config, settings, gold, primary_mode, reader), "gold_problems": gold_problems},
         overall=group_scores.for_items(lambda item: True),
         by_type=group_scores.by(lambda item: item.qtype),
         by_lang=group_scores.by(lambda item: item.lang),
@@ -206,7 +227,7 @@ def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], prim
           reader: ReaderEval) -> dict[str, Any]:
     return {
         "command": config.command,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "index": str(config.index),
         "gold": str(config.gold),
         "items": len(gold),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -58,3 +61,14 @@ class Snapshot:
             if positions is not None:
                 mask[positions] = 1.0
         return mask
+
+    @cached_property
+    def term_idf(self) -> dict[str, float]:
+        """Inverse chunk frequency of every indexed term (computed on first use)."""
+        df = Counter(t for chunk in self.chunks for t in set(chunk.tokens))
+        n = max(1, len(self.chunks))
+        return {t: math.log(1 + n / count) for t, count in df.items()}
+
+    def idf(self, term: str) -> float:
+        """Rare terms weigh more; a term the corpus never uses gets the largest weight."""
+        return self.term_idf.get(term, math.log(1 + max(1, len(self.chunks))))

@@ -75,7 +75,7 @@ def _make_line(text: str, page: int) -> Line:
     if table:
         text = re.sub(r"\s*\t\s*|\s{3,}", "\t", text)
     else:
-        text = remove_cjk_spaces(re.sub(r"\s{2,}", " ", text))
+        text = remove_cjk_spaces(re.sub(r"[\s\u2000-\u200b]{2,}", " ", text))
     return Line(text=text, page=page, table=table)
 
 

@@ -6,7 +6,8 @@ import re
 
 CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u2014-\u2027\u2e80-\u2eff"
 CJK_CHAR = re.compile(f"[{CJK}]")
-SPACE_TOUCHING_CJK = re.compile(f"(?<=[{CJK}])[ \\t\u3000\u00a0]+|[ \\t\u3000\u00a0]+(?=[{CJK}])")
+SPACES = "[ \\t\u00a0\u2000-\u200b\u3000]"
+SPACE_TOUCHING_CJK = re.compile(f"(?<=[{CJK}]){SPACES}+|{SPACES}+(?=[{CJK}])")
 TERMINAL_PUNCT = "。！？!?；;…：:"
 HEADING_MARKER = re.compile(
     r"^(问题\s*\d+|第[一二三四五六七八九十百]+[节章]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]"

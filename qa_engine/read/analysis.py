@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
@@ -35,6 +36,7 @@ class QuestionAnalysis:
     years: tuple[str, ...]
     terms: tuple[str, ...]  # Chinese content terms (English questions go through the glossary first)
     named_docs: frozenset[str]
+    weights: tuple[float, ...] = ()  # one per term: corpus idf
 
 
 def detect_qtype(question: str) -> str:
@@ -44,11 +46,15 @@ def detect_qtype(question: str) -> str:
     return "fact"
 
 
-def analyse_question(plan: QueryPlan, tokenizer: FinanceTokenizer) -> QuestionAnalysis:
+def analyse_question(plan: QueryPlan, tokenizer: FinanceTokenizer, idf: Callable[[str], float],
+                     known: Callable[[str], bool]) -> QuestionAnalysis:
+    """Content terms weighted by idf; glossary expansions the corpus never uses are dropped."""
+    original = set(tokenizer.search_terms(plan.original))
     terms = [t for t in tokenizer.search_terms(plan.search_text) if t not in QUESTION_WORDS and not t.isascii()]
+    terms = [t for t in dict.fromkeys(terms) if t in original or known(t)]
     years = tuple(dict.fromkeys(YEAR.findall(plan.original)))
     terms += [y for y in years if y not in terms]
     return QuestionAnalysis(
         question=plan.original, lang=plan.lang, qtype=detect_qtype(plan.original), years=years,
-        terms=tuple(dict.fromkeys(terms)), named_docs=plan.named_docs,
+        terms=tuple(terms), named_docs=plan.named_docs, weights=tuple(idf(t) for t in terms),
     )

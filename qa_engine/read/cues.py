@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-CAUSE_CUE = re.compile(r"主要系|主要是由于|主要是因为|主要原因|主要受|主要由于|系由于|是由于|由于|因为|导致|所致|受到|受[^，,。；]{1,20}影响|原因[是为系]|系")
+CAUSE_CUE = re.compile(r"主要系|主要是由于|主要是因为|主要是|主要原因|主要受|主要由于|系由于|是由于|由于|因为|受到|受[^，,。；]{1,20}影响|原因[是为系]|系")
+TRAILING_CAUSE = re.compile(r"所致|导致")
 NUMBER_WITH_UNIT = re.compile(
-    r"-?\d[\d,]*(?:\.\d+)?\s*(?:%|％|万元|亿元|千元|元/吨|万元/吨|元|万吨|吨|万股|亿股|股|人|名|家|个|项|年|倍|万|亿|平方米|亩)"
+    r"-?\d[\d,]*(?:\.\d+)?\s*(?:%|％|万元/吨|元/吨|元/股|万元|亿元|千元|元|万吨|吨|万股|亿股|股|人|名|家|个|项|倍|万|亿|平方米|亩|处)"
+    r"|\d{1,2}(?:\.\d+)?\s*(?:个月|年|月)(?!\d)"
 )
 DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{1,2}-\d{1,2}|\d{4}年(?:末|度|初)?|\d{1,2}月\d{1,2}日")
 ENUMERATION = re.compile(r"[^，,。；;：:、]{1,30}(?:、[^，,。；;：:、]{1,30}){2,}")
@@ -14,13 +16,18 @@ YESNO_CUE = re.compile(r"不存在|不会|不涉及|不属于|不构成|未发�
 ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|事务所|证券|银行|委员会|国资委)")
 
 
-def why_span(sentence: str) -> tuple[int, int] | None:
-    """From the first causal cue to the end of the sentence (the causal clause)."""
-    match = CAUSE_CUE.search(sentence)
-    if not match:
-        return None
+def why_span(sentence: str, anchor: int = 0) -> tuple[int, int] | None:
+    """The causal clause: from the first causal cue after the question's terms to the end of the sentence,
+    or the clause that ends in 所致/导致."""
     end = len(sentence.rstrip("。；;"))
-    return (match.start(), end) if end > match.start() else None
+    leading = [m for m in CAUSE_CUE.finditer(sentence) if m.start() >= anchor] or list(CAUSE_CUE.finditer(sentence))
+    if leading and end > leading[0].start():
+        return leading[0].start(), end
+    trailing = TRAILING_CAUSE.search(sentence)
+    if trailing:
+        start = max(sentence.rfind(p, 0, trailing.start()) for p in "，,；;") + 1
+        return start, trailing.end()
+    return None
 
 
 def number_span(sentence: str, anchors: list[int]) -> tuple[int, int] | None:

@@ -4,9 +4,11 @@ retrieval rank, then cuts the minimal answer span (causal clause, number with un
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from qa_engine.ingest.sections import detect_heading
 from qa_engine.ingest.sentences import Span, split_sentences
 from qa_engine.read import cues
 from qa_engine.read.analysis import QuestionAnalysis
@@ -16,6 +18,8 @@ COVERAGE_WEIGHT = 0.6
 CUE_WEIGHT = 0.25
 RANK_WEIGHT = 0.15
 MAX_SENTENCE_CHARS = 400
+HEADING_CHARS = 60
+QUOTED_QUESTION = re.compile(r"[？?]$|^(问题\s*\d+|请发行人|请保荐|请申报会计师|请会计师|请律师)")
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class HeuristicReader:
             coverage = term_coverage(analysis, sentence)
             rank_score = 1.0 / (1.0 + passage.rank)
             score = (COVERAGE_WEIGHT * coverage + CUE_WEIGHT * cues.cue_strength(analysis.qtype, sentence)
-                     + RANK_WEIGHT * rank_score) * _length_factor(sentence)
+                     + RANK_WEIGHT * rank_score) * _shape_factor(sentence)
             out.append(Candidate(passage, span, coverage, score))
         return out
 
@@ -68,24 +72,28 @@ class HeuristicReader:
 
 
 def term_coverage(analysis: QuestionAnalysis, sentence: str) -> float:
-    """Length-weighted share of the question's content terms found in the sentence (years must match)."""
+    """Idf-weighted share of the question's content terms found in the sentence."""
     if not analysis.terms:
         return 0.0
-    weights = {t: math.log(1 + len(t)) + (1.0 if t in analysis.years else 0.0) for t in analysis.terms}
-    found = sum(w for t, w in weights.items() if t in sentence)
-    return found / sum(weights.values())
+    weights = analysis.weights or tuple(math.log(1 + len(t)) for t in analysis.terms)
+    found = sum(w for t, w in zip(analysis.terms, weights) if t in sentence)
+    return found / sum(weights)
 
 
-def _length_factor(sentence: str) -> float:
-    """Very long 'sentences' are usually flattened tables or run-on lists: mildly less likely answers."""
+def _shape_factor(sentence: str) -> float:
+    """Questions quoted from the inquiry letter and bare headings restate the question; they never answer it."""
+    if QUOTED_QUESTION.search(sentence):
+        return 0.35
+    if len(sentence) <= HEADING_CHARS and detect_heading(sentence) is not None:
+        return 0.5
     return 1.0 if len(sentence) <= MAX_SENTENCE_CHARS else 0.85
 
 
 def _answer_span(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] | None:
+    anchors = [sentence.find(t) for t in analysis.terms if t in sentence and t not in analysis.years]
     if analysis.qtype == "why":
-        return cues.why_span(sentence)
+        return cues.why_span(sentence, min(anchors) if anchors else 0)
     if analysis.qtype == "number":
-        anchors = [sentence.find(t) for t in analysis.terms if t in sentence and t not in analysis.years]
         return cues.number_span(sentence, anchors)
     if analysis.qtype == "date":
         return cues.date_span(sentence)

@@ -39,7 +39,7 @@ def answer_question(
     companies = lambda text: _company_names(snapshot, planner(text))  # noqa: E731
     resolved = resolve_followup(question, history, companies) if history else question
     plan = planner(resolved)
-    analysis = analyse_question(plan, snapshot.tokenizer)
+    analysis = analyse_question(plan, snapshot.tokenizer, snapshot.idf, snapshot.term_idf.__contains__)
     mark = time.perf_counter()
     hits = search(plan, k)
     timings["retrieve_ms"] = clock.ms_since(mark)

@@ -1,0 +1,52 @@
+# Two commands on a fresh machine:  `make run` (build the index and serve) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+INDEX  ?= index
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run index serve test test-fast eval bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# CPU build of torch first: a bare `torch` requirement would pull GBs of CUDA wheels
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev,milvus]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: $(STAMP)
+	$(VENV)/bin/qa-engine ingest data/filings --index $(INDEX)
+
+run: index
+	$(VENV)/bin/qa-engine serve --index $(INDEX) --host $(HOST) --port $(PORT)
+
+serve: $(STAMP)
+	$(VENV)/bin/qa-engine serve --index $(INDEX) --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	bash scripts/install_chromium.sh
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest tests -q -p no:cacheprovider
+	$(VENV)/bin/qa-engine ingest data/filings --index build/eval-index
+	HF_HUB_OFFLINE=1 $(PY) -m qa_engine.eval --index build/eval-index --out build/eval-run --check
+
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests -q -m "not slow and not browser"
+
+eval: $(STAMP)
+	$(PY) -m qa_engine.eval --index $(INDEX) --out eval/runs/latest
+
+bench: $(STAMP)
+	$(PY) bench/search_bench.py --quick
+	$(PY) bench/ask_bench.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check qa_engine tests bench
+	$(VENV)/bin/mypy qa_engine
+
+clean:
+	rm -rf $(VENV) $(INDEX)/gen-* $(INDEX)/store.sqlite* $(INDEX)/embedder .pytest_cache

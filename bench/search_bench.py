@@ -1,0 +1,379 @@
+"""Index build cost and `engine.search` latency at 1×/10×/100× the bundled filings, against a naive
+jieba + rank_bm25 baseline measured in the same run over the same chunk texts.
+
+    python bench/search_bench.py                 # default scales (see DEFAULT_SCALES), < 8 min on 2 cores
+    python bench/search_bench.py --quick         # 1× only, 2 rounds: about a minute
+    python bench/search_bench.py --scales 100 --budget-s 7200   # the 100× run (long: see bench/README.md)
+
+Per scale, in fresh subprocesses (so peak RSS is per stage and imports are not shared):
+  build    Engine.build into a new index folder: wall time and peak RSS (`getrusage(RUSAGE_SELF).ru_maxrss`
+           of the build process, imports included).
+  measure  Engine.open, a first (cold) query per mode, a warm-up pass, then `--rounds` rounds over QUERIES
+           for modes bm25 / dense / hybrid and for the baseline, interleaved per round so that machine noise
+           hits all of them alike. Baseline: jieba.lcut (default dictionary, HMM on) over each chunk's
+           indexed text, rank_bm25.BM25Okapi; a query is jieba.lcut + get_scores + top 10.
+Latencies are wall-clock per call (time.perf_counter), p50/p95 over all (query, round) samples.
+Writes bench/results/search_bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+sys.path.insert(0, str(BENCH))
+
+from synthetic import make_corpus  # noqa: E402
+
+DEFAULT_SCALES = "1,10"  # 100× does not fit the 8-minute budget on 2 cores: see bench/README.md
+MODES = ("bm25", "dense", "hybrid")
+TARGET_P50_MS = 5.0
+TARGET_SCALE = 100
+K = 10
+
+QUERIES = [
+    "稀土材料毛利率为负的原因",
+    "关联交易定价机制",
+    "采矿权摊销年限",
+    "稀土精矿季度调价机制",
+    "业绩说明会召开时间",
+    "独立董事出席业绩说明会",
+    "镧铈元素应用领域",
+    "毛利率大幅下滑的主要原因",
+    "磁材产销量增长",
+    "稀土开采总量控制指标",
+    "白云鄂博稀土矿元素占比",
+    "稀土精矿关联交易总额上限",
+    "REO品位每增减1%价格调整",
+    "包钢股份履约风险",
+    "资产减值损失大幅增加",
+    "应收账款增加的原因",
+    "存货跌价准备计提比例",
+    "无证房产办理产权证",
+    "向特定对象发行股票募集资金规模",
+    "控股股东持股比例",
+    "股份锁定期",
+    "硫化锂合资公司",
+    "财务性投资认定",
+    "申报会计师事务所",
+    "中稀湖南应收账款为零",
+    "采矿许可证有效期",
+    "统计局行政处罚",
+    "岗位外包服务",
+    "货币资金较上年末减少",
+    "在建工程增加原因",
+    "经营活动现金流量净额",
+    "员工持股平台",
+    "实际控制人",
+    "前十大股东持股情况",
+    "有研新材稀土材料产品",
+    "Why was gross margin negative?",
+    "rare-earth concentrate pricing formula",
+    "related-party transaction cap for 2023",
+    "mining right amortisation method",
+    "units-of-production method",
+    "Why did inventory rise in the first half of 2025?",
+    "controlling shareholder",
+    "private placement subscriber",
+    "lithium sulfide joint venture",
+    "construction in progress increase",
+    "operating cash flow negative",
+    "cash dividend under the 2024 profit distribution",
+    "mining quota higher than designed capacity",
+    "sales volume higher than output",
+    "inventory turnover decline",
+]
+
+
+# ---- subprocess stages ---------------------------------------------------------------------------
+def child_build(corpus: Path, index_dir: Path) -> dict[str, object]:
+    """Builds `index_dir` from `corpus`; wall times, peak RSS and sizes."""
+    started = time.perf_counter()
+    from qa_engine import Engine, Settings
+
+    imported = time.perf_counter()
+    shutil.rmtree(index_dir, ignore_errors=True)
+    report = Engine.build([corpus], Settings(index_dir=index_dir))
+    built = time.perf_counter()
+    engine = Engine.open(index_dir)
+    snapshot = engine._snapshot
+    return {
+        "import_s": round(imported - started, 3),
+        "build_s": round(built - imported, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_how": "getrusage(RUSAGE_SELF).ru_maxrss of the build subprocess (imports included)",
+        "documents": len(snapshot.documents),
+        "chunks": len(snapshot.chunks),
+        "failed": report.failed,
+        "index_mb": round(_folder_bytes(index_dir) / 2**20, 1),
+        "dense_index": type(snapshot.dense._index).__name__ if snapshot.dense is not None else None,
+    }
+
+
+def child_measure(index_dir: Path, rounds: int, time_limit_s: float, seed: int) -> dict[str, object]:
+    """Opens the index and times engine.search per mode and the baseline, interleaved per round."""
+    started = time.perf_counter()
+    from qa_engine import Engine
+
+    rss_before = _rss_mb()
+    t = time.perf_counter()
+    engine = Engine.open(index_dir)
+    open_s = time.perf_counter() - t
+    rss_open = _rss_mb()
+    first = {mode: _time_ms(lambda m=mode: engine.search(QUERIES[0], k=K, mode=m)) for mode in MODES}
+    for mode in MODES:
+        for query in QUERIES:
+            engine.search(query, k=K, mode=mode)
+    texts = [c.indexed_text() for c in engine._snapshot.chunks]
+    baseline = NaiveBM25(texts)
+    for query in QUERIES:
+        baseline.search(query, K)
+    samples: dict[str, list[float]] = {name: [] for name in (*MODES, "baseline")}
+    rng = random.Random(seed)
+    done = 0
+    measure_started = time.perf_counter()
+    for _ in range(rounds):
+        order = QUERIES[:]
+        rng.shuffle(order)
+        for query in order:
+            for mode in MODES:
+                samples[mode].append(_time_ms(lambda: engine.search(query, k=K, mode=mode)))
+            samples["baseline"].append(_time_ms(lambda: baseline.search(query, K)))
+        done += 1
+        if time.perf_counter() - started > time_limit_s:
+            break
+    overlap = _overlap(engine, baseline)
+    return {
+        "open_s": round(open_s, 3),
+        "rss_after_import_mb": round(rss_before, 1),
+        "rss_after_open_mb": round(rss_open, 1),
+        "first_query_ms": {m: round(v, 2) for m, v in first.items()},
+        "rounds": done,
+        "queries": len(QUERIES),
+        "measure_s": round(time.perf_counter() - measure_started, 2),
+        "latency_ms": {name: _summary(values) for name, values in samples.items()},
+        "baseline_build": baseline.build_times,
+        "bm25_top10_overlap_with_baseline": overlap,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+class NaiveBM25:
+    """The baseline: jieba.lcut (global dictionary, HMM on) + rank_bm25.BM25Okapi, top k by argpartition."""
+
+    def __init__(self, texts: list[str]) -> None:
+        import jieba
+        from rank_bm25 import BM25Okapi
+
+        self._jieba = jieba
+        t0 = time.perf_counter()
+        jieba.initialize()
+        t1 = time.perf_counter()
+        corpus = [self.tokens(text) or ["<empty>"] for text in texts]
+        t2 = time.perf_counter()
+        self._bm25 = BM25Okapi(corpus)
+        t3 = time.perf_counter()
+        self.build_times = {
+            "jieba_init_s": round(t1 - t0, 3), "tokenize_s": round(t2 - t1, 3), "bm25okapi_s": round(t3 - t2, 3),
+            "total_s": round(t3 - t0, 3), "chars": sum(len(t) for t in texts),
+        }
+
+    def tokens(self, text: str) -> list[str]:
+        return [w.lower() for w in self._jieba.lcut(text) if w.strip() and any(ch.isalnum() for ch in w)]
+
+    def search(self, query: str, k: int) -> list[int]:
+        scores = self._bm25.get_scores(self.tokens(query))
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        return [int(i) for i in top[np.argsort(-scores[top])]]
+
+
+def _overlap(engine, baseline: NaiveBM25) -> float:  # type: ignore[no-untyped-def]
+    """Mean share of the baseline's top 10 chunks that our bm25 mode also returns (a sanity check only)."""
+    position = {c.chunk_id: i for i, c in enumerate(engine._snapshot.chunks)}
+    shares = []
+    for query in QUERIES:
+        ours = {position[h.chunk_id] for h in engine.search(query, k=K, mode="bm25")}
+        theirs = set(baseline.search(query, K))
+        shares.append(len(ours & theirs) / max(1, len(theirs)))
+    return round(float(np.mean(shares)), 3)
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+def _time_ms(call) -> float:  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    call()
+    return (time.perf_counter() - t) * 1000
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    array = np.asarray(values)
+    return {
+        "p50": round(float(np.percentile(array, 50)), 3), "p95": round(float(np.percentile(array, 95)), 3),
+        "mean": round(float(array.mean()), 3), "max": round(float(array.max()), 3), "n": int(array.size),
+    }
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def machine() -> dict[str, object]:
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)), "python": platform.python_version(),
+        "platform": platform.platform(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def run_child(args: list[str], timeout_s: float) -> dict[str, object]:
+    """Runs this script as a stage subprocess; its last stdout line is the JSON result."""
+    command = [sys.executable, str(Path(__file__).resolve()), *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=max(1.0, timeout_s), cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout_s:.0f} s"}
+    if done.returncode != 0:
+        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-2000:]}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---- the run -------------------------------------------------------------------------------------
+def bench_scale(scale: int, args: argparse.Namespace, deadline: float) -> dict[str, object]:
+    corpus_dir = args.work / f"corpus-{scale}x"
+    index_dir = args.work / f"index-{scale}x"
+    t = time.perf_counter()
+    corpus = make_corpus(scale, corpus_dir, seed=args.seed)
+    result: dict[str, object] = {"scale": scale, "corpus": corpus, "corpus_s": round(time.perf_counter() - t, 2)}
+    if args.reuse_index and (index_dir / "store.sqlite").exists():
+        result["build"] = {"skipped": "--reuse-index"}
+    else:
+        t = time.perf_counter()
+        result["build"] = run_child(["--child", "build", "--corpus", str(corpus_dir), "--index", str(index_dir)],
+                                    deadline - time.perf_counter())
+        result["build"]["wall_s"] = round(time.perf_counter() - t, 2)  # type: ignore[index]
+        if "error" in result["build"]:  # type: ignore[operator]
+            return result
+    remaining = deadline - time.perf_counter()
+    t = time.perf_counter()
+    result["measure"] = run_child(
+        ["--child", "measure", "--index", str(index_dir), "--rounds", str(args.rounds),
+         "--time-limit-s", str(max(5.0, remaining * 0.6)), "--seed", str(args.seed)],
+        remaining,
+    )
+    result["measure"]["wall_s"] = round(time.perf_counter() - t, 2)  # type: ignore[index]
+    return result
+
+
+def print_report(results: list[dict[str, object]]) -> None:
+    print()
+    print(f"{'scale':>5} {'docs':>5} {'chunks':>7} {'MB':>6} | {'build s':>8} {'peakRSS':>8} | "
+          f"{'base build s':>12} {'ratio':>6}")
+    for r in results:
+        b, m = r.get("build", {}), r.get("measure", {})
+        if "error" in b or "error" in m:
+            print(f"{r['scale']:>4}× ERROR: {b.get('error') or m.get('error')}")
+            continue
+        base = m["baseline_build"]["total_s"]
+        build_s = b.get("build_s")
+        ratio = f"{base / build_s:6.2f}" if build_s else "   n/a"
+        print(f"{r['scale']:>4}× {b.get('documents', '?'):>5} {b.get('chunks', '?'):>7} "
+              f"{r['corpus']['bytes'] / 2**20:6.1f} | {build_s or 0:8.1f} {b.get('peak_rss_mb', 0):7.0f}M | "
+              f"{base:12.1f} {ratio}")
+    print("\nsearch latency, ms (p50 / p95); ratio = baseline / ours (> 1: ours faster)")
+    print(f"{'scale':>5} {'mode':>7} | {'ours p50':>9} {'ours p95':>9} | {'base p50':>9} {'base p95':>9} | "
+          f"{'x p50':>7} {'x p95':>7} | first-call ms")
+    for r in results:
+        m = r.get("measure", {})
+        if "latency_ms" not in m:
+            continue
+        base = m["latency_ms"]["baseline"]
+        for mode in MODES:
+            ours = m["latency_ms"][mode]
+            print(f"{r['scale']:>4}× {mode:>7} | {ours['p50']:9.2f} {ours['p95']:9.2f} | {base['p50']:9.2f} "
+                  f"{base['p95']:9.2f} | {base['p50'] / ours['p50']:7.1f} {base['p95'] / ours['p95']:7.1f} | "
+                  f"{m['first_query_ms'][mode]:.0f}")
+    print()
+    print(target_line(results))
+
+
+def target_line(results: list[dict[str, object]]) -> str:
+    at = [r for r in results if r["scale"] == TARGET_SCALE and "latency_ms" in r.get("measure", {})]
+    if not at:
+        return (f"target (search p50 ≤ {TARGET_P50_MS:g} ms at {TARGET_SCALE}×): not measured in this run "
+                f"(run with --scales {TARGET_SCALE}; last measured numbers are in bench/README.md)")
+    p50 = at[0]["measure"]["latency_ms"]["hybrid"]["p50"]
+    verdict = "MET" if p50 <= TARGET_P50_MS else "NOT MET"
+    return f"target (search p50 ≤ {TARGET_P50_MS:g} ms at {TARGET_SCALE}×, default hybrid mode): {p50:.2f} ms → {verdict}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scales", default=None, help=f"comma-separated copies of the corpus (default {DEFAULT_SCALES})")
+    parser.add_argument("--rounds", type=int, default=None, help="timed passes over the queries (default 5)")
+    parser.add_argument("--quick", action="store_true", help="1× only, 2 rounds (about a minute)")
+    parser.add_argument("--budget-s", type=float, default=450.0, help="wall-clock budget for the whole run")
+    parser.add_argument("--work", type=Path, default=RESULTS, help="where corpora and indexes are written")
+    parser.add_argument("--out", type=Path, default=RESULTS / "search_bench.json")
+    parser.add_argument("--reuse-index", action="store_true", help="skip the build when the index exists")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--child", choices=("build", "measure"), help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--index", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--time-limit-s", type=float, default=120.0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child == "build":
+        print(json.dumps(child_build(args.corpus, args.index), ensure_ascii=False))
+        return 0
+    if args.child == "measure":
+        print(json.dumps(child_measure(args.index, args.rounds, args.time_limit_s, args.seed), ensure_ascii=False))
+        return 0
+    args.scales = args.scales or ("1" if args.quick else DEFAULT_SCALES)
+    args.rounds = args.rounds or (2 if args.quick else 5)
+    args.work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    deadline = started + args.budget_s
+    run = {"machine": machine(), "settings": {"scales": args.scales, "rounds": args.rounds, "k": K,
+                                                "queries": len(QUERIES), "quick": args.quick}, "scales": []}
+    for scale in (int(s) for s in args.scales.split(",")):
+        if time.perf_counter() > deadline:
+            run["scales"].append({"scale": scale, "build": {"error": "skipped: --budget-s exhausted"}})
+            continue
+        print(f"[{time.perf_counter() - started:6.1f}s] {scale}×: corpus, build, measure ...", flush=True)
+        run["scales"].append(bench_scale(scale, args, deadline))
+    run["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    run["total_s"] = round(time.perf_counter() - started, 1)
+    run["target"] = target_line(run["scales"])
+    print_report(run["scales"])
+    print(f"total {run['total_s']} s; nproc {run['machine']['nproc']}; load avg start "
+          f"{run['machine']['loadavg_start']} end {run['machine']['loadavg_end']}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
