@@ -132,6 +132,10 @@ def child_measure(index_dir: Path, rounds: int, time_limit_s: float, seed: int) 
 
     rss_before = _rss_mb()
     t = time.perf_counter()
+    import sentence_transformers  # noqa: F401  (loaded by Engine.open for the static embedder; timed apart)
+
+    import_st_s = time.perf_counter() - t
+    t = time.perf_counter()
     engine = Engine.open(index_dir)
     open_s = time.perf_counter() - t
     rss_open = _rss_mb()
@@ -143,7 +147,7 @@ def child_measure(index_dir: Path, rounds: int, time_limit_s: float, seed: int) 
     baseline = NaiveBM25(texts)
     for query in QUERIES:
         baseline.search(query, K)
-    samples: dict[str, list[float]] = {name: [] for name in (*MODES, "baseline")}
+    samples: dict[str, list[tuple[str, float]]] = {name: [] for name in (*MODES, "baseline", "plan")}
     rng = random.Random(seed)
     done = 0
     measure_started = time.perf_counter()
@@ -151,14 +155,17 @@ def child_measure(index_dir: Path, rounds: int, time_limit_s: float, seed: int) 
         order = QUERIES[:]
         rng.shuffle(order)
         for query in order:
+            lang = query_lang(query)
             for mode in MODES:
-                samples[mode].append(_time_ms(lambda: engine.search(query, k=K, mode=mode)))
-            samples["baseline"].append(_time_ms(lambda: baseline.search(query, K)))
+                samples[mode].append((lang, _time_ms(lambda: engine.search(query, k=K, mode=mode))))
+            samples["baseline"].append((lang, _time_ms(lambda: baseline.search(query, K))))
+            samples["plan"].append((lang, _time_ms(lambda: engine._plan(query))))
         done += 1
         if time.perf_counter() - started > time_limit_s:
             break
     overlap = _overlap(engine, baseline)
     return {
+        "import_sentence_transformers_s": round(import_st_s, 3),
         "open_s": round(open_s, 3),
         "rss_after_import_mb": round(rss_before, 1),
         "rss_after_open_mb": round(rss_open, 1),
@@ -166,7 +173,11 @@ def child_measure(index_dir: Path, rounds: int, time_limit_s: float, seed: int) 
         "rounds": done,
         "queries": len(QUERIES),
         "measure_s": round(time.perf_counter() - measure_started, 2),
-        "latency_ms": {name: _summary(values) for name, values in samples.items()},
+        "latency_ms": {name: _summary([v for _, v in values]) for name, values in samples.items()},
+        "latency_ms_by_lang": {
+            lang: {name: _summary([v for lg, v in values if lg == lang]) for name, values in samples.items()}
+            for lang in ("zh", "en")
+        },
         "baseline_build": baseline.build_times,
         "bm25_top10_overlap_with_baseline": overlap,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -215,6 +226,11 @@ def _overlap(engine, baseline: NaiveBM25) -> float:  # type: ignore[no-untyped-d
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+def query_lang(query: str) -> str:
+    """'zh' when the query holds any CJK character, else 'en' (for the per-language split only)."""
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in query) else "en"
+
+
 def _time_ms(call) -> float:  # type: ignore[no-untyped-def]
     t = time.perf_counter()
     call()
@@ -315,6 +331,13 @@ def print_report(results: list[dict[str, object]]) -> None:
             print(f"{r['scale']:>4}× {mode:>7} | {ours['p50']:9.2f} {ours['p95']:9.2f} | {base['p50']:9.2f} "
                   f"{base['p95']:9.2f} | {base['p50'] / ours['p50']:7.1f} {base['p95'] / ours['p95']:7.1f} | "
                   f"{m['first_query_ms'][mode]:.0f}")
+    print("\nby query language, ms (p50 / p95): plan = engine._plan (glossary + company lookup) alone")
+    print(f"{'scale':>5} {'lang':>4} | {'plan':>15} | {'bm25':>15} | {'hybrid':>15} | {'baseline':>15}")
+    for r in results:
+        m = r.get("measure", {})
+        for lang, table in m.get("latency_ms_by_lang", {}).items():
+            cells = [f"{table[n]['p50']:7.2f}/{table[n]['p95']:7.2f}" for n in ("plan", "bm25", "hybrid", "baseline")]
+            print(f"{r['scale']:>4}× {lang:>4} | " + " | ".join(cells))
     print()
     print(target_line(results))
 

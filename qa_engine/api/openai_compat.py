@@ -9,10 +9,9 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from qa_engine.api.schemas import ChatMessage
 from qa_engine.errors import InvalidQueryError
 from qa_engine.models import Turn
-
-from qa_engine.api.schemas import ChatMessage
 
 MODEL_ID = "qa-engine"
 STREAM_PIECE_CHARS = 24

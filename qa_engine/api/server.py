@@ -6,10 +6,14 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 LOCALHOST = "127.0.0.1"
 
@@ -33,7 +37,7 @@ class BackgroundServer:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"uvicorn-{self.port}", daemon=True)
 
-    def start(self) -> "BackgroundServer":
+    def start(self) -> Self:
         """Return self once `/healthz` answers 200 (raises RuntimeError after `startup_timeout_s`)."""
         self._thread.start()
         deadline = time.monotonic() + self.startup_timeout_s
@@ -59,7 +63,7 @@ class BackgroundServer:
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

@@ -102,7 +102,10 @@ def _ppmi(counts: sparse.csr_matrix) -> sparse.csr_matrix:
 
 def _save_model(vocab: list[str], weights: np.ndarray, folder: Path) -> None:
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import StaticEmbedding
+    try:
+        from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.models import StaticEmbedding
     from tokenizers import Tokenizer
     from tokenizers.models import WordLevel
     from tokenizers.pre_tokenizers import WhitespaceSplit

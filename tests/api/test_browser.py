@@ -47,6 +47,8 @@ def test_chat_page_answers_with_citations(browser, server: BackgroundServer, tmp
     page = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 900})
     page.goto(server.url + "/")
     assert page.text_content("h1") == "财报问答"
+    page.wait_for_load_state("networkidle")
+    assert page.is_hidden("#api-key-box"), "the key field shows although the server needs no key"
     ask_on_page(page, WHY_QUESTION)
     answer = page.text_content(".turn.assistant .answer") or ""
     assert "无法覆盖单位成本" in answer or "价格" in answer
@@ -97,7 +99,7 @@ def test_language_toggle_and_not_found(browser, server: BackgroundServer) -> Non
 def test_api_key_field_when_server_requires_one(browser, keyed_server: BackgroundServer) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(locale="en-US")
     page.goto(keyed_server.url + "/")
-    page.wait_for_selector("#api-key-box:not([hidden])", timeout=WAIT_MS)
+    page.locator("#api-key-box").wait_for(state="visible", timeout=WAIT_MS)
     page.fill("#question", WHY_QUESTION)
     page.click("#ask-button")
     page.wait_for_selector(".turn.assistant .error", timeout=WAIT_MS)

@@ -170,3 +170,18 @@ def test_reads_keep_succeeding_during_upload(
     uploaded.append(doc_id_of(client, "concurrent_co.txt"))
     assert len(results) == 40 and all(status == 200 for status, _ in results)
     assert any(at < upload_done[0] for _, at in results), "no query overlapped the upload"
+
+
+def test_first_upload_builds_an_index(tmp_path: Path, start_server: Callable[..., BackgroundServer]) -> None:
+    from qa_engine.api import create_app
+
+    server = start_server(create_app(Settings(index_dir=tmp_path / "fresh", upload_dir=tmp_path / "up")))
+    with httpx.Client(base_url=server.url, timeout=120) as http:
+        assert http.get("/readyz").status_code == 503
+        files = {"file": ("first.md", filing_text("首个上传公司", 30), "text/markdown")}
+        response = http.post("/v1/documents", files=files)
+        assert response.status_code == 201, response.text
+        assert response.json()["added"] == ["first.md"]
+        assert http.get("/readyz").json() == {"status": "ready", "documents": 1}
+        hits = http.post("/v1/search", json={"query": "首个上传公司 营业收入"}).json()["hits"]
+        assert hits and hits[0]["text"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,22 +34,15 @@ def corpus(index_dir: Path) -> Corpus:
         return Corpus.from_engine(engine)
 
 
-@dataclass(frozen=True)
-class HarnessRun:
-    exit_code: int
-    out: Path
-    expected: Path
-
-
 @pytest.fixture(scope="session")
-def harness_run(index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> HarnessRun:
-    """`python -m qa_engine.eval` on the first gold items, writing expected.json from the same run."""
+def harness_run(index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python -m qa_engine.eval` on the first 15 gold items at k=10: run/latest/* and run/expected.json."""
     from qa_engine.eval import main
 
-    out = tmp_path_factory.mktemp("eval-run")
-    expected = out / "expected.json"
+    run = tmp_path_factory.mktemp("eval-run")
     code = main([
-        "--index", str(index_dir), "--gold", str(GOLD_DIR), "--out", str(out / "latest"),
-        "--limit", str(E2E_ITEMS), "--k", "10", "--update-expected", "--expected", str(expected),
+        "--index", str(index_dir), "--gold", str(GOLD_DIR), "--out", str(run / "latest"),
+        "--limit", str(E2E_ITEMS), "--k", "10", "--update-expected", "--expected", str(run / "expected.json"),
     ])
-    return HarnessRun(exit_code=code, out=out / "latest", expected=expected)
+    assert code == 0
+    return run

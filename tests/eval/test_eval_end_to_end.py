@@ -7,26 +7,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import E2E_ITEMS, HarnessRun
 
 from qa_engine.eval import main
 
 pytestmark = pytest.mark.slow
+E2E_ITEMS = 15  # conftest.harness_run runs the first 15 gold items at k=10
 
 
 @pytest.fixture(scope="module")
-def results(harness_run: HarnessRun) -> dict[str, Any]:
-    assert harness_run.exit_code == 0
-    data: dict[str, Any] = json.loads((harness_run.out / "results.json").read_text(encoding="utf-8"))
+def results(harness_run: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((harness_run / "latest" / "results.json").read_text(encoding="utf-8"))
     return data
 
 
-def test_report_files_exist(harness_run: HarnessRun) -> None:
+def test_report_files_exist(harness_run: Path) -> None:
+    out = harness_run / "latest"
     for name in ("results.json", "report.md", "recall_at_k.png", "answer_hit_by_type.png"):
-        path = harness_run.out / name
-        assert path.is_file() and path.stat().st_size > 0, name
-    assert (harness_run.out / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    report = (harness_run.out / "report.md").read_text(encoding="utf-8")
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert (out / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (out / "report.md").read_text(encoding="utf-8")
     for heading in ("## Overall", "## Retrieval ablations", "## Reader ablations", "## By question type",
                     "## By language", "## Latency"):
         assert heading in report
@@ -58,9 +57,10 @@ def test_scores_are_sane(results: dict[str, Any]) -> None:
     assert results["meta"]["errors"] == 0 and results["meta"]["gold_problems"] == 0
 
 
-def test_update_expected_then_check_passes(harness_run: HarnessRun) -> None:
-    expected = json.loads(harness_run.expected.read_text(encoding="utf-8"))
+def test_update_expected_then_check_passes(harness_run: Path) -> None:
+    expected_path = harness_run / "expected.json"
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
     assert "--limit 15" in expected["command"] and "--update-expected" not in expected["command"]
     assert expected["metrics"]["overall.citation_verbatim"] == 1.0
-    args = ["--results", str(harness_run.out / "results.json"), "--check", "--expected", str(harness_run.expected)]
+    args = ["--results", str(harness_run / "latest" / "results.json"), "--check", "--expected", str(expected_path)]
     assert main(args) == 0

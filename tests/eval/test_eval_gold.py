@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ ITEM = {"id": "x-1", "question": "哪天？", "lang": "zh", "type": "date", "doc
         "answers": ["2024年9月10日"], "evidence": None}
 
 
-def _write(path: Path, *items: dict[str, object]) -> Path:
+def _write(path: Path, *items: Mapping[str, object]) -> Path:
     path.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
     return path
 

@@ -7,7 +7,12 @@ import math
 import pytest
 
 from qa_engine.eval.metrics import (
-    RankedRelevance, abstention_scores, latency_summary, percentiles, retrieval_metric_names, retrieval_scores,
+    RankedRelevance,
+    abstention_scores,
+    latency_summary,
+    percentiles,
+    retrieval_metric_names,
+    retrieval_scores,
 )
 
 T, F = True, False

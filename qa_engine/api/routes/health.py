@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from qa_engine.api.deps import HolderDep, MetricsDep, SettingsDep, require_api_key
 from qa_engine.api.errors import status_for
+from qa_engine.errors import QAEngineError
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +26,7 @@ async def readyz(holder: HolderDep) -> JSONResponse:
     """Return 200 when the index is loaded (opening it if it has appeared since), else 503."""
     try:
         engine = holder.get() if holder.loaded else await anyio.to_thread.run_sync(holder.get)
-    except Exception as exc:  # readiness must answer, whatever went wrong
+    except (QAEngineError, OSError) as exc:
         _, code, message = status_for(exc)
         return JSONResponse({"status": "not_ready", "error": {"code": code, "message": message}}, 503)
     documents = await anyio.to_thread.run_sync(engine.documents)

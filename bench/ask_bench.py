@@ -1,0 +1,200 @@
+"""In-process `engine.ask` latency on the bundled filings, per stage, against `engine.search` for the same
+questions measured in the same run.
+
+    python bench/ask_bench.py            # ~40 questions × 7 rounds, < 8 min on 2 cores (build included)
+    python bench/ask_bench.py --quick    # 2 rounds: about a minute with a built index
+
+The index is built (incrementally: a no-op when unchanged) in bench/results/index-ask from data/filings.
+Questions: ~40 drawn round-robin from eval/gold/*.jsonl, alternating Chinese and English (a fixed list when
+the gold files are absent). After one warm-up pass, each round asks every question once and searches it
+once (k = Settings.read_top_k, what ask retrieves), in a shuffled order. Per-stage figures come from
+`Answer.timings` (retrieve_ms, read_ms, total_ms); `wall` is timed around the call. p50/p95 over all
+(question, round) samples. Writes bench/results/ask_bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+GOLD = ROOT / "eval" / "gold"
+FILINGS = ROOT / "data" / "filings"
+TARGET_P50_MS = 30.0
+STAGES = ("retrieve_ms", "read_ms", "total_ms")
+
+FALLBACK_QUESTIONS = [
+    "为什么有研新材2024年稀土材料毛利率为负？",
+    "Why was 有研新材's rare-earth materials gross margin negative in 2024?",
+    "北方稀土与包钢股份约定的稀土精矿季度调价机制从哪天起执行？",
+    "What drove the 74.96% increase in Golden Dragon Rare-Earth's construction in progress?",
+    "江华县稀土矿采矿权采用什么方法摊销？",
+    "Who is the controlling shareholder of Golden Dragon Rare-Earth?",
+    "金龙稀土的实际控制人是谁？",
+    "Why did 中稀湖南's rare-earth ore sales revenue more than double in 2021?",
+]
+
+
+def load_questions(limit: int) -> list[dict[str, str]]:
+    """Up to `limit` gold questions, round-robin over the files, alternating zh and en within each."""
+    files = sorted(GOLD.glob("*.jsonl")) if GOLD.is_dir() else []
+    if not files:
+        return [{"id": f"fixed-{i}", "question": q, "lang": _lang(q)} for i, q in enumerate(FALLBACK_QUESTIONS)]
+    queues = []
+    for path in files:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        by_lang = {lang: [r for r in rows if r.get("lang", _lang(r["question"])) == lang] for lang in ("zh", "en")}
+        queues.append(_alternate(by_lang["zh"], by_lang["en"]))
+    picked: list[dict[str, str]] = []
+    while len(picked) < limit and any(queues):
+        for queue in queues:
+            if queue and len(picked) < limit:
+                row = queue.pop(0)
+                picked.append({"id": row.get("id", ""), "question": row["question"],
+                               "lang": row.get("lang") or _lang(row["question"])})
+    return picked
+
+
+def _alternate(first: list[dict], second: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    merged = []
+    for i in range(max(len(first), len(second))):
+        merged += first[i : i + 1] + second[i : i + 1]
+    return merged
+
+
+def _lang(text: str) -> str:
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) and not text.isascii() else "en"
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    array = np.asarray(values, dtype=float)
+    if array.size == 0:
+        return {"n": 0}
+    return {
+        "p50": round(float(np.percentile(array, 50)), 3), "p95": round(float(np.percentile(array, 95)), 3),
+        "mean": round(float(array.mean()), 3), "max": round(float(array.max()), 3), "n": int(array.size),
+    }
+
+
+def measure(engine, questions: list[dict[str, str]], rounds: int, deadline: float, seed: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Interleaved ask/search timings per question and round; stops early at `deadline`."""
+    k = engine.settings.read_top_k
+    rows: list[dict[str, object]] = []
+    rng = random.Random(seed)
+    done = 0
+    for _ in range(rounds):
+        order = questions[:]
+        rng.shuffle(order)
+        for item in order:
+            q = item["question"]
+            t = time.perf_counter()
+            answer = engine.ask(q)
+            ask_wall = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            engine.search(q, k=k)
+            search_wall = (time.perf_counter() - t) * 1000
+            rows.append({"lang": item["lang"], "found": answer.found, "ask_wall_ms": ask_wall,
+                         "search_ms": search_wall, **answer.timings})
+        done += 1
+        if time.perf_counter() > deadline:
+            break
+    return {"rounds": done, "rows": rows}
+
+
+def summarise(rows: list[dict[str, object]]) -> dict[str, dict[str, float]]:
+    names = (*STAGES, "ask_wall_ms", "search_ms")
+    table = {name: _summary([float(r[name]) for r in rows if name in r]) for name in names}  # type: ignore[arg-type]
+    table["other_ms"] = _summary([float(r["total_ms"]) - float(r["retrieve_ms"]) - float(r["read_ms"])  # type: ignore[arg-type]
+                                  for r in rows])
+    return table
+
+
+def print_report(run: dict[str, object]) -> None:
+    overall = run["latency_ms"]
+    print(f"\nengine.ask vs engine.search, ms over {run['samples']} samples "
+          f"({run['questions']} questions × {run['rounds']} rounds)")
+    print(f"{'':>10} | {'all p50':>8} {'all p95':>8} | {'zh p50':>8} {'zh p95':>8} | {'en p50':>8} {'en p95':>8}")
+    for name in ("retrieve_ms", "read_ms", "other_ms", "total_ms", "ask_wall_ms", "search_ms"):
+        cells = []
+        for table in (overall, run["latency_ms_by_lang"]["zh"], run["latency_ms_by_lang"]["en"]):
+            cell = table[name]
+            cells.append(f"{cell.get('p50', float('nan')):8.2f} {cell.get('p95', float('nan')):8.2f}")
+        print(f"{name:>10} | " + " | ".join(cells))
+    ratio = run["ratios"]
+    print(f"\nratio ask total / search (same questions, same run): p50 {ratio['p50']:.2f}×, p95 {ratio['p95']:.2f}×")
+    print(f"first (cold) ask in the process: {run['first_ask_ms']:.0f} ms; answered {run['answered_share']:.0%}")
+    print(run["target"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=None, help="timed passes (default 7; --quick 2)")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--budget-s", type=float, default=420.0, help="wall-clock budget for the whole run")
+    parser.add_argument("--index", type=Path, default=RESULTS / "index-ask")
+    parser.add_argument("--out", type=Path, default=RESULTS / "ask_bench.json")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (2 if args.quick else 7)
+    started = time.perf_counter()
+    deadline = started + args.budget_s
+    machine = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "nproc": os.cpu_count(),
+               "python": platform.python_version(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+
+    from qa_engine import Engine, Settings
+
+    imported = time.perf_counter()
+    report = Engine.build([FILINGS], Settings(index_dir=args.index))
+    built = time.perf_counter()
+    engine = Engine.open(args.index)
+    opened = time.perf_counter()
+    questions = load_questions(args.questions)
+    t = time.perf_counter()
+    engine.ask(questions[0]["question"])
+    first_ask_ms = (time.perf_counter() - t) * 1000
+    for item in questions:  # warm-up: JIT, caches, lazy model loads
+        engine.ask(item["question"])
+        engine.search(item["question"], k=engine.settings.read_top_k)
+    measured = measure(engine, questions, rounds, deadline, args.seed)
+    rows = measured["rows"]
+    overall = summarise(rows)
+    run: dict[str, object] = {
+        "machine": machine,
+        "setup_s": {"import": round(imported - started, 2), "build": round(built - imported, 2),
+                    "open": round(opened - built, 2)},
+        "build_report": {"added": len(report.added), "unchanged": len(report.unchanged), "failed": report.failed},
+        "questions": len(questions), "lang_mix": {lg: sum(q["lang"] == lg for q in questions) for lg in ("zh", "en")},
+        "rounds": measured["rounds"], "samples": len(rows), "first_ask_ms": round(first_ask_ms, 1),
+        "answered_share": round(sum(bool(r["found"]) for r in rows) / max(1, len(rows)), 3),
+        "latency_ms": overall,
+        "latency_ms_by_lang": {lg: summarise([r for r in rows if r["lang"] == lg]) for lg in ("zh", "en")},
+        "ratios": {p: round(overall["total_ms"][p] / overall["search_ms"][p], 2) for p in ("p50", "p95")},
+    }
+    p50 = overall["total_ms"]["p50"]
+    run["target"] = (f"target (ask p50 ≤ {TARGET_P50_MS:g} ms, total_ms): {p50:.2f} ms → "
+                     f"{'MET' if p50 <= TARGET_P50_MS else 'NOT MET'}")
+    machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    run["total_s"] = round(time.perf_counter() - started, 1)
+    print_report(run)
+    print(f"setup {run['setup_s']}; total {run['total_s']} s; nproc {machine['nproc']}; "
+          f"load avg start {machine['loadavg_start']} end {machine['loadavg_end']}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Fixture helpers shared by the test folders: tiny local models and generated filings."""
