@@ -21,7 +21,7 @@ import platform
 import random
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 7)
     started = time.perf_counter()
     deadline = started + args.budget_s
-    machine = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "nproc": os.cpu_count(),
+    machine = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "nproc": os.cpu_count(),
                "python": platform.python_version(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
 
     from qa_engine import Engine, Settings

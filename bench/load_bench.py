@@ -8,9 +8,10 @@ Steps (bounded by --budget-s; exits 1 on any failed request or when the budget r
   2. serve  `qa_engine.api.app.serve` in a subprocess on 127.0.0.1 and a free port, so the clients'
             threads do not share a GIL with the server; wait for /readyz.
   3. warm   every question once over HTTP.
-  4. load   --clients threads, each with its own keep-alive httpx client, send --requests questions
+  4. seq    one client asks every question SEQUENTIAL_ROUNDS times (HTTP overhead without queueing).
+  5. load   --clients threads, each with its own keep-alive httpx client, send --requests questions
             (round-robin over QUESTIONS); per-request wall-clock latency, errors, total throughput.
-  5. base   in this process: Engine.open on the same index, every question once to warm, then
+  6. base   in this process: Engine.open on the same index, every question once to warm, then
             `engine.ask` sequentially for as many calls as the load step made.
 Prints p50/p95/max for both and the HTTP/in-process ratio; writes bench/results/load_bench.json.
 """
@@ -36,6 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 FILINGS = ROOT / "data" / "filings"
+SEQUENTIAL_ROUNDS = 3  # one client, every question this many times: HTTP overhead without queueing
 
 QUESTIONS = [
     "为什么有研新材2024年稀土材料毛利率为负？",
@@ -200,12 +202,13 @@ def measure(args: argparse.Namespace, index_dir: Path, build_s: float | None, de
         with httpx.Client(base_url=url, timeout=60) as http:
             for question in QUESTIONS:
                 http.post("/v1/ask", json={"question": question}).raise_for_status()
+        sequential = run_load(url, 1, SEQUENTIAL_ROUNDS * len(QUESTIONS), deadline)
         load = run_load(url, args.clients, args.requests, deadline)
     finally:
         server.terminate()
         server.wait(timeout=30)
     base = in_process_latencies(index_dir, len(load.latencies) or 1, deadline)
-    http_stats, base_stats = summarize(load.latencies), summarize(base)
+    http_stats, base_stats, seq_stats = summarize(load.latencies), summarize(base), summarize(sequential.latencies)
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
@@ -216,23 +219,32 @@ def measure(args: argparse.Namespace, index_dir: Path, build_s: float | None, de
             "wall_s": round(load.wall_s, 3),
             "throughput_rps": round(len(load.latencies) / load.wall_s, 2) if load.wall_s else 0.0,
         },
+        "http_sequential": {**seq_stats, "errors": len(sequential.errors)},
         "in_process": {**base_stats, "throughput_rps": round(len(base) / sum(base), 2) if base else 0.0},
-        "ratio": {
-            key: round(http_stats[key] / base_stats[key], 2)
-            for key in ("p50_ms", "p95_ms", "max_ms") if base_stats.get(key) and key in http_stats
-        },
+        "ratio": ratios(http_stats, base_stats),
+        "ratio_sequential": ratios(seq_stats, base_stats),
         "command": "python bench/load_bench.py " + " ".join(sys.argv[1:]),
     }
 
 
+def ratios(http: dict[str, float], base: dict[str, float]) -> dict[str, float]:
+    """Return HTTP/in-process ratios of p50, p95 and max latency."""
+    keys = ("p50_ms", "p95_ms", "max_ms")
+    return {key: round(http[key] / base[key], 2) for key in keys if base.get(key) and key in http}
+
+
 def report(result: dict) -> None:
     """Print the summary table."""
-    http, base = result["http"], result["in_process"]
+    http, base, seq = result["http"], result["in_process"], result["http_sequential"]
     print(f"load: {result['config']['clients']} clients x {result['config']['requests_per_client']} requests")
-    print(f"{'':12}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'req/s':>10}")
-    for name, row in (("HTTP", http), ("in-process", base)):
-        print(f"{name:12}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}{row['throughput_rps']:>10}")
-    print(f"ratio HTTP/in-process: {result['ratio']}   errors: {http['errors']} {http['error_kinds']}")
+    print(f"{'':16}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'req/s':>10}")
+    rows = (("HTTP concurrent", http), ("HTTP 1 client", seq), ("in-process", base))
+    for name, row in rows:
+        rps = row.get("throughput_rps", "")
+        print(f"{name:16}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}{rps:>10}")
+    print(f"ratio HTTP concurrent/in-process: {result['ratio']}")
+    print(f"ratio HTTP 1 client/in-process:   {result['ratio_sequential']}")
+    print(f"errors: {http['errors'] + seq['errors']} {http['error_kinds']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     report(result)
     print(f"wrote {args.out}")
     expected = args.clients * args.requests
-    return 0 if result["http"]["errors"] == 0 and result["http"]["n"] == expected else 1
+    failed = result["http"]["errors"] + result["http_sequential"]["errors"]
+    return 0 if failed == 0 and result["http"]["n"] == expected else 1
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 LOCALHOST = "127.0.0.1"
 

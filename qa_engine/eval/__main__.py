@@ -1,7 +1,10 @@
-"""`python -m qa_engine.eval`: run the evaluation harness."""
+"""`python -m qa_engine.eval`: run the evaluation harness (`qa-engine eval` calls the same `main`)."""
 
 import sys
 
 from qa_engine.eval.cli import main
 
-sys.exit(main())
+__all__ = ["main"]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,6 +24,7 @@ _SECRET_ENV = ("QA_API_KEY",)
 def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     """Return the argument parser of the harness."""
     parser = argparse.ArgumentParser(prog=prog, description="Evaluate qa_engine on the gold set.")
+    parser.add_argument("--help-harness", action="help", help="show this help (for `qa-engine eval`)")
     parser.add_argument("--index", type=Path, default=Path("index"), help="index folder (default: index/)")
     parser.add_argument("--gold", type=Path, default=Path("eval/gold"), help="gold .jsonl file or folder")
     parser.add_argument("--out", type=Path, default=Path("eval/runs/latest"), help="output folder")
@@ -46,7 +47,10 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     """Run the harness; return the exit code (1: gold invalid or a score dropped, 2: bad usage)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(prog).parse_args(args_list)
+    try:
+        args = build_parser(prog).parse_args(args_list)
+    except SystemExit as exc:  # --help, or a usage error argparse already printed
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         config = _config(args, reproduce_command(prog, args_list))
         if args.validate:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 PUNCTUATION = tuple("，。、；：？！（）《》“”%.,:;()")
-DIGITS = tuple("0123456789")
+DIGITS = tuple("0123456789") + tuple(f"##{d}" for d in "0123456789")  # "2024" → 2 ##0 ##2 ##4
 CJK_CHARS = 180
 SEED = 1234
+HIDDEN_SIZE = 32
 
 REPO = Path(__file__).resolve().parents[2]
 FILINGS = REPO / "data" / "filings"
@@ -56,7 +57,7 @@ def tiny_bert_config(vocab_size: int, **extra: object):  # type: ignore[no-untyp
     from transformers import BertConfig
 
     return BertConfig(
-        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
+        vocab_size=vocab_size, hidden_size=HIDDEN_SIZE, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
         max_position_embeddings=512, type_vocab_size=2, **extra,
     )
 
@@ -88,7 +89,7 @@ def build_sentence_transformer(folder: Path) -> Path:
 
     encoder = build_bert_encoder(folder.with_name(folder.name + "-bert"))
     transformer = Transformer(str(encoder), max_seq_length=128)
-    pooling = Pooling(transformer.get_config_dict and _width(transformer), "mean")
+    pooling = Pooling(HIDDEN_SIZE, "mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(folder))
     return folder
 

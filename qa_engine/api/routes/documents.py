@@ -33,7 +33,11 @@ async def list_documents(request: Request, engine: EngineDep) -> dict[str, Any]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require_document_key)])
 async def upload_document(
-    request: Request, holder: HolderDep, settings: SettingsDep, metrics: MetricsDep, file: Annotated[UploadFile, File(description="a .txt, .md, .html or .pdf filing")],
+    request: Request,
+    holder: HolderDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    file: Annotated[UploadFile, File(description="a .txt, .md, .html or .pdf filing")],
 ) -> dict[str, Any]:
     """Return the IngestReport fields after saving the file into the upload folder and indexing it."""
     path = uploads.target_path(uploads.upload_dir(settings), file.filename)
