@@ -5,7 +5,7 @@ questions measured in the same run.
     python bench/ask_bench.py --quick    # 2 rounds: about a minute with a built index
 
 The index is built (incrementally: a no-op when unchanged) in bench/results/index-ask from data/filings.
-Questions: ~40 drawn round-robin from eval/gold/*.jsonl, alternating Chinese and English (a fixed list when
+Questions: 40 from eval/gold/*.jsonl, alternating Chinese and English, round-robin over the files (a fixed list when
 the gold files are absent). After one warm-up pass, each round asks every question once and searches it
 once (k = Settings.read_top_k, what ask retrieves), in a shuffled order. Per-stage figures come from
 `Answer.timings` (retrieve_ms, read_ms, total_ms); `wall` is timed around the call. p50/p95 over all
@@ -47,29 +47,23 @@ FALLBACK_QUESTIONS = [
 
 
 def load_questions(limit: int) -> list[dict[str, str]]:
-    """Up to `limit` gold questions, round-robin over the files, alternating zh and en within each."""
+    """Up to `limit` gold questions, alternating zh and en, each language round-robin over the gold files."""
     files = sorted(GOLD.glob("*.jsonl")) if GOLD.is_dir() else []
     if not files:
         return [{"id": f"fixed-{i}", "question": q, "lang": _lang(q)} for i, q in enumerate(FALLBACK_QUESTIONS)]
-    queues = []
+    per_file = []
     for path in files:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        by_lang = {lang: [r for r in rows if r.get("lang", _lang(r["question"])) == lang] for lang in ("zh", "en")}
-        queues.append(_alternate(by_lang["zh"], by_lang["en"]))
-    picked: list[dict[str, str]] = []
-    while len(picked) < limit and any(queues):
-        for queue in queues:
-            if queue and len(picked) < limit:
-                row = queue.pop(0)
-                picked.append({"id": row.get("id", ""), "question": row["question"],
-                               "lang": row.get("lang") or _lang(row["question"])})
-    return picked
+        per_file.append([{"id": r.get("id", ""), "question": r["question"], "lang": r.get("lang") or _lang(r["question"])}
+                         for r in rows])
+    by_lang = {lang: _round_robin([[r for r in rows if r["lang"] == lang] for rows in per_file]) for lang in ("zh", "en")}
+    return _round_robin([by_lang["zh"], by_lang["en"]])[:limit]
 
 
-def _alternate(first: list[dict], second: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+def _round_robin(queues: list[list[dict[str, str]]]) -> list[dict[str, str]]:
     merged = []
-    for i in range(max(len(first), len(second))):
-        merged += first[i : i + 1] + second[i : i + 1]
+    for i in range(max((len(q) for q in queues), default=0)):
+        merged += [q[i] for q in queues if i < len(q)]
     return merged
 
 

@@ -126,30 +126,41 @@ def child_build(corpus: Path, index_dir: Path) -> dict[str, object]:
     }
 
 
-def child_measure(index_dir: Path, rounds: int, time_limit_s: float, seed: int) -> dict[str, object]:
-    """Opens the index and times engine.search per mode and the baseline, interleaved per round."""
+def child_measure(
+    index_dir: Path, rounds: int, time_limit_s: float, seed: int, result_path: Path | None
+) -> dict[str, object]:
+    """Opens the index and times engine.search per mode and the baseline, interleaved per round.
+
+    The result so far is rewritten to `result_path` after the setup and after every round, so that a run
+    stopped by the parent's timeout still reports what it measured."""
     started = time.perf_counter()
     from qa_engine import Engine
 
-    rss_before = _rss_mb()
+    result_path = result_path or index_dir.with_name(index_dir.name + ".measure.json")
+    result: dict[str, object] = {"rss_after_import_mb": round(_rss_mb(), 1)}
     t = time.perf_counter()
     import sentence_transformers  # noqa: F401  (loaded by Engine.open for the static embedder; timed apart)
 
-    import_st_s = time.perf_counter() - t
+    result["import_sentence_transformers_s"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     engine = Engine.open(index_dir)
-    open_s = time.perf_counter() - t
-    rss_open = _rss_mb()
+    result["open_s"] = round(time.perf_counter() - t, 3)
+    result["rss_after_open_mb"] = round(_rss_mb(), 1)
     first = {mode: _time_ms(lambda m=mode: engine.search(QUERIES[0], k=K, mode=m)) for mode in MODES}
+    result["first_query_ms"] = {m: round(v, 2) for m, v in first.items()}
+    t = time.perf_counter()
     for query in QUERIES:  # warm-up: hybrid runs the bm25 and dense paths and the planner
         engine.search(query, k=K, mode="hybrid")
-    texts = [c.indexed_text() for c in engine._snapshot.chunks]
-    baseline = NaiveBM25(texts)
+    result["warmup_s"] = round(time.perf_counter() - t, 2)
+    baseline = NaiveBM25([c.indexed_text() for c in engine._snapshot.chunks])
     for query in QUERIES:
         baseline.search(query, K)
+    result["baseline_build"] = baseline.build_times
+    result["bm25_top10_overlap_with_baseline"] = _overlap(engine, baseline)
+    result["queries"] = len(QUERIES)
+    _write_json(result_path, result)
     samples: dict[str, list[tuple[str, float]]] = {name: [] for name in (*MODES, "baseline", "plan")}
     rng = random.Random(seed)
-    done = 0
     measure_started = time.perf_counter()
     for round_number in range(rounds):
         order = QUERIES[:]
@@ -161,28 +172,29 @@ def child_measure(index_dir: Path, rounds: int, time_limit_s: float, seed: int) 
             samples["baseline"].append((lang, _time_ms(lambda q=query: baseline.search(q, K))))
             if round_number < PLAN_ROUNDS:
                 samples["plan"].append((lang, _time_ms(lambda q=query: engine._plan(q))))
-        done += 1
+        result.update(_latencies(samples), rounds=round_number + 1,
+                      measure_s=round(time.perf_counter() - measure_started, 2),
+                      peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+        _write_json(result_path, result)
         if time.perf_counter() - started > time_limit_s:
             break
-    overlap = _overlap(engine, baseline)
+    return result
+
+
+def _latencies(samples: dict[str, list[tuple[str, float]]]) -> dict[str, object]:
     return {
-        "import_sentence_transformers_s": round(import_st_s, 3),
-        "open_s": round(open_s, 3),
-        "rss_after_import_mb": round(rss_before, 1),
-        "rss_after_open_mb": round(rss_open, 1),
-        "first_query_ms": {m: round(v, 2) for m, v in first.items()},
-        "rounds": done,
-        "queries": len(QUERIES),
-        "measure_s": round(time.perf_counter() - measure_started, 2),
         "latency_ms": {name: _summary([v for _, v in values]) for name, values in samples.items()},
         "latency_ms_by_lang": {
             lang: {name: _summary([v for lg, v in values if lg == lang]) for name, values in samples.items()}
             for lang in ("zh", "en")
         },
-        "baseline_build": baseline.build_times,
-        "bm25_top10_overlap_with_baseline": overlap,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+def _write_json(path: Path, value: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 class NaiveBM25:
@@ -239,7 +251,9 @@ def _time_ms(call) -> float:  # type: ignore[no-untyped-def]
 
 
 def _summary(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values)
+    array = np.asarray(values, dtype=float)
+    if array.size == 0:
+        return {"p50": float("nan"), "p95": float("nan"), "n": 0}
     return {
         "p50": round(float(np.percentile(array, 50)), 3), "p95": round(float(np.percentile(array, 95)), 3),
         "mean": round(float(array.mean()), 3), "max": round(float(array.max()), 3), "n": int(array.size),
@@ -265,16 +279,27 @@ def machine() -> dict[str, object]:
     }
 
 
-def run_child(args: list[str], timeout_s: float) -> dict[str, object]:
-    """Runs this script as a stage subprocess; its last stdout line is the JSON result."""
+def run_child(args: list[str], timeout_s: float, result_path: Path | None = None) -> dict[str, object]:
+    """Runs this script as a stage subprocess; its last stdout line is the JSON result. On a timeout or a
+    crash, the partial result the child left in `result_path` (if any) is returned with an "error"."""
     command = [sys.executable, str(Path(__file__).resolve()), *args]
+    if result_path is not None:
+        result_path.unlink(missing_ok=True)
+        command += ["--result", str(result_path)]
     try:
-        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=max(1.0, timeout_s), cwd=ROOT)
+        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=max(1.0, timeout_s),
+                              cwd=ROOT)
     except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout_s:.0f} s"}
+        return {**_partial(result_path), "error": f"timed out after {timeout_s:.0f} s"}
     if done.returncode != 0:
-        return {"error": f"exit {done.returncode}: {done.stderr.strip()[-2000:]}"}
+        return {**_partial(result_path), "error": f"exit {done.returncode}: {done.stderr.strip()[-2000:]}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _partial(result_path: Path | None) -> dict[str, object]:
+    if result_path is None or not result_path.is_file():
+        return {}
+    return {**json.loads(result_path.read_text(encoding="utf-8")), "partial": True}
 
 
 # ---- the run -------------------------------------------------------------------------------------
@@ -295,10 +320,11 @@ def bench_scale(scale: int, args: argparse.Namespace, deadline: float) -> dict[s
             return result
     remaining = deadline - time.perf_counter()
     t = time.perf_counter()
+    share = 0.9 if scale == max(args.scale_list) else 0.25  # leave room for the larger scales' builds
     result["measure"] = run_child(
         ["--child", "measure", "--index", str(index_dir), "--rounds", str(args.rounds),
-         "--time-limit-s", str(max(5.0, remaining * 0.6)), "--seed", str(args.seed)],
-        remaining,
+         "--time-limit-s", str(max(5.0, remaining * share)), "--seed", str(args.seed)],
+        remaining, args.work / f"measure-{scale}x.partial.json",
     )
     result["measure"]["wall_s"] = round(time.perf_counter() - t, 2)  # type: ignore[index]
     return result
@@ -306,19 +332,25 @@ def bench_scale(scale: int, args: argparse.Namespace, deadline: float) -> dict[s
 
 def print_report(results: list[dict[str, object]]) -> None:
     print()
+    print("index build (fresh subprocess) vs baseline build (jieba.lcut + BM25Okapi); ratio = baseline / ours;"
+          " open = Engine.open after importing sentence-transformers (import timed apart)")
     print(f"{'scale':>5} {'docs':>5} {'chunks':>7} {'MB':>6} | {'build s':>8} {'peakRSS':>8} | "
-          f"{'base build s':>12} {'ratio':>6}")
+          f"{'base build s':>12} {'ratio':>6} | {'ST import s':>11} {'open s':>7} {'RSS open':>8}")
     for r in results:
         b, m = r.get("build", {}), r.get("measure", {})
-        if "error" in b or "error" in m:
-            print(f"{r['scale']:>4}× ERROR: {b.get('error') or m.get('error')}")
+        for stage, part in (("build", b), ("measure", m)):
+            if "error" in part:
+                note = "partial results kept" if part.get("partial") else "no results"
+                print(f"{r['scale']:>4}× {stage} ERROR ({note}): {part['error'][:300]}")
+        if "error" in b or "baseline_build" not in m:
             continue
         base = m["baseline_build"]["total_s"]
         build_s = b.get("build_s")
         ratio = f"{base / build_s:6.2f}" if build_s else "   n/a"
         print(f"{r['scale']:>4}× {b.get('documents', '?'):>5} {b.get('chunks', '?'):>7} "
               f"{r['corpus']['bytes'] / 2**20:6.1f} | {build_s or 0:8.1f} {b.get('peak_rss_mb', 0):7.0f}M | "
-              f"{base:12.1f} {ratio}")
+              f"{base:12.1f} {ratio} | {m.get('import_sentence_transformers_s', 0):11.1f} {m.get('open_s', 0):7.2f} "
+              f"{m.get('rss_after_open_mb', 0):7.0f}M")
     print("\nsearch latency, ms (p50 / p95); ratio = baseline / ours (> 1: ours faster)")
     print(f"{'scale':>5} {'mode':>7} | {'ours p50':>9} {'ours p95':>9} | {'base p50':>9} {'base p95':>9} | "
           f"{'x p50':>7} {'x p95':>7} | first-call ms")
@@ -330,7 +362,7 @@ def print_report(results: list[dict[str, object]]) -> None:
         for mode in MODES:
             ours = m["latency_ms"][mode]
             print(f"{r['scale']:>4}× {mode:>7} | {ours['p50']:9.2f} {ours['p95']:9.2f} | {base['p50']:9.2f} "
-                  f"{base['p95']:9.2f} | {base['p50'] / ours['p50']:7.1f} {base['p95'] / ours['p95']:7.1f} | "
+                  f"{base['p95']:9.2f} | {base['p50'] / ours['p50']:7.2f} {base['p95'] / ours['p95']:7.2f} | "
                   f"{m['first_query_ms'][mode]:.0f}")
     print("\nby query language, ms (p50 / p95): plan = engine._plan (glossary + company lookup) alone")
     print(f"{'scale':>5} {'lang':>4} | {'plan':>15} | {'bm25':>15} | {'hybrid':>15} | {'baseline':>15}")
@@ -367,12 +399,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--index", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--time-limit-s", type=float, default=120.0, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child == "build":
         print(json.dumps(child_build(args.corpus, args.index), ensure_ascii=False))
         return 0
     if args.child == "measure":
-        print(json.dumps(child_measure(args.index, args.rounds, args.time_limit_s, args.seed), ensure_ascii=False))
+        result = child_measure(args.index, args.rounds, args.time_limit_s, args.seed, args.result)
+        print(json.dumps(result, ensure_ascii=False))
         return 0
     args.scales = args.scales or ("1" if args.quick else DEFAULT_SCALES)
     args.rounds = args.rounds or (2 if args.quick else 5)
@@ -381,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     deadline = started + args.budget_s
     run = {"machine": machine(), "settings": {"scales": args.scales, "rounds": args.rounds, "k": K,
                                                 "queries": len(QUERIES), "quick": args.quick}, "scales": []}
-    for scale in (int(s) for s in args.scales.split(",")):
+    args.scale_list = [int(s) for s in args.scales.split(",")]
+    for scale in args.scale_list:
         if time.perf_counter() > deadline:
             run["scales"].append({"scale": scale, "build": {"error": "skipped: --budget-s exhausted"}})
             continue

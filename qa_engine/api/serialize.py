@@ -1,4 +1,4 @@
-"""JSON shapes for engine objects that have no `to_dict` of their own (DocumentInfo, IngestReport)."""
+"""JSON shapes the API returns for engine objects: anything with fields, and a passage around a citation."""
 
 from __future__ import annotations
 
@@ -23,19 +23,6 @@ def to_jsonable(obj: Any) -> Any:
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     return str(obj)
-
-
-def report_to_dict(report: Any) -> dict[str, Any]:
-    """Return an IngestReport as {added, replaced, unchanged, failed: [{source, error}], removed, ok}."""
-    failed = [{"source": str(src), "error": str(err)} for src, err in getattr(report, "failed", [])]
-    return {
-        "added": to_jsonable(list(getattr(report, "added", []))),
-        "replaced": to_jsonable(list(getattr(report, "replaced", []))),
-        "unchanged": to_jsonable(list(getattr(report, "unchanged", []))),
-        "failed": failed,
-        "removed": to_jsonable(getattr(report, "removed", [])),
-        "ok": bool(getattr(report, "ok", not failed)),
-    }
 
 
 def passage_window(text_len: int, start: int | None, end: int | None, context: int) -> tuple[int, int]:

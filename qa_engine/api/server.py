@@ -37,23 +37,23 @@ class BackgroundServer:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"uvicorn-{self.port}", daemon=True)
 
-    def start(self) -> Self:
-        """Return self once `/healthz` answers 200 (raises RuntimeError after `startup_timeout_s`)."""
+    def start(self, ready_path: str = "/healthz") -> Self:
+        """Return self once `ready_path` answers 200 (raises RuntimeError after `startup_timeout_s`)."""
         self._thread.start()
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
-            if self._healthy():
+            if self._answers_200(ready_path):
                 return self
             if not self._thread.is_alive():
                 break
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"uvicorn did not come up on {self.url} within {self.startup_timeout_s}s")
+        raise RuntimeError(f"{self.url}{ready_path} did not answer 200 within {self.startup_timeout_s}s")
 
-    def _healthy(self) -> bool:
-        """Return True when GET /healthz answers 200."""
+    def _answers_200(self, path: str) -> bool:
+        """Return True when GET `path` answers 200."""
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200
+            return httpx.get(f"{self.url}{path}", timeout=2.0).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -64,7 +64,7 @@ class BackgroundServer:
             self._thread.join(timeout_s)
 
     def __enter__(self) -> Self:
-        return self.start()
+        return self.start("/readyz")
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

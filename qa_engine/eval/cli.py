@@ -7,7 +7,9 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,8 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     """Return the argument parser of the harness."""
     parser = argparse.ArgumentParser(prog=prog, description="Evaluate qa_engine on the gold set.")
     parser.add_argument("--help-harness", action="help", help="show this help (for `qa-engine eval`)")
-    parser.add_argument("--index", type=Path, default=Path("index"), help="index folder (default: index/)")
+    parser.add_argument("--index", type=Path, default=None,
+                        help="index folder (default: index/, or a fresh temporary one with --build)")
     parser.add_argument("--gold", type=Path, default=Path("eval/gold"), help="gold .jsonl file or folder")
     parser.add_argument("--out", type=Path, default=Path("eval/runs/latest"), help="output folder")
     parser.add_argument("--modes", default="bm25,dense,hybrid", help="retrieval modes to compare, comma-separated")
@@ -33,7 +36,8 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     parser.add_argument("--k", type=int, default=20, help="retrieval depth (default: 20)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N gold items")
     parser.add_argument("--build", type=Path, action="append", default=[], metavar="PATH",
-                        help="ingest PATH into --index before evaluating (repeatable)")
+                        help="ingest PATH into --index before evaluating (repeatable); without --index, "
+                        "into a fresh temporary index, so the run is reproducible")
     parser.add_argument("--validate", action="store_true", help="only check that gold spans are verbatim in their docs")
     parser.add_argument("--check", action="store_true", help="fail when a score drops below --expected")
     parser.add_argument("--expected", type=Path, default=DEFAULT_EXPECTED, help="expected scores (eval/expected.json)")
@@ -52,10 +56,9 @@ def main(argv: Sequence[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        config = _config(args, reproduce_command(prog, args_list))
-        if args.validate:
-            return validate_main(config)
-        return _evaluate(config, args)
+        with _index_folder(args) as index:
+            config = _config(args, index, reproduce_command(prog, args_list))
+            return validate_main(config) if args.validate else _evaluate(config, args)
     except (QAEngineError, ValueError, TypeError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -64,9 +67,19 @@ def main(argv: Sequence[str] | None = None, prog: str = DEFAULT_PROG) -> int:
 cli_main = main
 
 
-def _config(args: argparse.Namespace, command: str) -> EvalConfig:
+@contextmanager
+def _index_folder(args: argparse.Namespace) -> Iterator[Path]:
+    """Yield --index; with --build and no --index, a temporary folder removed afterwards."""
+    if args.index is not None or not args.build or args.results is not None:
+        yield args.index or Path("index")
+        return
+    with tempfile.TemporaryDirectory(prefix="qa-eval-index-") as tmp:
+        yield Path(tmp)
+
+
+def _config(args: argparse.Namespace, index: Path, command: str) -> EvalConfig:
     return EvalConfig(
-        index=args.index, gold=args.gold, out=args.out, k=args.k, limit=args.limit,
+        index=index, gold=args.gold, out=args.out, k=args.k, limit=args.limit,
         modes=_split(args.modes), readers=_split(args.readers), build=tuple(args.build), command=command,
     )
 

@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # headless: no display on CI machines
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_recall_curves(curves: Mapping[str, Mapping[int, float]], path: Path) -> None:
@@ -20,6 +21,7 @@ def plot_recall_curves(curves: Mapping[str, Mapping[int, float]], path: Path) ->
         ks = sorted(curve)
         ax.plot(ks, [curve[k] for k in ks], marker="o", markersize=3, label=name)
     ax.set(xlabel="k", ylabel="answer recall@k", ylim=(0, 1.02), title="Retrieval: recall@k")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     if curves:
         ax.legend()

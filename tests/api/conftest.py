@@ -41,8 +41,8 @@ def start_server() -> Iterator[StartServer]:
     """Yield a function that starts a uvicorn server for an app; every server is stopped at session end."""
     servers: list[BackgroundServer] = []
 
-    def start(app: FastAPI) -> BackgroundServer:
-        server = BackgroundServer(app).start()
+    def start(app: FastAPI, ready_path: str = "/readyz") -> BackgroundServer:
+        server = BackgroundServer(app, startup_timeout_s=120).start(ready_path)
         servers.append(server)
         return server
 

@@ -77,6 +77,7 @@ def test_upload_ask_and_delete(client: httpx.Client, settings: Settings, uploade
     response = client.post("/v1/documents", files=files)
     assert response.status_code == 201, response.text
     report = response.json()
+    assert set(report) >= {"added", "replaced", "unchanged", "removed", "failed", "ok", "filename", "bytes"}
     assert report["added"] == ["test_upload_co.txt"] and report["ok"] is True and report["failed"] == []
     assert (Path(settings.upload_dir) / "test_upload_co.txt").is_file()
     doc_id = doc_id_of(client, "test_upload_co.txt")
@@ -123,6 +124,13 @@ def test_upload_rejects_unsupported_and_empty_files(client: httpx.Client) -> Non
     assert_error(client.post("/v1/documents", files={"file": ("tool.exe", b"MZ...")}), 415, "unsupported_media_type")
     assert_error(client.post("/v1/documents", files={"file": ("empty.txt", b"")}), 400, "bad_request")
     assert_error(client.post("/v1/documents", data={"x": "1"}), 422, "validation_error")
+
+
+def test_unreadable_upload_is_an_ingest_error(client: httpx.Client, settings: Settings) -> None:
+    response = client.post("/v1/documents", files={"file": ("broken.pdf", b"%PDF-1.4 not really a pdf")})
+    assert_error(response, 422, "ingest_error")
+    assert "broken.pdf" in response.json()["error"]["message"]
+    assert not (Path(settings.upload_dir) / "broken.pdf").exists()
 
 
 def test_body_and_upload_limits(make_server: Callable[..., BackgroundServer]) -> None:
@@ -175,7 +183,9 @@ def test_reads_keep_succeeding_during_upload(
 def test_first_upload_builds_an_index(tmp_path: Path, start_server: Callable[..., BackgroundServer]) -> None:
     from qa_engine.api import create_app
 
-    server = start_server(create_app(Settings(index_dir=tmp_path / "fresh", upload_dir=tmp_path / "up")))
+    server = start_server(
+        create_app(Settings(index_dir=tmp_path / "fresh", upload_dir=tmp_path / "up")), "/healthz"
+    )
     with httpx.Client(base_url=server.url, timeout=120) as http:
         assert http.get("/readyz").status_code == 503
         files = {"file": ("first.md", filing_text("首个上传公司", 30), "text/markdown")}

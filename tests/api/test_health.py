@@ -35,7 +35,7 @@ def test_healthz_and_readyz(client: httpx.Client) -> None:
 
 
 def test_not_ready_without_index(tmp_path: Path, start_server: Callable[..., BackgroundServer]) -> None:
-    server = start_server(create_app(Settings(index_dir=tmp_path / "no-index")))
+    server = start_server(create_app(Settings(index_dir=tmp_path / "no-index")), "/healthz")
     with httpx.Client(base_url=server.url, timeout=30) as http:
         assert http.get("/healthz").status_code == 200
         not_ready = http.get("/readyz")
@@ -75,3 +75,19 @@ def test_page_static_files_and_docs(client: httpx.Client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/v1/ask", "/v1/search", "/v1/chat/completions", "/v1/documents", "/v1/documents/{doc_id}/text"):
         assert path in paths
+
+
+def test_unexpected_errors_are_generic_500s(
+    settings: Settings, engine: object, start_server: Callable[..., BackgroundServer]
+) -> None:
+    app = create_app(settings, engine)  # type: ignore[arg-type]
+
+    def boom() -> None:
+        raise RuntimeError("secret internal detail /etc/passwd")
+
+    app.add_api_route("/boom", boom)
+    server = start_server(app)
+    response = httpx.get(f"{server.url}/boom", timeout=30)
+    assert_error(response, 500, "internal_error")
+    assert "secret" not in response.text and response.json()["error"]["message"] == "internal server error"
+    assert 'route="/boom",status="500"' in httpx.get(f"{server.url}/metrics", timeout=30).text

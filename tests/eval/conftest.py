@@ -1,4 +1,4 @@
-"""Shared fixtures of the eval tests: one real index over data/filings per session, and one harness run on it."""
+"""Fixtures of the eval tests: the session index of tests/conftest.py, and one harness run on it."""
 
 from __future__ import annotations
 
@@ -6,32 +6,23 @@ from pathlib import Path
 
 import pytest
 
+from qa_engine import Engine
 from qa_engine.eval.corpus import Corpus
-from qa_engine.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-FILINGS = REPO / "data" / "filings"
 GOLD_DIR = REPO / "eval" / "gold"
 E2E_ITEMS = 15
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index over every filing in data/filings, built once per session with default settings."""
-    from qa_engine.engine import Engine
-
-    path = tmp_path_factory.mktemp("eval-index")
-    report = Engine.build([FILINGS], Settings(index_dir=path))
-    assert report.ok, report.failed
-    return path
+def index_dir(built_index: Path) -> Path:
+    """The session's index over data/filings (tests/conftest.py builds it once for every test folder)."""
+    return built_index
 
 
 @pytest.fixture(scope="session")
-def corpus(index_dir: Path) -> Corpus:
-    from qa_engine.engine import Engine
-
-    with Engine.open(index_dir, settings=Settings(index_dir=index_dir)) as engine:
-        return Corpus.from_engine(engine)
+def corpus(engine: Engine) -> Corpus:
+    return Corpus.from_engine(engine)
 
 
 @pytest.fixture(scope="session")

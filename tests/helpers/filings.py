@@ -40,3 +40,15 @@ def write_chinese_pdf(path: Path, pages: Sequence[str]) -> Path:
         pdf.showPage()
     pdf.save()
     return path
+
+
+def document_for(engine, prefix: str):  # type: ignore[no-untyped-def]
+    """The engine's Document whose source file name starts with `prefix` (e.g. "002")."""
+    info = next(d for d in engine.documents() if d.source.startswith(prefix))
+    return engine.document(info.doc_id)
+
+
+def raw_filing(prefix: str) -> str:
+    """The bundled filing file's raw text (before normalisation)."""
+    path = next(FILINGS.glob(f"{prefix}_*.txt"))
+    return path.read_text(encoding="utf-8")

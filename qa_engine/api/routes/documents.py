@@ -18,7 +18,7 @@ from qa_engine.api.deps import (
     run_engine_write,
 )
 from qa_engine.api.errors import ApiError
-from qa_engine.api.serialize import PASSAGE_CONTEXT_CHARS, passage_to_dict, report_to_dict, to_jsonable
+from qa_engine.api.serialize import PASSAGE_CONTEXT_CHARS, passage_to_dict, to_jsonable
 from qa_engine.errors import DocumentNotFoundError
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], dependencies=[Depends(require_api_key)])
@@ -43,13 +43,12 @@ async def upload_document(
     path = uploads.target_path(uploads.upload_dir(settings), file.filename)
     size = await uploads.save_upload(file, path, settings.max_upload_bytes)
     report = await run_engine_write(request, "add", holder.add, [path])
-    body = report_to_dict(report)
-    metrics.uploads.labels(str(body["ok"]).lower()).inc()
-    if not body["ok"]:
+    metrics.uploads.labels(str(report.ok).lower()).inc()
+    if not report.ok:
         path.unlink(missing_ok=True)
-        reasons = "; ".join(f"{f['source']}: {f['error']}" for f in body["failed"])
+        reasons = "; ".join(f"{source}: {error}" for source, error in report.failed)
         raise ApiError(422, "ingest_error", f"could not ingest {path.name}: {reasons}")
-    return {**body, "filename": path.name, "bytes": size}
+    return {**report.to_dict(), "filename": path.name, "bytes": size}
 
 
 @router.get("/{doc_id}")

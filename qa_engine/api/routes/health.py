@@ -24,6 +24,8 @@ async def healthz(settings: SettingsDep) -> dict[str, Any]:
 @router.get("/readyz", responses={503: {"description": "no index loaded"}})
 async def readyz(holder: HolderDep) -> JSONResponse:
     """Return 200 when the index is loaded (opening it if it has appeared since), else 503."""
+    if holder.loading:
+        return JSONResponse({"status": "loading"}, 503)
     try:
         engine = holder.get() if holder.loaded else await anyio.to_thread.run_sync(holder.get)
     except (QAEngineError, OSError) as exc:

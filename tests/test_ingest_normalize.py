@@ -1,0 +1,82 @@
+"""Canonical text of the bundled filings: hard wraps repaired, page furniture gone, CJK spaces removed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from qa_engine.ingest.normalize import normalize_pages
+from tests.helpers.filings import document_for, raw_filing
+
+RULES_PHRASE = "《稀土管理条例》"
+COMPANY_INTRO = "中国北方稀土（集团）高科技股份有限公司（以下简称公司或北方稀土）"
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s", "", text)
+
+
+def test_wrapped_phrase_is_rejoined(engine) -> None:
+    raw, canonical = raw_filing("000"), document_for(engine, "000").text
+    assert "稀土管理\n" in raw  # the PDF wrapped the phrase in the raw file
+    assert "稀土管理\n" not in canonical
+    assert canonical.count(RULES_PHRASE) == _squeezed(raw).count(RULES_PHRASE) > raw.count(RULES_PHRASE)
+
+
+def test_wrapped_company_introduction_is_whole(engine) -> None:
+    assert COMPANY_INTRO not in raw_filing("000")
+    assert COMPANY_INTRO in document_for(engine, "000").text
+
+
+def test_spaces_between_year_and_cjk_removed_in_prose(engine) -> None:
+    raw, text = raw_filing("000"), document_for(engine, "000").text
+    assert "于 2024 年 8 月 30 日" in raw
+    assert "于2024年8月30日" in text
+    assert "召开2024年半年度业绩说明会的公告" in text
+    assert "2024年9月10日上午10:00～11:30" in text
+
+
+@pytest.mark.xfail(strict=True, reason="ingest/text_rules.is_table_row takes the signature lines "
+                   "'董    事    会' and '2024 年 9 月 14 日' for table rows, so their CJK spaces survive")
+def test_no_spaced_year_anywhere_in_000(engine) -> None:
+    assert "2024 年" not in document_for(engine, "000").text
+
+
+@pytest.mark.parametrize("prefix", ["000", "001"])
+def test_page_header_removed(engine, prefix: str) -> None:
+    assert "证券代码：600111" in raw_filing(prefix)
+    text = document_for(engine, prefix).text
+    assert "证券代码" not in text
+    assert "600111" not in text
+
+
+@pytest.mark.parametrize(("prefix", "pages"), [("000", 10), ("001", 7)])
+def test_page_starts_follow_page_numbers(engine, prefix: str, pages: int) -> None:
+    doc = document_for(engine, prefix)
+    assert len(doc.page_starts) == pages  # the last bare page number in the text file names the last page
+    assert list(doc.page_starts) == sorted(doc.page_starts)
+    assert doc.page_at(len(doc.text) - 1) == pages
+
+
+@pytest.mark.xfail(strict=True, reason="models.Document.page_at returns the LAST page of several that share a "
+                   "start offset: pages before the first page-number marker all start at 0, so offset 0 is "
+                   "page 2 in 000 and page 6 in 001")
+@pytest.mark.parametrize("prefix", ["000", "001"])
+def test_document_starts_on_page_1(engine, prefix: str) -> None:
+    assert document_for(engine, prefix).page_at(0) == 1
+
+
+def test_normalize_pages_joins_a_wrapped_sentence_across_lines() -> None:
+    width = "本公司董事会及全体董事保证本公告内容不存在任何虚假记载误导性陈述"
+    pages = [f"{width}\n或者重大遗漏。\n{width}\n之内容。\n短行\n下一段。"]
+    text = normalize_pages(pages).text
+    assert f"{width}或者重大遗漏。" in text
+    assert "短行\n下一段。" in text
+
+
+def test_normalize_pages_records_each_page_start() -> None:
+    canonical = normalize_pages(["第一页的内容。", "第二页的内容。", "第三页的内容。"])
+    assert len(canonical.page_starts) == 3
+    for i, start in enumerate(canonical.page_starts):
+        assert canonical.text[start:].startswith(f"第{'一二三'[i]}页")
