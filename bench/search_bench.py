@@ -146,6 +146,7 @@ def child_measure(
     engine = Engine.open(index_dir)
     result["open_s"] = round(time.perf_counter() - t, 3)
     result["rss_after_open_mb"] = round(_rss_mb(), 1)
+    result["documents"], result["chunks"] = len(engine._snapshot.documents), len(engine._snapshot.chunks)
     first = {mode: _time_ms(lambda m=mode: engine.search(QUERIES[0], k=K, mode=m)) for mode in MODES}
     result["first_query_ms"] = {m: round(v, 2) for m, v in first.items()}
     t = time.perf_counter()
@@ -347,7 +348,7 @@ def print_report(results: list[dict[str, object]]) -> None:
         base = m["baseline_build"]["total_s"]
         build_s = b.get("build_s")
         ratio = f"{base / build_s:6.2f}" if build_s else "   n/a"
-        print(f"{r['scale']:>4}× {b.get('documents', '?'):>5} {b.get('chunks', '?'):>7} "
+        print(f"{r['scale']:>4}× {m.get('documents', '?'):>5} {m.get('chunks', '?'):>7} "
               f"{r['corpus']['bytes'] / 2**20:6.1f} | {build_s or 0:8.1f} {b.get('peak_rss_mb', 0):7.0f}M | "
               f"{base:12.1f} {ratio} | {m.get('import_sentence_transformers_s', 0):11.1f} {m.get('open_s', 0):7.2f} "
               f"{m.get('rss_after_open_mb', 0):7.0f}M")

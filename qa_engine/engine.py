@@ -61,6 +61,7 @@ class Engine:
         self._companies = CompanyIndex(self._snapshot.documents, load_aliases(settings.aliases_file))
         self._reader = make_reader(settings)
         self._reranker = _make_reranker(settings)
+        load_glossary(settings.glossary_file).find("warm up")  # compiles the phrase pattern once, at open
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod

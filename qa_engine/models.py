@@ -119,6 +119,8 @@ class Answer:
     sentence: str | None = None
     resolved_question: str | None = None
     lang: str = "zh"
+    answer_start: int | None = None  # offsets of `text` in the cited document
+    answer_end: int | None = None
 
     @property
     def found(self) -> bool:
@@ -134,6 +136,8 @@ class Answer:
             "confidence": self.confidence,
             "qtype": self.qtype,
             "lang": self.lang,
+            "answer_start": self.answer_start,
+            "answer_end": self.answer_end,
             "citations": [c.to_dict() for c in self.citations],
             "hits": [h.to_dict() for h in self.hits],
             "timings": dict(self.timings),

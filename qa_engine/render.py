@@ -47,8 +47,20 @@ def highlighted_sentence(answer: Answer) -> str:
     """The answer sentence with the answer span marked 【…】 and the citation number appended."""
     text = answer.text or ""
     sentence = answer.sentence or text
-    marked = sentence.replace(text, f"【{text}】", 1) if text and text != sentence else f"【{sentence}】"
+    local = _answer_offset(answer)
+    if local is None or text == sentence:
+        marked = f"【{sentence}】"
+    else:
+        marked = f"{sentence[:local]}【{text}】{sentence[local + len(text):]}"
     return f"{marked} [1]" if answer.citations else marked
+
+
+def _answer_offset(answer: Answer) -> int | None:
+    """Where the answer span starts inside its sentence (the first citation quotes that sentence)."""
+    if answer.answer_start is None or not answer.citations:
+        return None
+    local = answer.answer_start - answer.citations[0].start
+    return local if 0 <= local <= len(answer.sentence or "") else None
 
 
 def _passage(folder: Path, title: str, page: int, text: str) -> str:

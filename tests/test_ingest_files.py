@@ -19,7 +19,7 @@ PDF_PAGES = (
 GBK_SENTENCE = "金龙稀土的氧化镨钕产量同比增加，主要由于新建萃取生产线投产。"
 HTML_SENTENCE = "有研新材的靶材业务毛利率保持稳定。"
 # Page-sized chunks: every sentence is its own chunk, so each hit's page is that sentence's page.
-ONE_SENTENCE_CHUNKS = {"chunk_tokens": 16, "chunk_overlap_sentences": 0}
+ONE_SENTENCE_CHUNKS = {"chunk_tokens": 16, "chunk_overlap_sentences": 0, "embed_dim": 16}
 
 
 def _settings(index_dir: Path, **overrides: object) -> Settings:

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from qa_engine.api.errors import ApiError
 from qa_engine.api.metrics import Metrics
 from qa_engine.api.state import EngineHolder
+from qa_engine.errors import InvalidQueryError
 from qa_engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -115,8 +116,6 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 def check_question(text: str, settings: Settings, what: str = "question") -> str:
     """Return `text` stripped; raise InvalidQueryError when empty or over `settings.max_question_chars`."""
-    from qa_engine.errors import InvalidQueryError
-
     stripped = text.strip()
     if not stripped:
         raise InvalidQueryError(f"the {what} is empty")

@@ -27,7 +27,7 @@ from qa_engine.settings import Settings
 if TYPE_CHECKING:
     from qa_engine.engine import Engine
 
-RERANK_ROW = "hybrid+rerank"
+RERANK_SUFFIX = "+rerank"
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def run_eval(config: EvalConfig) -> EvalResult:
     for problem in problems:
         print(f"warning: gold problem: {problem}", file=sys.stderr)
     retrieval = _retrieval_ablations(engines, settings, gold, corpus, config)
-    readers = {f"reader={name}": evaluate_reader(engines.get(reader=name), gold, corpus)
+    readers = {f"reader={name}": evaluate_reader(engines.get(reader=name, reranker=settings.reranker), gold, corpus)
                for name in (config.readers or (settings.reader,))}
     return _assemble(config, settings, gold, retrieval, readers, len(problems))
 
@@ -138,18 +138,22 @@ class _EngineCache:
 
 def _retrieval_ablations(engines: _EngineCache, settings: Settings, gold: Sequence[GoldItem], corpus: Corpus,
                          config: EvalConfig) -> dict[str, RetrievalEval]:
-    """Return one RetrievalEval per mode (without reranking), plus hybrid+rerank when a reranker is set."""
+    """Return one RetrievalEval per mode (without reranking), plus `<mode>+rerank` rows when a reranker is set.
+
+    The reranked rows are hybrid's and the configured mode's (the one `ask` uses) when that differs.
+    """
     rows = {mode: evaluate_retriever(EngineRetriever(engines.get(), mode), gold, corpus, config.k)
             for mode in config.modes}
     if settings.reranker:
         reranking = engines.get(reranker=settings.reranker)
-        rows[RERANK_ROW] = evaluate_retriever(EngineRetriever(reranking, "hybrid"), gold, corpus, config.k)
+        for mode in dict.fromkeys(("hybrid", settings.retrieval_mode)):
+            rows[mode + RERANK_SUFFIX] = evaluate_retriever(EngineRetriever(reranking, mode), gold, corpus, config.k)
     return rows
 
 
 def _primary_mode(settings: Settings, retrieval: dict[str, RetrievalEval]) -> str | None:
     """Return the retrieval row that matches the configured pipeline (what `ask` uses)."""
-    wanted = RERANK_ROW if settings.reranker and settings.retrieval_mode == "hybrid" else settings.retrieval_mode
+    wanted = settings.retrieval_mode + (RERANK_SUFFIX if settings.reranker else "")
     return wanted if wanted in retrieval else next(iter(retrieval), None)
 
 

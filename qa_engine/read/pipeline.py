@@ -54,7 +54,8 @@ def answer_question(
         confidence = 0.0 if extraction is None else extraction.score
         return Answer(text=None, confidence=round(confidence, 4), citations=(), sentence=None, **common)
     return Answer(text=_answer_text(snapshot, extraction), confidence=round(extraction.score, 4),
-                  citations=(_citation(snapshot, extraction),), sentence=_sentence(snapshot, extraction), **common)
+                  citations=(_citation(snapshot, extraction),), sentence=_sentence(snapshot, extraction),
+                  answer_start=extraction.answer_start, answer_end=extraction.answer_end, **common)
 
 
 def _company_names(snapshot: Snapshot, plan: QueryPlan) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -18,17 +18,17 @@ class PhraseTable:
 
     entries: dict[str, tuple[str, ...]]
 
+    @cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        """One alternation, longest phrases first, so each match is the longest phrase starting there."""
+        phrases = sorted(self.entries, key=len, reverse=True)
+        return re.compile("|".join(_phrase_regex(p) for p in phrases)) if phrases else None
+
     def find(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
-        """(matched phrase, values) for non-overlapping matches, longest phrases claimed first."""
-        lowered = text.lower()
-        taken = [False] * len(lowered)
-        found: list[tuple[str, tuple[str, ...]]] = []
-        for phrase in sorted(self.entries, key=len, reverse=True):
-            for match in _occurrences(lowered, phrase):
-                if not any(taken[match : match + len(phrase)]):
-                    taken[match : match + len(phrase)] = [True] * len(phrase)
-                    found.append((phrase, self.entries[phrase]))
-        return found
+        """(matched phrase, values) for non-overlapping matches, scanning left to right."""
+        if self._pattern is None:
+            return []
+        return [(m.group(), self.entries[m.group()]) for m in self._pattern.finditer(text.lower())]
 
     def merged(self, other: dict[str, tuple[str, ...]]) -> "PhraseTable":
         combined = dict(self.entries)
@@ -37,12 +37,10 @@ class PhraseTable:
         return PhraseTable(combined)
 
 
-def _occurrences(text: str, phrase: str) -> list[int]:
+def _phrase_regex(phrase: str) -> str:
     if phrase.isascii():
-        pattern = r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])"
-    else:
-        pattern = re.escape(phrase)
-    return [m.start() for m in re.finditer(pattern, text)]
+        return r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])"
+    return re.escape(phrase)
 
 
 def read_table(text: str) -> dict[str, tuple[str, ...]]:
