@@ -31,8 +31,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	bash scripts/install_chromium.sh
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest tests -q -p no:cacheprovider
-	$(VENV)/bin/qa-engine ingest data/filings --index build/eval-index
-	HF_HUB_OFFLINE=1 $(PY) -m qa_engine.eval --index build/eval-index --out build/eval-run --check
+	HF_HUB_OFFLINE=1 $(PY) -m qa_engine.eval --build data/filings --out build/eval-run --check
 
 test-fast: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests -q -m "not slow and not browser"

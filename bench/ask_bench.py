@@ -117,7 +117,8 @@ def summarise(rows: list[dict[str, object]]) -> dict[str, dict[str, float]]:
 def print_report(run: dict[str, object]) -> None:
     overall = run["latency_ms"]
     print(f"\nengine.ask vs engine.search, ms over {run['samples']} samples "
-          f"({run['questions']} questions × {run['rounds']} rounds)")
+          f"({run['questions']} questions × {run['rounds']} rounds; retrieval mode {run['retrieval_mode']}, "
+          f"search k = read_top_k)")
     print(f"{'':>10} | {'all p50':>8} {'all p95':>8} | {'zh p50':>8} {'zh p95':>8} | {'en p50':>8} {'en p95':>8}")
     for name in ("retrieve_ms", "read_ms", "other_ms", "total_ms", "ask_wall_ms", "search_ms"):
         cells = []
@@ -144,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 7)
     started = time.perf_counter()
     deadline = started + args.budget_s
-    machine = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "nproc": os.cpu_count(),
+    sys.path.insert(0, str(BENCH))
+    from search_bench import git_state
+
+    machine = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_state(), "nproc": os.cpu_count(),
                "python": platform.python_version(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
 
     from qa_engine import Engine, Settings
@@ -169,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         "setup_s": {"import": round(imported - started, 2), "build": round(built - imported, 2),
                     "open": round(opened - built, 2)},
         "build_report": {"added": len(report.added), "unchanged": len(report.unchanged), "failed": report.failed},
+        "retrieval_mode": engine.settings.retrieval_mode,
         "questions": len(questions), "lang_mix": {lg: sum(q["lang"] == lg for q in questions) for lg in ("zh", "en")},
         "rounds": measured["rounds"], "samples": len(rows), "first_ask_ms": round(first_ask_ms, 1),
         "answered_share": round(sum(bool(r["found"]) for r in rows) / max(1, len(rows)), 3),

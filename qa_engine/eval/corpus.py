@@ -51,3 +51,8 @@ class Corpus:
     def text_of(self, source: str) -> str:
         """Return the canonical text of a source file name; KeyError when it is not indexed."""
         return self.texts[self.doc_ids[source]]
+
+
+def as_corpus(documents: Corpus | DocumentSource) -> Corpus:
+    """Return `documents` itself when it is a Corpus, else the corpus of an engine-like document source."""
+    return documents if isinstance(documents, Corpus) else Corpus.from_engine(documents)

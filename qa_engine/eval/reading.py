@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from qa_engine.errors import QAEngineError
-from qa_engine.eval.corpus import Corpus
+from qa_engine.eval.corpus import Corpus, DocumentSource, as_corpus
 from qa_engine.eval.gold import GoldItem
 from qa_engine.eval.metrics import Score, abstention_scores, latency_summary, rate, ratio
 from qa_engine.eval.text import contains_any, exact_match, max_f1
@@ -123,8 +123,12 @@ def score_answers(judgements: Sequence[AnswerJudgement]) -> dict[str, Score]:
     return scores
 
 
-def evaluate_reader(reader: ReaderLike, gold: Sequence[GoldItem], corpus: Corpus) -> ReaderEval:
-    """Return the reader scores of `reader` on every gold item (unanswerable ones score abstention)."""
+def evaluate_reader(reader: ReaderLike, gold: Sequence[GoldItem], documents: Corpus | DocumentSource) -> ReaderEval:
+    """Return the reader scores of `reader` on every gold item (unanswerable ones score abstention).
+
+    `documents` is a `Corpus` or anything with `documents()` / `document(doc_id)`, such as an `Engine`.
+    """
+    corpus = as_corpus(documents)
     judgements = tuple(judge_item(reader, item, corpus) for item in gold)
     return ReaderEval(
         scores=score_answers(judgements),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from qa_engine.eval.corpus import Corpus
+from qa_engine.eval.corpus import Corpus, DocumentSource, as_corpus
 from qa_engine.eval.gold import GoldItem
 from qa_engine.eval.metrics import RankedRelevance, percentiles, retrieval_metric_names, retrieval_scores
 from qa_engine.eval.text import contains_any
@@ -77,8 +77,13 @@ def score_judgements(judgements: Sequence[QueryJudgement], k: int) -> dict[str, 
     return retrieval_scores([j.ranking for j in judgements], retrieval_metric_names(ks))
 
 
-def evaluate_retriever(retriever: Retriever, gold: Sequence[GoldItem], corpus: Corpus, k: int = 20) -> RetrievalEval:
-    """Return the retrieval scores of `retriever` on the answerable items of `gold` (top-k per question)."""
+def evaluate_retriever(retriever: Retriever, gold: Sequence[GoldItem], documents: Corpus | DocumentSource,
+                       k: int = 20) -> RetrievalEval:
+    """Return the retrieval scores of `retriever` on the answerable items of `gold` (top-k per question).
+
+    `documents` is a `Corpus` or anything with `documents()` / `document(doc_id)`, such as an `Engine`.
+    """
+    corpus = as_corpus(documents)
     judgements = tuple(judge_query(retriever, item, corpus, k) for item in gold if item.answerable)
     rankings = [j.ranking for j in judgements]
     curve_scores = retrieval_scores(rankings, [f"recall@{cut}" for cut in range(1, k + 1)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from qa_engine.errors import InvalidQueryError
@@ -94,3 +96,26 @@ def test_evaluate_reader_with_an_object_records_errors_as_abstentions() -> None:
     assert errors == {"q2": "InvalidQueryError: boom"}
     assert result.scores["false_abstention_rate"] == pytest.approx(0.5)
     assert result.scores["citation_verbatim"] == 1.0
+
+
+class TinyEngine:
+    """Just the document side of an Engine: enough for `evaluate_reader(..., documents=engine)`."""
+
+    @dataclass(frozen=True)
+    class Info:
+        doc_id: str
+        source: str
+
+    @dataclass(frozen=True)
+    class Doc:
+        text: str
+
+    def documents(self) -> list[Info]:
+        return [self.Info(doc_id, source) for source, doc_id in CORPUS.doc_ids.items()]
+
+    def document(self, doc_id: str) -> Doc:
+        return self.Doc(CORPUS.texts[doc_id])
+
+
+def test_documents_can_be_an_engine_like_source() -> None:
+    assert evaluate_reader(fixed_reader, GOLD, TinyEngine()).scores == evaluate_reader(fixed_reader, GOLD, CORPUS).scores
