@@ -17,7 +17,7 @@ pytestmark = pytest.mark.timeout(120)
 
 ANSWER_KEYS = {
     "question", "resolved_question", "text", "sentence", "found", "confidence", "qtype", "lang",
-    "citations", "hits", "timings",
+    "citations", "hits", "timings", "answer_start", "answer_end",
 }
 CITATION_KEYS = {"doc_id", "title", "company", "page", "section", "start", "end", "quote"}
 HIT_KEYS = {"chunk_id", "doc_id", "title", "company", "page", "section", "start", "end", "text", "score"}
@@ -28,6 +28,7 @@ def test_ask_returns_answer_with_verifiable_citations(why_answer: dict, engine: 
     assert why_answer["found"] is True and why_answer["question"] == WHY_QUESTION
     assert "无法覆盖单位成本" in why_answer["text"] or "价格" in why_answer["text"]
     citation = why_answer["citations"][0]
+    assert citation["start"] <= why_answer["answer_start"] < why_answer["answer_end"] <= citation["end"]
     assert set(citation) == CITATION_KEYS
     assert citation["company"] == "有研新材"
     assert engine.document(citation["doc_id"]).text[citation["start"] : citation["end"]] == citation["quote"]
