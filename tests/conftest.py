@@ -25,12 +25,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pytest  # noqa: E402
+import pytest
 
-from qa_engine import Engine, Settings  # noqa: E402
-from tests.helpers.filings import FILINGS, REPO, copy_filings  # noqa: E402
-from tests.helpers.tiny_models import (  # noqa: E402
-    build_cross_encoder, build_extractive_qa, build_sentence_transformer,
+from qa_engine import Engine, Settings
+from tests.helpers.filings import FILINGS, REPO, copy_filings
+from tests.helpers.tiny_models import (
+    build_cross_encoder,
+    build_extractive_qa,
+    build_sentence_transformer,
 )
 
 SMALL_FILINGS = ("000_f158551545b1b3bd.txt", "001_7869416333b8ea17.txt")

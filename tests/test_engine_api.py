@@ -10,8 +10,14 @@ import pytest
 import qa_engine
 from qa_engine import Engine, Settings
 from qa_engine.errors import (
-    ConfigError, DocumentNotFoundError, IndexBusyError, IndexMismatchError, IndexNotFoundError, IngestError,
-    InvalidQueryError, QAEngineError,
+    ConfigError,
+    DocumentNotFoundError,
+    IndexBusyError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IngestError,
+    InvalidQueryError,
+    QAEngineError,
 )
 
 

@@ -73,9 +73,8 @@ def test_second_writer_gets_index_busy(tmp_path: Path, new_file: Path, monkeypat
     with writer_lock(settings.index_dir, wait_s=0.2):
         with pytest.raises(IndexBusyError, match="another process is writing"):
             ingest_paths(settings.index_dir, settings, [new_file])
-        with pytest.raises(IndexBusyError):
-            with writer_lock(settings.index_dir, wait_s=0.2):
-                pass
+        with pytest.raises(IndexBusyError), writer_lock(settings.index_dir, wait_s=0.2):
+            pass
     report = ingest_paths(settings.index_dir, settings, [new_file])  # free again once released
     assert report.added == ["new.txt"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,19 @@ def test_remove_document(tmp_path: Path) -> None:
         assert [d.source for d in reopened.documents()] == ["b.txt"]
     again = Engine.build([folder], settings)  # the removed file comes back as new
     assert again.added == ["a.txt"]
+
+
+@pytest.mark.xfail(strict=True, raises=sqlite3.IntegrityError, reason="engine.py _plan_change: a changed file whose new content equals another "
+                   "indexed file's is planned as remove-old + add, and the add's doc_id (content hash) already "
+                   "exists -> sqlite3.IntegrityError 'UNIQUE constraint failed: documents.doc_id' escapes")
+def test_file_changed_into_a_copy_of_another_is_not_a_crash(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    path = _write_filing(folder, "a.txt", FIRST)
+    _write_filing(folder, "b.txt", SECOND)
+    settings = _settings(tmp_path / "index")
+    Engine.build([folder], settings)
+    path.write_text(SECOND, encoding="utf-8")
+    report = Engine.build([folder], settings)
+    assert "a.txt" in report.replaced + report.unchanged + [Path(s).name for s, _ in report.failed]
+    with Engine.open(settings.index_dir, settings) as engine:
+        assert all("采购价格上调" not in h.text for h in engine.search("稀土精矿采购价格上调", mode="bm25"))

@@ -37,7 +37,7 @@ def test_spaces_between_year_and_cjk_removed_in_prose(engine) -> None:
     assert "2024年9月10日上午10:00～11:30" in text
 
 
-@pytest.mark.xfail(strict=True, reason="ingest/text_rules.is_table_row takes the signature lines "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="ingest/text_rules.is_table_row takes the signature lines "
                    "'董    事    会' and '2024 年 9 月 14 日' for table rows, so their CJK spaces survive")
 def test_no_spaced_year_anywhere_in_000(engine) -> None:
     assert "2024 年" not in document_for(engine, "000").text
@@ -59,7 +59,7 @@ def test_page_starts_follow_page_numbers(engine, prefix: str, pages: int) -> Non
     assert doc.page_at(len(doc.text) - 1) == pages
 
 
-@pytest.mark.xfail(strict=True, reason="models.Document.page_at returns the LAST page of several that share a "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="models.Document.page_at returns the LAST page of several that share a "
                    "start offset: pages before the first page-number marker all start at 0, so offset 0 is "
                    "page 2 in 000 and page 6 in 001")
 @pytest.mark.parametrize("prefix", ["000", "001"])

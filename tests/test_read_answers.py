@@ -50,7 +50,7 @@ def test_answer_to_dict_is_json_ready(why_answer: Answer) -> None:
     assert set(data["timings"]) >= {"retrieve_ms", "read_ms", "total_ms"}
 
 
-@pytest.mark.xfail(strict=True, reason="read/heuristic.py: the question's year 2030 and its topic (分红方案) occur "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="read/heuristic.py: the question's year 2030 and its topic (分红方案) occur "
                    "nowhere in the cited sentence, yet term coverage of 北方稀土 alone scores 0.29 >= "
                    "abstain_threshold 0.25, so the engine answers with an unrelated sentence")
 def test_unanswerable_question_is_not_answered(engine) -> None:
@@ -93,7 +93,7 @@ def test_self_contained_question_is_not_rewritten(engine, history: list[Turn]) -
 
 
 def test_resolve_followup_without_engine() -> None:
-    companies = lambda text: ["有研新材"] if "有研新材" in text else []  # noqa: E731
+    companies = lambda text: ["有研新材"] if "有研新材" in text else []
     history = [Turn("user", WHY_QUESTION), Turn("assistant", "因为价格下降。")]
     assert resolve_followup("那2023年呢？", history, companies) == "为什么有研新材2023年稀土材料毛利率为负？"
     assert resolve_followup("它的存货为什么增加？", history, companies).startswith("有研新材")

@@ -1,0 +1,40 @@
+"""The offline corpus-trained static embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_engine import Engine, Settings
+from qa_engine.chunk.tokenizer import FinanceTokenizer
+from qa_engine.embed.static import StaticCorpusEmbedder, train_static_embedder
+
+TOKEN_LISTS = [["稀土", "价格", "上涨"], ["稀土", "价格", "下跌"], ["磁材", "销量", "增长"], ["磁材", "价格", "上涨"]] * 3
+
+
+def test_trained_model_encodes_unit_vectors(tmp_path: Path) -> None:
+    folder = train_static_embedder(TOKEN_LISTS, dim=4, out_parent=tmp_path)
+    assert folder.parent == tmp_path and folder.name.startswith("static-")
+    assert train_static_embedder(TOKEN_LISTS, dim=4, out_parent=tmp_path) == folder  # same corpus, same model
+    embedder = StaticCorpusEmbedder(folder, FinanceTokenizer())
+    vectors = embedder.encode(["稀土价格上涨", "磁材销量增长", "完全无关的词"])
+    assert vectors.shape == (3, embedder.dim) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
+    assert embedder.model_id == f"static:{folder.name}"
+
+
+def test_the_session_index_uses_the_static_embedder(engine) -> None:
+    hits = engine.search("稀土精矿关联交易定价机制", k=5, mode="dense")
+    assert len(hits) == 5
+    assert all(engine.document(h.doc_id).text[h.start : h.end] == h.text for h in hits)
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason="embed/static.py _ppmi_svd: a corpus with a one-word vocabulary gives "
+                   "svds k=1 on a 1x1 matrix -> ValueError '`k` must be an integer satisfying 0 < k < min(A.shape)'")
+def test_single_word_corpus_still_builds(tmp_path: Path) -> None:
+    source = tmp_path / "one.txt"
+    source.write_text("稀土稀土稀土\n", encoding="utf-8")
+    report = Engine.build([source], Settings(index_dir=tmp_path / "index"))
+    assert report.ok and report.added == ["one.txt"]
