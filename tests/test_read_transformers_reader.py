@@ -79,6 +79,13 @@ def test_best_spans_slide_over_long_passages(engine, reader: TransformersReader)
 
 def test_no_passages_no_extraction(read_call, reader: TransformersReader) -> None:
     assert reader.read(read_call[0], []) is None
+    assert reader.best_spans(WHY_QUESTION, []) == []
+
+
+def test_over_long_question_is_clipped_not_an_error(engine, reader: TransformersReader) -> None:
+    context = document_for(engine, "002").text[:1000]
+    [span] = reader.best_spans("为什么有研新材的稀土材料毛利率为负？" * 40, [context])
+    assert span is not None and 0 <= span.start < span.end <= len(context)
 
 
 def test_stale_hit_is_never_cited(read_call, reader: TransformersReader) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,8 +56,8 @@ class TransformersReader:
         self.max_answer_len = max_answer_len
         self.doc_stride = doc_stride
         self.max_seq_len = max_seq_len
-        self._tokenizer = None
-        self._model = None
+        self._tokenizer: Any = None  # a transformers fast tokenizer, set by warm_up()
+        self._model: Any = None
         self.warm_up()
 
     def warm_up(self) -> None:
@@ -89,22 +90,14 @@ class TransformersReader:
 
     def best_spans(self, question: str, contexts: Sequence[str]) -> list[ModelSpan | None]:
         """The model's most probable answer span in each context (None where it found none)."""
-        import torch
-
-        assert self._tokenizer is not None and self._model is not None
+        if not contexts:
+            return []
         encoded = self._tokenizer(
             [self._clip_question(question)] * len(contexts), list(contexts), truncation="only_second",
             max_length=self.max_seq_len, stride=self.doc_stride, return_overflowing_tokens=True,
             return_offsets_mapping=True, padding="longest", return_tensors="pt",
         )
-        inputs = {k: encoded[k] for k in self._tokenizer.model_input_names if k in encoded}
-        starts, ends = [], []
-        with torch.inference_mode():
-            for i in range(0, len(encoded["input_ids"]), WINDOW_BATCH):
-                out = self._model(**{k: v[i : i + WINDOW_BATCH] for k, v in inputs.items()})
-                starts.append(out.start_logits.float().numpy())
-                ends.append(out.end_logits.float().numpy())
-        start_logits, end_logits = np.concatenate(starts), np.concatenate(ends)
+        start_logits, end_logits = self._logits(encoded)
         best: list[ModelSpan | None] = [None] * len(contexts)
         for w, sample in enumerate(encoded["overflow_to_sample_mapping"].tolist()):
             in_context = np.array([s == 1 for s in encoded.sequence_ids(w)])
@@ -115,9 +108,21 @@ class TransformersReader:
                 best[sample] = span
         return best
 
+    def _logits(self, encoded: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end logits of every window, run in batches of WINDOW_BATCH."""
+        import torch
+
+        inputs = {k: encoded[k] for k in self._tokenizer.model_input_names if k in encoded}
+        starts, ends = [], []
+        with torch.inference_mode():
+            for i in range(0, len(encoded["input_ids"]), WINDOW_BATCH):
+                out = self._model(**{k: v[i : i + WINDOW_BATCH] for k, v in inputs.items()})
+                starts.append(out.start_logits.float().numpy())
+                ends.append(out.end_logits.float().numpy())
+        return np.concatenate(starts), np.concatenate(ends)
+
     def _clip_question(self, question: str) -> str:
         """The question cut to MAX_QUESTION_TOKENS tokens, so that every window keeps room for the passage."""
-        assert self._tokenizer is not None
         offsets = self._tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
         return question if len(offsets) <= MAX_QUESTION_TOKENS else question[: offsets[MAX_QUESTION_TOKENS - 1][1]]
 
