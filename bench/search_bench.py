@@ -118,6 +118,7 @@ def child_build(corpus: Path, index_dir: Path) -> dict[str, object]:
         "build_s": round(built - imported, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_rss_how": "getrusage(RUSAGE_SELF).ru_maxrss of the build subprocess (imports included)",
+        "cpu_s": round(_cpu_s(), 1),  # user + system CPU of the build process, all threads: steadier than wall
         "documents": len(snapshot.documents),
         "chunks": len(snapshot.chunks),
         "failed": report.failed,
@@ -262,6 +263,11 @@ def _summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -308,6 +314,8 @@ def run_child(args: list[str], timeout_s: float, result_path: Path | None = None
         return {**_partial(result_path), "error": f"timed out after {timeout_s:.0f} s"}
     if done.returncode != 0:
         return {**_partial(result_path), "error": f"exit {done.returncode}: {done.stderr.strip()[-2000:]}"}
+    if result_path is not None:
+        result_path.unlink(missing_ok=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -349,7 +357,7 @@ def print_report(results: list[dict[str, object]]) -> None:
     print()
     print("index build (fresh subprocess) vs baseline build (jieba.lcut + BM25Okapi); ratio = baseline / ours;"
           " open = Engine.open after importing sentence-transformers (import timed apart)")
-    print(f"{'scale':>5} {'docs':>5} {'chunks':>7} {'MB':>6} | {'build s':>8} {'peakRSS':>8} | "
+    print(f"{'scale':>5} {'docs':>5} {'chunks':>7} {'MB':>6} | {'build s':>8} {'cpu s':>6} {'peakRSS':>8} | "
           f"{'base build s':>12} {'ratio':>6} | {'ST import s':>11} {'open s':>7} {'RSS open':>8}")
     for r in results:
         b, m = r.get("build", {}), r.get("measure", {})
@@ -363,7 +371,8 @@ def print_report(results: list[dict[str, object]]) -> None:
         build_s = b.get("build_s")
         ratio = f"{base / build_s:6.2f}" if build_s else "   n/a"
         print(f"{r['scale']:>4}× {m.get('documents', '?'):>5} {m.get('chunks', '?'):>7} "
-              f"{r['corpus']['bytes'] / 2**20:6.1f} | {build_s or 0:8.1f} {b.get('peak_rss_mb', 0):7.0f}M | "
+              f"{r['corpus']['bytes'] / 2**20:6.1f} | {build_s or 0:8.1f} {b.get('cpu_s', 0):6.0f} "
+              f"{b.get('peak_rss_mb', 0):7.0f}M | "
               f"{base:12.1f} {ratio} | {m.get('import_sentence_transformers_s', 0):11.1f} {m.get('open_s', 0):7.2f} "
               f"{m.get('rss_after_open_mb', 0):7.0f}M")
     print("\nsearch latency, ms (p50 / p95); ratio = baseline / ours (> 1: ours faster); * = default mode")
