@@ -42,17 +42,18 @@ def _pieces(text: str, tokenizer: FinanceTokenizer, max_words: int) -> list[Piec
         line_start = text.rfind("\n", 0, sentence.start) + 1
         heading = sentence.start == line_start and detect_heading(text[sentence.start : sentence.end]) is not None
         header = headers.get(line_start, "")
-        for span in _fit(text, sentence, tokenizer, max_words):
-            pieces.append(Piece(span, tokenizer.count(text[span.start : span.end]), heading, header))
+        for span, words in _fit(text, sentence, tokenizer, max_words):
+            pieces.append(Piece(span, words, heading, header))
             heading = False
     return pieces
 
 
-def _fit(text: str, sentence: Span, tokenizer: FinanceTokenizer, max_words: int) -> list[Span]:
-    """The sentence itself, or its clauses when it alone is over the chunk size."""
-    if tokenizer.count(text[sentence.start : sentence.end]) <= max_words:
-        return [sentence]
-    return split_clauses(text, sentence)
+def _fit(text: str, sentence: Span, tokenizer: FinanceTokenizer, max_words: int) -> list[tuple[Span, int]]:
+    """(span, word count) for the sentence itself, or for its clauses when it alone is over the chunk size."""
+    words = tokenizer.count(text[sentence.start : sentence.end])
+    if words <= max_words:
+        return [(sentence, words)]
+    return [(clause, tokenizer.count(text[clause.start : clause.end])) for clause in split_clauses(text, sentence)]
 
 
 def _table_headers(text: str) -> dict[int, str]:
