@@ -23,8 +23,8 @@ from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change
 from qa_engine.ingest.pipeline import IngestReport, collect_files, prepare_document
 from qa_engine.models import Answer, Document, Filters, Hit, Turn
 from qa_engine.read.factory import make_reader
-from qa_engine.read.pipeline import answer_question
-from qa_engine.retrieve.glossary import load_aliases, load_glossary
+from qa_engine.read.pipeline import Reading, answer_question, prepare_reading
+from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
 from qa_engine.retrieve.hybrid import MODES, RetrievalParams, retrieve
 from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
 from qa_engine.settings import Settings
@@ -61,7 +61,8 @@ class Engine:
         self._companies = CompanyIndex(self._snapshot.documents, load_aliases(settings.aliases_file))
         self._reader = make_reader(settings)
         self._reranker = _make_reranker(settings)
-        load_glossary(settings.glossary_file).find("warm up")  # compiles the phrase pattern once, at open
+        for table in (load_glossary(settings.glossary_file), load_synonyms(settings.synonyms_file)):
+            table.find("warm up")  # compiles the phrase pattern once, at open
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -171,9 +172,19 @@ class Engine:
             started=started,
         )
 
+    def prepare(self, question: str, k: int | None = None, filters: Filters | None = None,
+                history: Sequence[Turn] | None = None) -> Reading:
+        """What `ask` hands its reader (analysis and ranked passages): for training and debugging readers."""
+        snapshot = self._snapshot
+        self._validate(question)
+        return prepare_reading(question, list(history or []),
+                               lambda plan, n: self._search(snapshot, plan, n, filters, None),
+                               self._plan, snapshot, k or self.settings.read_top_k)
+
     def _plan(self, query: str) -> QueryPlan:
         self._validate(query)
-        return plan_query(query, load_glossary(self.settings.glossary_file), self._companies)
+        return plan_query(query, load_glossary(self.settings.glossary_file), self._companies,
+                          load_synonyms(self.settings.synonyms_file))
 
     def _validate(self, query: str) -> None:
         if not query or not query.strip():

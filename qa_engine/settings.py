@@ -34,11 +34,12 @@ class Settings(BaseSettings):
     rerank_top: int = 20
     aliases_file: Path | None = None
     glossary_file: Path | None = None
+    synonyms_file: Path | None = None  # extra Chinese shorthand → filing wording rows
 
     # reading
     reader: str = "heuristic"  # "heuristic" | a transformers extractive-QA model id/path
     read_top_k: int = 5
-    abstain_threshold: float = 0.25
+    abstain_threshold: float = 0.0769  # calibrated with the reader weights (resources/reader_weights.json)
     max_question_chars: int = 2000
 
     # serving

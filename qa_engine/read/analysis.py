@@ -37,6 +37,11 @@ class QuestionAnalysis:
     terms: tuple[str, ...]  # Chinese content terms (English questions go through the glossary first)
     named_docs: frozenset[str]
     weights: tuple[float, ...] = ()  # one per term: corpus idf
+    company_terms: frozenset[str] = frozenset()  # terms that only name a company
+    focus: tuple[str, ...] = ()  # the terms next to the question word: what exactly is asked ("锁定期多长" → 锁定期)
+
+
+FOCUS_WINDOW = 6
 
 
 def detect_qtype(question: str) -> str:
@@ -47,7 +52,7 @@ def detect_qtype(question: str) -> str:
 
 
 def analyse_question(plan: QueryPlan, tokenizer: FinanceTokenizer, idf: Callable[[str], float],
-                     known: Callable[[str], bool]) -> QuestionAnalysis:
+                     known: Callable[[str], bool], company_words: frozenset[str] = frozenset()) -> QuestionAnalysis:
     """Content terms weighted by idf; glossary expansions the corpus never uses are dropped."""
     original = set(tokenizer.search_terms(plan.original))
     terms = [t for t in tokenizer.search_terms(plan.search_text) if t not in QUESTION_WORDS and not t.isascii()]
@@ -57,4 +62,16 @@ def analyse_question(plan: QueryPlan, tokenizer: FinanceTokenizer, idf: Callable
     return QuestionAnalysis(
         question=plan.original, lang=plan.lang, qtype=detect_qtype(plan.original), years=years,
         terms=tuple(terms), named_docs=plan.named_docs, weights=tuple(idf(t) for t in terms),
+        company_terms=frozenset(t for t in terms if t in company_words),
+        focus=_focus_terms(plan.original, terms, set(years) | company_words),
     )
+
+
+def _focus_terms(question: str, terms: list[str], exclude: set[str]) -> tuple[str, ...]:
+    """Content terms within a few characters of the question word (Chinese questions only)."""
+    for _, pattern in QTYPE_PATTERNS:
+        match = pattern.search(question)
+        if match and not match.group().isascii():
+            window = question[max(0, match.start() - FOCUS_WINDOW) : match.end() + FOCUS_WINDOW]
+            return tuple(t for t in terms if t in window and t not in exclude)
+    return ()

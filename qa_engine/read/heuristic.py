@@ -1,106 +1,114 @@
-"""The offline default reader: scores sentences of the top passages by term coverage, answer-type cues and
-retrieval rank, then cuts the minimal answer span (causal clause, number with unit, date, list) out of the best."""
+"""The offline default reader: scores every sentence of the top passages with a small learned linear model
+over named features (term coverage, answer-type cues, years, retrieval rank, ...), then cuts the minimal
+answer span (causal clause, number with unit, date, list) out of the best sentence."""
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
-from qa_engine.ingest.sections import detect_heading
+import numpy as np
+
+from qa_engine.errors import ConfigError
 from qa_engine.ingest.sentences import Span, split_sentences
-from qa_engine.read import cues
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
+from qa_engine.read.features import FEATURES, SentenceView, answer_span, coverage, featurize, question_bigrams
 
-COVERAGE_WEIGHT = 0.6
-CUE_WEIGHT = 0.25
-RANK_WEIGHT = 0.15
-MAX_SENTENCE_CHARS = 400
-HEADING_CHARS = 60
-QUOTED_QUESTION = re.compile(r"[？?]$|^(问题\s*\d+|请发行人|请保荐|请申报会计师|请会计师|请律师)")
+MIN_SENTENCE_CHARS = 4
+WEIGHTS_FILE = "reader_weights.json"
+
+
+@dataclass(frozen=True)
+class SentenceModel:
+    """Logistic scorer: P(sentence answers the question) = sigmoid(weights · features + bias)."""
+
+    weights: np.ndarray
+    bias: float
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "SentenceModel":
+        raw = path.read_text("utf-8") if path else resources.files("qa_engine.resources").joinpath(WEIGHTS_FILE).read_text("utf-8")
+        data = json.loads(raw)
+        named = dict(zip(data["features"], data["weights"]))
+        missing = [f for f in FEATURES if f not in named]
+        if missing:
+            raise ConfigError(f"reader weights lack features {missing}: retrain with `python -m qa_engine.eval.train_reader`")
+        return cls(np.array([named[f] for f in FEATURES], dtype=np.float64), float(data["bias"]))
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(features @ self.weights + self.bias)))
 
 
 @dataclass(frozen=True)
 class Candidate:
     passage: Passage
     span: Span
-    coverage: float
-    score: float
+    view: SentenceView
 
 
 class HeuristicReader:
-    """Needs no model weights; deterministic; a few milliseconds per question."""
+    """Needs no downloaded weights; deterministic; a few milliseconds per question."""
 
     name = "heuristic"
 
+    def __init__(self, model: SentenceModel | None = None) -> None:
+        self._model = model
+
+    @property
+    def model(self) -> SentenceModel:
+        """Loaded on first use, so a reader can be constructed while its weights are being retrained."""
+        if self._model is None:
+            self._model = SentenceModel.load()
+        return self._model
+
     def read(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> Extraction | None:
-        candidates = [c for p in passages for c in self._candidates(analysis, p)]
+        candidates = list(candidate_sentences(passages))
         if not candidates:
             return None
-        best = max(candidates, key=lambda c: c.score)
-        return self._extract(analysis, best)
+        features = feature_matrix(analysis, candidates)
+        scores = self.model.probability(features)
+        best = int(np.argmax(scores))
+        return _extract(analysis, candidates[best], float(scores[best]))
 
-    def _candidates(self, analysis: QuestionAnalysis, passage: Passage) -> list[Candidate]:
+
+def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:
+    """Every sentence of every passage once (chunks overlap), with its best retrieval rank."""
+    seen: set[tuple[str, int]] = set()
+    for passage in passages:
         text = passage.document.text
-        out = []
-        for span in split_sentences(text, passage.hit.start, passage.hit.end):
-            sentence = text[span.start : span.end]
-            if len(sentence) < 4:
+        spans = split_sentences(text, passage.hit.start, passage.hit.end)
+        chunk = text[passage.hit.start : passage.hit.end]
+        for i, span in enumerate(spans):
+            key = (passage.document.doc_id, span.start)
+            if key in seen or span.end - span.start < MIN_SENTENCE_CHARS:
                 continue
-            coverage = term_coverage(analysis, sentence)
-            rank_score = 1.0 / (1.0 + passage.rank)
-            score = (COVERAGE_WEIGHT * coverage + CUE_WEIGHT * cues.cue_strength(analysis.qtype, sentence)
-                     + RANK_WEIGHT * rank_score) * _shape_factor(sentence)
-            out.append(Candidate(passage, span, coverage, score))
-        return out
+            seen.add(key)
+            around = text[spans[max(0, i - 1)].start : spans[min(len(spans) - 1, i + 1)].end]
+            yield Candidate(passage, span, SentenceView(text[span.start : span.end], around, chunk, passage.rank))
 
-    def _extract(self, analysis: QuestionAnalysis, best: Candidate) -> Extraction:
-        text = best.passage.document.text
-        sentence = text[best.span.start : best.span.end]
-        local = _answer_span(analysis, sentence) or (0, len(sentence))
-        return Extraction(
-            doc_id=best.passage.document.doc_id,
-            answer_start=best.span.start + local[0],
-            answer_end=best.span.start + local[1],
-            sentence_start=best.span.start,
-            sentence_end=best.span.end,
-            score=min(1.0, best.coverage * (0.7 + 0.3 * cues.cue_strength(analysis.qtype, sentence))),
-            hit=best.passage.hit,
-        )
+
+def feature_matrix(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) -> np.ndarray:
+    bigrams = question_bigrams(analysis)
+    return np.vstack([featurize(analysis, c.view, bigrams) for c in candidates])
 
 
 def term_coverage(analysis: QuestionAnalysis, sentence: str) -> float:
     """Idf-weighted share of the question's content terms found in the sentence."""
-    if not analysis.terms:
-        return 0.0
-    weights = analysis.weights or tuple(math.log(1 + len(t)) for t in analysis.terms)
-    found = sum(w for t, w in zip(analysis.terms, weights) if t in sentence)
-    return found / sum(weights)
+    return coverage(analysis.terms, analysis.weights, sentence)
 
 
-def _shape_factor(sentence: str) -> float:
-    """Questions quoted from the inquiry letter and bare headings restate the question; they never answer it."""
-    if QUOTED_QUESTION.search(sentence):
-        return 0.35
-    if len(sentence) <= HEADING_CHARS and detect_heading(sentence) is not None:
-        return 0.5
-    return 1.0 if len(sentence) <= MAX_SENTENCE_CHARS else 0.85
-
-
-def _answer_span(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] | None:
-    anchors = [sentence.find(t) for t in analysis.terms if t in sentence and t not in analysis.years]
-    if analysis.qtype == "why":
-        return cues.why_span(sentence, min(anchors) if anchors else 0)
-    if analysis.qtype == "number":
-        return cues.number_span(sentence, anchors)
-    if analysis.qtype == "date":
-        return cues.date_span(sentence)
-    if analysis.qtype == "list":
-        return cues.list_span(sentence)
-    if analysis.qtype == "entity":
-        return cues.entity_span(sentence)
-    if analysis.qtype == "yesno":
-        return cues.yesno_span(sentence)
-    return None
+def _extract(analysis: QuestionAnalysis, best: Candidate, score: float) -> Extraction:
+    local = answer_span(analysis, best.view.sentence) or (0, len(best.view.sentence))
+    return Extraction(
+        doc_id=best.passage.document.doc_id,
+        answer_start=best.span.start + local[0],
+        answer_end=best.span.start + local[1],
+        sentence_start=best.span.start,
+        sentence_end=best.span.end,
+        score=score,
+        hit=best.passage.hit,
+    )

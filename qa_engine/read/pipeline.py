@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.models import Answer, Citation, Hit, Turn
-from qa_engine.read.analysis import analyse_question
+from qa_engine.read.analysis import QuestionAnalysis, analyse_question
 from qa_engine.read.base import Extraction, Passage, Reader
 from qa_engine.read.followup import resolve_followup
 from qa_engine.retrieve.query import QueryPlan
@@ -21,6 +21,35 @@ class Stopwatch:
 
     def ms_since(self, mark: float) -> float:
         return round((time.perf_counter() - mark) * 1000, 3)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader sees for one question: the resolved question, its analysis and the ranked passages."""
+
+    resolved: str
+    plan: QueryPlan
+    analysis: QuestionAnalysis
+    hits: list[Hit]
+    passages: list[Passage]
+
+
+def prepare_reading(
+    question: str,
+    history: list[Turn],
+    search: Callable[[QueryPlan, int], list[Hit]],
+    planner: Callable[[str], QueryPlan],
+    snapshot: Snapshot,
+    k: int,
+) -> Reading:
+    companies = lambda text: _company_names(snapshot, planner(text))  # noqa: E731
+    resolved = resolve_followup(question, history, companies) if history else question
+    plan = planner(resolved)
+    analysis = analyse_question(plan, snapshot.tokenizer, snapshot.idf, snapshot.term_idf.__contains__,
+                                frozenset(snapshot.manifest.tokenizer_words))
+    hits = search(plan, k)
+    passages = [Passage(h, snapshot.documents[h.doc_id], i) for i, h in enumerate(hits)]
+    return Reading(resolved, plan, analysis, hits, passages)
 
 
 def answer_question(
@@ -36,20 +65,16 @@ def answer_question(
 ) -> Answer:
     timings: dict[str, float] = {}
     clock = Stopwatch(started)
-    companies = lambda text: _company_names(snapshot, planner(text))  # noqa: E731
-    resolved = resolve_followup(question, history, companies) if history else question
-    plan = planner(resolved)
-    analysis = analyse_question(plan, snapshot.tokenizer, snapshot.idf, snapshot.term_idf.__contains__)
     mark = time.perf_counter()
-    hits = search(plan, k)
+    reading = prepare_reading(question, history, search, planner, snapshot, k)
     timings["retrieve_ms"] = clock.ms_since(mark)
     mark = time.perf_counter()
-    passages = [Passage(h, snapshot.documents[h.doc_id], i) for i, h in enumerate(hits)]
-    extraction = reader.read(analysis, passages)
+    extraction = reader.read(reading.analysis, reading.passages)
     timings["read_ms"] = clock.ms_since(mark)
     timings["total_ms"] = clock.ms_since(started)
-    common = dict(question=question, qtype=analysis.qtype, hits=tuple(hits), timings=timings, lang=plan.lang,
-                  resolved_question=resolved if resolved != question else None)
+    resolved = reading.resolved
+    common = dict(question=question, qtype=reading.analysis.qtype, hits=tuple(reading.hits), timings=timings,
+                  lang=reading.plan.lang, resolved_question=resolved if resolved != question else None)
     if extraction is None or extraction.score < settings.abstain_threshold:
         confidence = 0.0 if extraction is None else extraction.score
         return Answer(text=None, confidence=round(confidence, 4), citations=(), sentence=None, **common)

@@ -1,4 +1,5 @@
-"""Offline English→Chinese query translation: a finance glossary and company aliases, longest match first."""
+"""Offline query expansion: English→Chinese finance glossary, company aliases and Chinese shorthand→filing
+wording (定增→向特定对象发行), longest match first."""
 
 from __future__ import annotations
 
@@ -73,6 +74,12 @@ def load_aliases(user_file: Path | None = None) -> PhraseTable:
     return table.merged(read_table(user_file.read_text(encoding="utf-8"))) if user_file else table
 
 
+@lru_cache(maxsize=8)
+def load_synonyms(user_file: Path | None = None) -> PhraseTable:
+    table = PhraseTable(read_table(_resource("synonyms_zh.tsv")))
+    return table.merged(read_table(user_file.read_text(encoding="utf-8"))) if user_file else table
+
+
 def is_english(text: str) -> bool:
     latin = sum(len(w) for w in LATIN_WORD.findall(text))
     cjk = sum(len(r) for r in CJK_RUN.findall(text))
@@ -84,3 +91,8 @@ def translate_to_chinese(text: str, glossary: PhraseTable) -> str:
     terms = [value for _, values in glossary.find(text) for value in values]
     kept = CJK_RUN.findall(text) + re.findall(r"\d[\d,.]*%?", text)
     return " ".join(dict.fromkeys(terms + kept))
+
+
+def expand_shorthand(text: str, synonyms: PhraseTable) -> str:
+    """The filing wording of the Chinese shorthand in `text`, space-separated ("" when there is none)."""
+    return " ".join(dict.fromkeys(value for _, values in synonyms.find(text) for value in values))

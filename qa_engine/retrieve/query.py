@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from qa_engine.models import Document, Filters
-from qa_engine.retrieve.glossary import PhraseTable, is_english, translate_to_chinese
+from qa_engine.retrieve.glossary import PhraseTable, expand_shorthand, is_english, translate_to_chinese
 
 
 @dataclass(frozen=True)
@@ -18,9 +18,12 @@ class QueryPlan:
     named_docs: frozenset[str]  # documents of the companies the question names
 
 
-def plan_query(question: str, glossary: PhraseTable, companies: "CompanyIndex") -> QueryPlan:
+def plan_query(question: str, glossary: PhraseTable, companies: "CompanyIndex",
+               synonyms: PhraseTable | None = None) -> QueryPlan:
     lang = "en" if is_english(question) else "zh"
     search_text = question if lang == "zh" else f"{question} {translate_to_chinese(question, glossary)}"
+    if synonyms is not None:
+        search_text = f"{search_text} {expand_shorthand(search_text, synonyms)}".rstrip()
     return QueryPlan(question, lang, search_text, frozenset(companies.docs_named_in(question)))
 
 

@@ -1,0 +1,124 @@
+"""What the default reader knows about one candidate sentence: a fixed, named feature vector.
+
+The learned weights that turn these into a score live in `resources/reader_weights.json`
+(fit by `python -m qa_engine.eval.train_reader` on the gold set; see eval/README.md).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa_engine.ingest.sections import detect_heading
+from qa_engine.read import cues
+from qa_engine.read.analysis import YEAR, QuestionAnalysis
+
+QTYPES = ("why", "number", "date", "entity", "list", "yesno", "fact")
+QUOTED_QUESTION = re.compile(r"[？?]$|^(问题\s*\d+|请发行人|请保荐|请申报会计师|请会计师|请律师|请公司|请说明)")
+HEADING_CHARS = 60
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+FEATURES: tuple[str, ...] = (
+    "coverage", "topic_coverage", "focus_coverage", "context_coverage", "passage_coverage", "top_topic_term", "missing_topic",
+    "bigram_recall", "year_match", "year_conflict", "rank", "log_length", "quoted_question", "heading",
+    *(f"cue_{q}" for q in QTYPES), *(f"span_{q}" for q in QTYPES),
+)
+
+
+@dataclass(frozen=True)
+class SentenceView:
+    """A candidate sentence with the text around it that the features look at."""
+
+    sentence: str
+    context: str  # the sentence with its neighbours in the same passage
+    passage: str
+    rank: int
+
+
+def question_bigrams(analysis: QuestionAnalysis) -> frozenset[str]:
+    """Chinese character bigrams of the question's content (its translation for English questions)."""
+    text = "".join(analysis.terms)
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1) if HAN.match(text[i]) and HAN.match(text[i + 1]))
+
+
+def featurize(analysis: QuestionAnalysis, view: SentenceView, bigrams: frozenset[str]) -> np.ndarray:
+    """The feature vector of one sentence, in the order of FEATURES."""
+    s = view.sentence
+    topic = _topic(analysis)
+    values = {
+        "coverage": coverage(analysis.terms, analysis.weights, s),
+        "topic_coverage": coverage(*topic, s),
+        "focus_coverage": coverage(analysis.focus, (), s),
+        "context_coverage": coverage(*topic, view.context),
+        "passage_coverage": coverage(*topic, view.passage),
+        "top_topic_term": float(bool(topic[0]) and _top_term(topic) in s),
+        "missing_topic": _missing_share(topic, view.passage),
+        "bigram_recall": sum(b in s for b in bigrams) / len(bigrams) if bigrams else 0.0,
+        "year_match": float(bool(analysis.years) and all(y in s for y in analysis.years)),
+        "year_conflict": _year_conflict(analysis.years, s),
+        "rank": 1.0 / (1.0 + view.rank),
+        "log_length": math.log1p(len(s)) / 6.0,
+        "quoted_question": float(bool(QUOTED_QUESTION.search(s))),
+        "heading": float(len(s) <= HEADING_CHARS and detect_heading(s) is not None),
+    }
+    for q in QTYPES:
+        values[f"cue_{q}"] = cues.cue_strength(q, s) if q == analysis.qtype else 0.0
+        values[f"span_{q}"] = float(answer_span(analysis, s) is not None) if q == analysis.qtype else 0.0
+    return np.array([values[name] for name in FEATURES], dtype=np.float64)
+
+
+def coverage(terms: tuple[str, ...], weights: tuple[float, ...], text: str) -> float:
+    """Idf-weighted share of `terms` found in `text`."""
+    if not terms:
+        return 0.0
+    weights = weights or tuple(math.log(1 + len(t)) for t in terms)
+    return sum(w for t, w in zip(terms, weights) if t in text) / sum(weights)
+
+
+def answer_span(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] | None:
+    """The minimal span in `sentence` that answers a question of this type, when the type has one."""
+    anchors = [sentence.find(t) for t in analysis.terms if t in sentence and t not in analysis.years]
+    qtype = analysis.qtype
+    if qtype == "why":
+        return cues.why_span(sentence, min(anchors) if anchors else 0)
+    if qtype == "number":
+        return cues.number_span(sentence, anchors)
+    if qtype == "date":
+        return cues.date_span(sentence)
+    if qtype == "list":
+        return cues.list_span(sentence)
+    if qtype == "entity":
+        return cues.entity_span(sentence)
+    if qtype == "yesno":
+        return cues.yesno_span(sentence)
+    return None
+
+
+def _topic(analysis: QuestionAnalysis) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The terms that say what is asked: not the company, not the year."""
+    keep = [i for i, t in enumerate(analysis.terms) if t not in analysis.years and t not in analysis.company_terms]
+    weights = analysis.weights or tuple(1.0 for _ in analysis.terms)
+    return tuple(analysis.terms[i] for i in keep), tuple(weights[i] for i in keep)
+
+
+def _top_term(topic: tuple[tuple[str, ...], tuple[float, ...]]) -> str:
+    terms, weights = topic
+    return max(zip(weights, terms))[1]
+
+
+def _missing_share(topic: tuple[tuple[str, ...], tuple[float, ...]], passage: str) -> float:
+    """Idf share of the topic that the whole passage never mentions: high when the question asks about
+    something these filings do not cover."""
+    terms, weights = topic
+    return 1.0 - coverage(terms, weights, passage) if terms else 0.0
+
+
+def _year_conflict(years: tuple[str, ...], sentence: str) -> float:
+    """The sentence speaks of other years and not of the asked one."""
+    if not years:
+        return 0.0
+    found = set(YEAR.findall(sentence))
+    return float(bool(found) and not (found & set(years)))
