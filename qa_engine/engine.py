@@ -15,9 +15,13 @@ from pathlib import Path
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.factory import EMBEDDER_DIR, load_embedder
 from qa_engine.errors import (
-    DocumentNotFoundError, IndexMismatchError, IndexNotFoundError, IngestError, InvalidQueryError,
+    DocumentNotFoundError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IngestError,
+    InvalidQueryError,
 )
-from qa_engine.index.generation import FORMAT_VERSION, load_generation
+from qa_engine.index.generation import FORMAT_VERSION, load_generation, read_manifest
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change, writer_lock
 from qa_engine.ingest.pipeline import IngestReport, collect_files, prepare_document
@@ -66,7 +70,7 @@ class Engine:
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path | None = None, settings: Settings | None = None) -> "Engine":
+    def open(cls, path: str | Path | None = None, settings: Settings | None = None) -> Engine:
         """Opens an existing index; raises IndexNotFoundError with the command that builds one."""
         settings = settings or Settings()
         index_dir = Path(path) if path is not None else settings.index_dir
@@ -212,7 +216,7 @@ class Engine:
     def close(self) -> None:
         """Nothing to release today (everything is in memory); kept so callers can use `with`."""
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -231,10 +235,25 @@ def ingest_paths(index_dir: Path, settings: Settings, paths: Iterable[str | Path
             known_ids = {doc_id for doc_id, _ in known.values()}
         finally:
             store.close()
+        _upgrade_format(index_dir, settings)
         change = _plan_change(files, known, known_ids, settings, report, progress)
         if change.add or change.remove or (rebuild and known):
             report.generation = apply_change(index_dir, settings, change, retrain=rebuild)
     return report
+
+
+def _upgrade_format(index_dir: Path, settings: Settings) -> None:
+    """An index written by an older qa_engine is re-chunked and re-indexed from its stored documents, so that
+    index and queries tokenise alike. Caller holds the writer lock."""
+    store = SQLiteStore(index_dir / STORE_FILE)
+    try:
+        current = store.get_meta(CURRENT_KEY)
+        if not current or read_manifest(index_dir / current).format_version == FORMAT_VERSION:
+            return
+        documents = store.documents()
+    finally:
+        store.close()
+    apply_change(index_dir, settings, Change(add=documents, remove={d.doc_id for d in documents}), retrain=True)
 
 
 def _plan_change(files: list[Path], known: dict[str, tuple[str, str]], known_ids: set[str], settings: Settings,
@@ -249,8 +268,15 @@ def _plan_change(files: list[Path], known: dict[str, tuple[str, str]], known_ids
             report.failed.append((str(path), str(exc)))
             continue
         previous = known.get(doc.source)
-        if doc.doc_id in seen or (previous and previous[1] == doc.content_hash) or (doc.doc_id in known_ids and not previous):
+        if previous and previous[1] == doc.content_hash:
             report.unchanged.append(doc.source)
+            continue
+        if doc.doc_id in seen or doc.doc_id in known_ids:  # this content is already indexed under another name
+            if previous:
+                remove.add(previous[0])
+                report.replaced.append(doc.source)
+            else:
+                report.unchanged.append(doc.source)
             continue
         if previous:
             remove.add(previous[0])

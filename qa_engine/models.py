@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,14 +40,13 @@ class Document:
     content_hash: str = ""
 
     def page_at(self, offset: int) -> int:
-        """1-based page number containing `offset`."""
-        page = 1
-        for i, start in enumerate(self.page_starts):
-            if start <= offset:
-                page = i + 1
-            else:
-                break
-        return page
+        """1-based page number containing `offset`. Pages that share a start (a text file whose first pages
+        carry no page number) cannot be told apart, so the first of them is given."""
+        starts = self.page_starts
+        if not starts:
+            return 1
+        last = bisect.bisect_right(starts, offset) - 1
+        return bisect.bisect_left(starts, starts[max(0, last)]) + 1
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class Filters:
     doc_ids: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "Filters | None":
+    def from_dict(cls, data: dict[str, Any] | None) -> Filters | None:
         if not data:
             return None
         doc_ids = data.get("doc_ids") or ([data["doc_id"]] if data.get("doc_id") else [])

@@ -10,7 +10,8 @@ import pytest
 
 from qa_engine import Engine, Settings
 from qa_engine.engine import ingest_paths
-from qa_engine.errors import IndexBusyError, IndexNotFoundError
+from qa_engine.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError
+from qa_engine.index.generation import FORMAT_VERSION
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, writer_lock
 from qa_engine.store.sqlite_store import SQLiteStore
 
@@ -106,3 +107,21 @@ def test_rebuild_keeps_chunk_ids_and_manifest_records_the_build(small_index: Set
     assert manifest["embedder"].startswith("static:") and manifest["embed_dim"] <= SMALL_EMBED_DIM
     assert manifest["parameters"]["chunk_tokens"] == small_index.chunk_tokens
     assert "北方稀土" in manifest["tokenizer_words"]
+
+
+def test_ingest_upgrades_an_index_written_in_an_older_format(small_index: Settings, small_filings: Path) -> None:
+    index_dir = small_index.index_dir
+    generation, documents, chunks = _store_state(index_dir)
+    assert generation is not None
+    manifest_path = index_dir / generation / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["format_version"] = FORMAT_VERSION - 1
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="ingest"):
+        Engine.open(index_dir, small_index)
+    report = Engine.build([small_filings], small_index)
+    assert report.ok and not report.added  # nothing new: the stored documents were re-indexed
+    upgraded, documents_after, chunks_after = _store_state(index_dir)
+    assert upgraded != generation and (documents_after, chunks_after) == (documents, chunks)
+    with Engine.open(index_dir, small_index) as engine:
+        assert engine.search(QUERIES[0], k=3)

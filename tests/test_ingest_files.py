@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -175,9 +174,6 @@ def test_remove_document(tmp_path: Path) -> None:
     assert again.added == ["a.txt"]
 
 
-@pytest.mark.xfail(strict=True, raises=sqlite3.IntegrityError, reason="engine.py _plan_change: a changed file whose new content equals another "
-                   "indexed file's is planned as remove-old + add, and the add's doc_id (content hash) already "
-                   "exists -> sqlite3.IntegrityError 'UNIQUE constraint failed: documents.doc_id' escapes")
 def test_file_changed_into_a_copy_of_another_is_not_a_crash(tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     path = _write_filing(folder, "a.txt", FIRST)

@@ -59,9 +59,6 @@ def test_page_starts_follow_page_numbers(engine, prefix: str, pages: int) -> Non
     assert doc.page_at(len(doc.text) - 1) == pages
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="models.Document.page_at returns the LAST page of several that share a "
-                   "start offset: pages before the first page-number marker all start at 0, so offset 0 is "
-                   "page 2 in 000 and page 6 in 001")
 @pytest.mark.parametrize("prefix", ["000", "001"])
 def test_document_starts_on_page_1(engine, prefix: str) -> None:
     assert document_for(engine, prefix).page_at(0) == 1

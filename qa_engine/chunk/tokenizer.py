@@ -15,6 +15,7 @@ jieba.setLogLevel(logging.WARNING)
 
 PUNCT_OR_SPACE = re.compile(r"^[\s\W_]+$", re.UNICODE)
 THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3})")
+DECIMAL = re.compile(r"\d+\.\d+")  # jieba would cut 3.00 into 3 / . / 00
 
 
 def _resource_text(name: str) -> str:
@@ -69,6 +70,15 @@ class FinanceTokenizer:
         """Lower-cased index/query terms: words and their dictionary sub-words, no stopwords or punctuation."""
         self._warm_up()
         text = THOUSANDS_SEPARATOR.sub("", text.lower())
+        terms: list[str] = []
+        cursor = 0
+        for number in DECIMAL.finditer(text):
+            terms += self._word_terms(text[cursor : number.start()])
+            terms.append(number.group())
+            cursor = number.end()
+        return terms + self._word_terms(text[cursor:])
+
+    def _word_terms(self, text: str) -> list[str]:
         stop = stopwords()
         return [
             t

@@ -18,7 +18,7 @@ from qa_engine.index.sparse import SparseIndex
 from qa_engine.models import Chunk
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: decimals are one search term
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,14 @@ def next_generation_name(index_dir: Path, current: str | None) -> str:
 
 def write_generation(
     index_dir: Path, name: str, chunks: list[Chunk], vectors: np.ndarray | None, manifest: Manifest,
-    hnsw_threshold: int,
+    hnsw_threshold: int, bm25_k1: float = 0.9, bm25_b: float = 0.5,
 ) -> Path:
     """Writes every file into a temp folder, fsyncs, then renames it into place; returns the folder."""
     final = index_dir / name
     tmp = index_dir / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    SparseIndex.build([c.tokens for c in chunks]).save(tmp / "bm25")
+    SparseIndex.build([c.tokens for c in chunks], bm25_k1, bm25_b).save(tmp / "bm25")
     if vectors is not None and len(chunks):
         DenseIndex.build(vectors, hnsw_threshold).save(tmp / "dense.faiss")
     _write_json(tmp / "chunk_ids.json", [c.chunk_id for c in chunks])
@@ -76,8 +76,12 @@ def write_generation(
     return final
 
 
+def read_manifest(folder: Path) -> Manifest:
+    return Manifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+
+
 def load_generation(folder: Path) -> Generation:
-    manifest = Manifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+    manifest = read_manifest(folder)
     chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
     sparse = SparseIndex.load(folder / "bm25", len(chunk_ids))
     dense_path = folder / "dense.faiss"

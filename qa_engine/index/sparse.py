@@ -17,8 +17,8 @@ class SparseIndex:
         self.size = size
 
     @classmethod
-    def build(cls, token_lists: Sequence[Sequence[str]]) -> "SparseIndex":
-        model = bm25s.BM25(k1=1.2, b=0.75, backend=_backend())
+    def build(cls, token_lists: Sequence[Sequence[str]], k1: float = 0.9, b: float = 0.5) -> "SparseIndex":
+        model = bm25s.BM25(k1=k1, b=b, backend=_backend())
         corpus = [list(tokens) or ["<empty>"] for tokens in token_lists]
         model.index(_tokenized(corpus),
                     show_progress=False)

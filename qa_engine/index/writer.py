@@ -76,7 +76,8 @@ def apply_change(index_dir: Path, settings: Settings, change: Change, retrain: b
         embedder_id, vectors, fresh = _vectors(index_dir, settings, store, kept_chunks, chunks, tokenizer, retrain)
         name = next_generation_name(index_dir, store.get_meta(CURRENT_KEY))
         manifest = _manifest(name, settings, embedder_id, vectors, tokenizer, all_docs, chunks)
-        write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold)
+        write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold,
+                         settings.bm25_k1, settings.bm25_b)
         _commit(store, change, new_chunks, chunks, vectors, fresh, name, embedder_id)
         previous = store.get_meta("previous_generation")
         remove_stale_generations(index_dir, {name} | ({previous} if previous else set()))
@@ -125,7 +126,8 @@ def _manifest(
         embedder=embedder_id,
         embed_dim=0 if vectors is None else int(vectors.shape[1]),
         tokenizer_words=list(tokenizer.extra_words),
-        parameters={"chunk_tokens": settings.chunk_tokens, "chunk_overlap_sentences": settings.chunk_overlap_sentences},
+        parameters={"chunk_tokens": settings.chunk_tokens, "chunk_overlap_sentences": settings.chunk_overlap_sentences,
+                    "bm25_k1": settings.bm25_k1, "bm25_b": settings.bm25_b},
         corpus_hash=corpus_hash([d.content_hash for d in docs]),
         chunk_count=len(chunks),
         document_count=len(docs),

@@ -10,21 +10,19 @@ from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.retrieve.query import QueryPlan
 
 QTYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("why", re.compile(r"为什么|为何|原因|何故|缘由|怎么会|\bwhy\b|\breasons?\b|\bcause[sd]?\b|\bwhat (drove|caused|led)", re.I)),
-    ("list", re.compile(r"哪些|有哪几|列举|包括什么|包含什么|\bwhich (\w+ )?(are|were)\b|\blist\b|\bwhat are\b|\bwhat were\b", re.I)),
-    ("date", re.compile(r"何时|什么时候|哪一?天|哪一?年|哪个月|日期|时间是|\bwhen\b|\bwhat (date|day|year|time)\b|\bon which date\b", re.I)),
+    ("why", re.compile(r"为什么|为何|原因|何故|缘由|怎么会|\bwhy\b|\breasons?\b|\bcause[sd]?\b|\bwhat (drove|caused|led)", re.IGNORECASE)),
+    ("list", re.compile(r"哪些|有哪几|列举|包括什么|包含什么|\bwhich (\w+ )?(are|were)\b|\blist\b|\bwhat are\b|\bwhat were\b", re.IGNORECASE)),
+    ("date", re.compile(r"何时|什么时候|哪一?天|哪一?年|哪个月|日期|时间是|\bwhen\b|\bwhat (date|day|year|time)\b|\bon which date\b", re.IGNORECASE)),
     ("number", re.compile(r"多少|几[个家名人次年]|多大|多高|金额|比例|比率|占比|百分之|规模|\bhow (much|many|large|big|high)\b"
                           r"|\bwhat (was|is|were|are) the (\w+ ){0,4}(amount|ratio|rate|margin|price|number|percentage|share|value|revenue|profit|total)\b"
-                          r"|\bpercentage\b", re.I)),
+                          r"|\bpercentage\b", re.IGNORECASE)),
     ("entity", re.compile(r"谁|哪家|哪个|哪位|什么公司|什么机构|名称|\bwho\b|\bwhich (company|firm|entity|bank|institution|auditor|sponsor)\b"
-                          r"|\bwhat is the name\b|\bname of\b", re.I)),
-    ("yesno", re.compile(r"是否|有没有|是不是|会不会|能否|可否|吗[？?]?$|^(is|are|does|did|do|was|were|has|have|had|can|will|could|should)\b", re.I)),
+                          r"|\bwhat is the name\b|\bname of\b", re.IGNORECASE)),
+    ("yesno", re.compile(r"是否|有没有|是不是|会不会|能否|可否|吗[？?]?$|^(is|are|does|did|do|was|were|has|have|had|can|will|could|should)\b", re.IGNORECASE)),
 )
 YEAR = re.compile(r"(20\d{2}|19\d{2})")
 QUESTION_WORDS = frozenset(
-    "为什么 为何 原因 多少 哪些 何时 什么 时候 是否 谁 哪家 哪个 怎么 如何 请问 情况 主要 有 没有 是不是 "
-    "why what how when which who whom whose is are was were did does do the a an of in for on to and or its it "
-    "reason reasons cause much many there has have had be been will would can could should 吗 呢".split()
+    ["为什么", "为何", "原因", "多少", "哪些", "何时", "什么", "时候", "是否", "谁", "哪家", "哪个", "怎么", "如何", "请问", "情况", "主要", "有", "没有", "是不是", "why", "what", "how", "when", "which", "who", "whom", "whose", "is", "are", "was", "were", "did", "does", "do", "the", "a", "an", "of", "in", "for", "on", "to", "and", "or", "its", "it", "reason", "reasons", "cause", "much", "many", "there", "has", "have", "had", "be", "been", "will", "would", "can", "could", "should", "吗", "呢"]
 )
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from qa_engine.models import Turn
 from qa_engine.read.analysis import YEAR
 
-PRONOUN = re.compile(r"它的|它们的|该公司的?|这家公司的?|其(?=[\u4e00-\u9fff])|它|\b(its|it|this company|the company|they|their)\b", re.I)
-FRAGMENT = re.compile(r"^(那么?|那|还有|and\b|what about\b|how about\b|and what about\b|what of\b)|呢[？?]?$", re.I)
+PRONOUN = re.compile(r"它的|它们的|该公司的?|这家公司的?|其(?=[\u4e00-\u9fff])|它|\b(its|it|this company|the company|they|their)\b", re.IGNORECASE)
+FRAGMENT = re.compile(r"^(那么?|那|还有|and\b|what about\b|how about\b|and what about\b|what of\b)|呢[？?]?$", re.IGNORECASE)
 FRAGMENT_MAX_CHARS = 14
 
 

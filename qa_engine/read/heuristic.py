@@ -30,7 +30,7 @@ class SentenceModel:
     bias: float
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "SentenceModel":
+    def load(cls, path: Path | None = None) -> SentenceModel:
         raw = path.read_text("utf-8") if path else resources.files("qa_engine.resources").joinpath(WEIGHTS_FILE).read_text("utf-8")
         data = json.loads(raw)
         named = dict(zip(data["features"], data["weights"]))

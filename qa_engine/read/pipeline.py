@@ -42,7 +42,7 @@ def prepare_reading(
     snapshot: Snapshot,
     k: int,
 ) -> Reading:
-    companies = lambda text: _company_names(snapshot, planner(text))  # noqa: E731
+    companies = lambda text: _company_names(snapshot, planner(text))
     resolved = resolve_followup(question, history, companies) if history else question
     plan = planner(resolved)
     analysis = analyse_question(plan, snapshot.tokenizer, snapshot.idf, snapshot.term_idf.__contains__,

@@ -31,7 +31,7 @@ class PhraseTable:
             return []
         return [(m.group(), self.entries[m.group()]) for m in self._pattern.finditer(text.lower())]
 
-    def merged(self, other: dict[str, tuple[str, ...]]) -> "PhraseTable":
+    def merged(self, other: dict[str, tuple[str, ...]]) -> PhraseTable:
         combined = dict(self.entries)
         for key, values in other.items():
             combined[key] = tuple(dict.fromkeys(combined.get(key, ()) + values))

@@ -18,7 +18,7 @@ class QueryPlan:
     named_docs: frozenset[str]  # documents of the companies the question names
 
 
-def plan_query(question: str, glossary: PhraseTable, companies: "CompanyIndex",
+def plan_query(question: str, glossary: PhraseTable, companies: CompanyIndex,
                synonyms: PhraseTable | None = None) -> QueryPlan:
     lang = "en" if is_english(question) else "zh"
     search_text = question if lang == "zh" else f"{question} {translate_to_chinese(question, glossary)}"
