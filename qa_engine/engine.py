@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
-from qa_engine.embed.factory import EMBEDDER_DIR, load_embedder
+from qa_engine.embed.factory import EMBEDDER_DIR, open_embedder
 from qa_engine.errors import (
     DocumentNotFoundError,
     IndexMismatchError,
@@ -101,7 +101,8 @@ class Engine:
         tokenizer = FinanceTokenizer(tuple(generation.manifest.tokenizer_words), self.settings.user_dict)
         embedder = None
         if self.settings.embedder != "none":
-            embedder = load_embedder(self.index_dir / EMBEDDER_DIR, generation.manifest.embedder, tokenizer)
+            embedder = open_embedder(self.index_dir / EMBEDDER_DIR, generation.manifest.embedder,
+                                     generation.manifest.embed_dim, tokenizer)
         return Snapshot.assemble(self.index_dir, generation, documents, chunks, embedder, tokenizer)
 
     def _check_manifest(self, embedder_id: str, format_version: int) -> None:

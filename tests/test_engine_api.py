@@ -94,3 +94,19 @@ def test_searches_keep_working_while_a_writer_switches_the_index(tmp_path: Path,
         assert not errors, errors
         assert sorted(report.added) == ["n0.txt", "n1.txt", "n2.txt"]
         assert len(engine.documents()) == 5
+
+
+def test_bm25_engine_opens_without_loading_the_embedding_model(built_index) -> None:  # type: ignore[no-untyped-def]
+    """The dense model loads on the first dense query only; a BM25 question never imports sentence-transformers."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from qa_engine import Engine; e = Engine.open(sys.argv[1]);"
+        "e.ask('为什么有研新材2024年稀土材料毛利率为负？');"
+        "print('sentence_transformers' in sys.modules);"
+        "e.search('毛利率为负', mode='dense'); print('sentence_transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(built_index)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]

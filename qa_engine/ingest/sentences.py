@@ -8,6 +8,7 @@ from dataclasses import dataclass
 # A sentence ends at 。！？；… (plus closing quotes/brackets), at '; ' / '. ' before an upper-case
 # Latin letter, or at a line break. Decimals (1.5) and list markers ((一), 1、) never end one.
 SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』)）\"]*|\.(?=\s+[A-Z])|\n")
+FULL_STOP = re.compile(r"[。！？!?…]+[”’」』)）\"]*|\.(?=\s+[A-Z])|\n")  # ；/; join clauses of one sentence
 
 
 @dataclass(frozen=True)
@@ -16,12 +17,13 @@ class Span:
     end: int
 
 
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentence spans of text[start:end], trimmed of surrounding whitespace, in order."""
+def split_sentences(text: str, start: int = 0, end: int | None = None, boundary: re.Pattern[str] = SENTENCE_END) -> list[Span]:
+    """Sentence spans of text[start:end], trimmed of surrounding whitespace, in order; `boundary=FULL_STOP` keeps
+    semicolon-joined clauses together."""
     end = len(text) if end is None else end
     spans: list[Span] = []
     cursor = start
-    for match in SENTENCE_END.finditer(text, start, end):
+    for match in boundary.finditer(text, start, end):
         _append_trimmed(text, cursor, match.end(), spans)
         cursor = match.end()
     _append_trimmed(text, cursor, end, spans)

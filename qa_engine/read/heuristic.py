@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from qa_engine.errors import ConfigError
-from qa_engine.ingest.sentences import Span, split_sentences
+from qa_engine.ingest.sentences import FULL_STOP, Span, split_sentences
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.features import FEATURES, SentenceView, answer_span, coverage, featurize, question_bigrams
@@ -80,7 +80,7 @@ def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:
     seen: set[tuple[str, int]] = set()
     for passage in passages:
         text = passage.document.text
-        spans = split_sentences(text, passage.hit.start, passage.hit.end)
+        spans = split_sentences(text, passage.hit.start, passage.hit.end, FULL_STOP)
         chunk = text[passage.hit.start : passage.hit.end]
         for i, span in enumerate(spans):
             key = (passage.document.doc_id, span.start)
