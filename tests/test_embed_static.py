@@ -31,10 +31,11 @@ def test_the_session_index_uses_the_static_embedder(engine) -> None:
     assert all(engine.document(h.doc_id).text[h.start : h.end] == h.text for h in hits)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="embed/static.py _ppmi_svd: a corpus with a one-word vocabulary gives "
-                   "svds k=1 on a 1x1 matrix -> ValueError '`k` must be an integer satisfying 0 < k < min(A.shape)'")
 def test_single_word_corpus_still_builds(tmp_path: Path) -> None:
     source = tmp_path / "one.txt"
     source.write_text("稀土稀土稀土\n", encoding="utf-8")
-    report = Engine.build([source], Settings(index_dir=tmp_path / "index"))
+    settings = Settings(index_dir=tmp_path / "index")
+    report = Engine.build([source], settings)
     assert report.ok and report.added == ["one.txt"]
+    with Engine.open(settings.index_dir, settings) as engine:
+        assert [h.text for h in engine.search("稀土", mode="hybrid")] == ["稀土稀土稀土"]

@@ -76,6 +76,8 @@ def _ppmi_svd(docs: Sequence[Sequence[str]], vocab: list[str], dim: int) -> np.n
                 rows += [ids[:-d], ids[d:]]
                 cols += [ids[d:], ids[:-d]]
     n = len(vocab)
+    if n < 3:  # svds needs k < n: a vocabulary this small gets one-hot vectors
+        return np.eye(n, dtype=np.float32)
     if not rows:
         return np.zeros((n, 1), dtype=np.float32)
     counts = sparse.coo_matrix(
