@@ -77,12 +77,15 @@ def best_scores(model, examples: Sequence[Example]) -> list[tuple[bool, bool, fl
 
 
 def choose_threshold(outcomes: Sequence[tuple[bool, bool, float]]) -> float:
-    """The highest threshold that abstains on at most MAX_FALSE_ABSTENTION of the answerable questions."""
+    """A threshold that abstains on at most MAX_FALSE_ABSTENTION of the answerable questions."""
     answerable = sorted(p for a, _, p in outcomes if a)
     if not answerable:
         return 0.5
     allowed = int(MAX_FALSE_ABSTENTION * len(answerable))
-    return float(answerable[allowed]) if allowed < len(answerable) else float(answerable[-1])
+    if allowed == 0:
+        return float(answerable[0])
+    # halfway between the last abstained and the first kept answerable score: a margin for unseen questions
+    return float((answerable[allowed - 1] + answerable[min(allowed, len(answerable) - 1)]) / 2)
 
 
 def summarize(outcomes: Sequence[tuple[bool, bool, float]], threshold: float) -> dict[str, float]:

@@ -15,15 +15,19 @@ import numpy as np
 from qa_engine.ingest.sections import detect_heading
 from qa_engine.read import cues
 from qa_engine.read.analysis import YEAR, QuestionAnalysis
+from qa_engine.read.blocks import BLOCKS
 
 QTYPES = ("why", "number", "date", "entity", "list", "yesno", "fact")
 QUOTED_QUESTION = re.compile(r"[？?]$|^(问题\s*\d+|请发行人|请保荐|请申报会计师|请会计师|请律师|请公司|请说明)")
 HEADING_CHARS = 60
 HAN = re.compile(r"[\u4e00-\u9fff]")
+BOOK_TITLE = re.compile(r"《[^《》]*》")  # a term inside a cited title is a mention, not a statement
+REPLY_MARKER = re.compile(r"^【?(答复|回复)】?\s*[:：]")
 
 FEATURES: tuple[str, ...] = (
     "coverage", "topic_coverage", "focus_coverage", "context_coverage", "passage_coverage", "top_topic_term", "missing_topic",
     "bigram_recall", "year_match", "year_conflict", "rank", "log_length", "quoted_question", "heading",
+    "untitled_coverage", "reply_marker", *(f"in_{b}" for b in BLOCKS),
     *(f"cue_{q}" for q in QTYPES), *(f"span_{q}" for q in QTYPES),
 )
 
@@ -36,6 +40,7 @@ class SentenceView:
     context: str  # the sentence with its neighbours in the same passage
     passage: str
     rank: int
+    block: str | None = None  # read/blocks.py: question / reply / procedure / opinion
 
 
 def question_bigrams(analysis: QuestionAnalysis) -> frozenset[str]:
@@ -63,7 +68,11 @@ def featurize(analysis: QuestionAnalysis, view: SentenceView, bigrams: frozenset
         "log_length": math.log1p(len(s)) / 6.0,
         "quoted_question": float(bool(QUOTED_QUESTION.search(s))),
         "heading": float(len(s) <= HEADING_CHARS and detect_heading(s) is not None),
+        "untitled_coverage": coverage(*topic, BOOK_TITLE.sub("", s)),
+        "reply_marker": float(bool(REPLY_MARKER.match(s))),
     }
+    for b in BLOCKS:
+        values[f"in_{b}"] = float(view.block == b)
     for q in QTYPES:
         values[f"cue_{q}"] = cues.cue_strength(q, s) if q == analysis.qtype else 0.0
         values[f"span_{q}"] = float(answer_span(analysis, s) is not None) if q == analysis.qtype else 0.0

@@ -16,6 +16,7 @@ from qa_engine.errors import ConfigError
 from qa_engine.ingest.sentences import FULL_STOP, Span, split_sentences
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
+from qa_engine.read.blocks import block_at
 from qa_engine.read.features import FEATURES, SentenceView, answer_span, coverage, featurize, question_bigrams
 
 MIN_SENTENCE_CHARS = 4
@@ -88,7 +89,8 @@ def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:
                 continue
             seen.add(key)
             around = text[spans[max(0, i - 1)].start : spans[min(len(spans) - 1, i + 1)].end]
-            yield Candidate(passage, span, SentenceView(text[span.start : span.end], around, chunk, passage.rank))
+            view = SentenceView(text[span.start : span.end], around, chunk, passage.rank, block_at(text, span.start))
+            yield Candidate(passage, span, view)
 
 
 def feature_matrix(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) -> np.ndarray:
