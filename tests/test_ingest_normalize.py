@@ -37,8 +37,6 @@ def test_spaces_between_year_and_cjk_removed_in_prose(engine) -> None:
     assert "2024年9月10日上午10:00～11:30" in text
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="ingest/text_rules.is_table_row takes the signature lines "
-                   "'董    事    会' and '2024 年 9 月 14 日' for table rows, so their CJK spaces survive")
 def test_no_spaced_year_anywhere_in_000(engine) -> None:
     assert "2024 年" not in document_for(engine, "000").text
 

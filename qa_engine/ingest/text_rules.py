@@ -22,9 +22,14 @@ def display_width(text: str) -> int:
     return sum(2 if CJK_CHAR.match(ch) else 1 for ch in text)
 
 
+SPACED_DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+
+
 def is_table_row(line: str) -> bool:
     """A tab-separated row, a row of space-aligned cells, or a row carrying several numeric cells."""
     body = line.strip()
+    if SPACED_DATE.fullmatch(body) or (len(body) > 1 and all(CJK_CHAR.fullmatch(c) for c in body.split())):
+        return False  # "2024 年 9 月 14 日", "董    事    会": a date and a letter-spaced word, not cells
     if "\t" in body or re.search(r"\S {3,}\S", body):
         return True
     cells = body.split()
