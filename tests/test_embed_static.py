@@ -25,6 +25,21 @@ def test_trained_model_encodes_unit_vectors(tmp_path: Path) -> None:
     assert embedder.model_id == f"static:{folder.name}"
 
 
+def test_chunks_embed_from_their_stored_tokens_exactly_as_from_their_text(tmp_path: Path) -> None:
+    from qa_engine.embed.factory import embed_chunks
+    from qa_engine.models import Chunk
+
+    tokenizer = FinanceTokenizer()
+    embedder = StaticCorpusEmbedder(train_static_embedder(TOKEN_LISTS, dim=4, out_parent=tmp_path), tokenizer)
+    texts = [("单位：万元", "稀土价格上涨"), ("", "磁材销量增长，价格上涨")]
+    chunks = [
+        Chunk(chunk_id=f"c{i}", doc_id="d", text=text, start=0, end=len(text), section="", page_start=1, page_end=1,
+              tokens=tuple(tokenizer.search_terms(f"{context}\n{text}" if context else text)), context=context)
+        for i, (context, text) in enumerate(texts)
+    ]
+    assert np.array_equal(embed_chunks(embedder, chunks), embedder.encode([c.indexed_text() for c in chunks]))
+
+
 def test_the_session_index_uses_the_static_embedder(engine) -> None:
     hits = engine.search("稀土精矿关联交易定价机制", k=5, mode="dense")
     assert len(hits) == 5

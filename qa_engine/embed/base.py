@@ -18,6 +18,13 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray: ...
 
 
+@runtime_checkable
+class TokenEmbedder(Embedder, Protocol):
+    """An embedder that can take texts already split by the index's tokenizer."""
+
+    def encode_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray: ...
+
+
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

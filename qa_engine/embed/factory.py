@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
-from qa_engine.embed.base import Embedder
+from qa_engine.embed.base import Embedder, TokenEmbedder
 from qa_engine.errors import ConfigError
+from qa_engine.models import Chunk
 from qa_engine.settings import Settings
 
 EMBEDDER_DIR = "embedder"
@@ -71,3 +72,10 @@ def open_embedder(folder: Path, embedder_id: str, dim: int, tokenizer: FinanceTo
     if embedder_id.startswith("static:") and not (folder / embedder_id.split(":", 1)[1]).is_dir():
         return None
     return LazyEmbedder(embedder_id, dim, lambda: load_embedder(folder, embedder_id, tokenizer))
+
+
+def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> np.ndarray:
+    """Vectors for chunks; an embedder that takes pre-split tokens reuses `Chunk.tokens` (no second jieba pass)."""
+    if isinstance(embedder, TokenEmbedder):
+        return embedder.encode_tokens([c.tokens for c in chunks])
+    return embedder.encode([c.indexed_text() for c in chunks])

@@ -37,9 +37,13 @@ class StaticCorpusEmbedder:
         self.model_id = f"static:{model_dir.name}"
 
     def encode(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
-        pre = [" ".join(self._tokenizer.search_terms(t)) for t in texts]
+        return self.encode_tokens([self._tokenizer.search_terms(t) for t in texts])
+
+    def encode_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """Vectors of texts already split by this embedder's tokenizer (chunks keep theirs in `Chunk.tokens`)."""
+        pre = [" ".join(tokens) for tokens in token_lists]
         vectors = self._model.encode(pre, batch_size=256, convert_to_numpy=True, show_progress_bar=False)
-        return l2_normalise(np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim))
+        return l2_normalise(np.asarray(vectors, dtype=np.float32).reshape(len(token_lists), self.dim))
 
 
 def train_static_embedder(token_lists: Sequence[Sequence[str]], dim: int, out_parent: Path) -> Path:

@@ -15,7 +15,7 @@ import numpy as np
 from qa_engine import __version__
 from qa_engine.chunk.chunker import chunk_document
 from qa_engine.chunk.tokenizer import FinanceTokenizer
-from qa_engine.embed.factory import EMBEDDER_DIR, load_embedder, prepare_embedder
+from qa_engine.embed.factory import EMBEDDER_DIR, embed_chunks, load_embedder, prepare_embedder
 from qa_engine.errors import IndexBusyError
 from qa_engine.index.generation import (
     FORMAT_VERSION, Manifest, corpus_hash, next_generation_name, remove_stale_generations, write_generation,
@@ -104,10 +104,10 @@ def _vectors(
     embedder = load_embedder(index_dir / EMBEDDER_DIR, reuse, tokenizer) if reuse else None
     if embedder is None:
         embedder = prepare_embedder(index_dir / EMBEDDER_DIR, settings, [c.tokens for c in chunks], tokenizer)
-        return embedder.model_id, embedder.encode([c.indexed_text() for c in chunks]), True
+        return embedder.model_id, embed_chunks(embedder, chunks), True
     stored = store.vectors([c.chunk_id for c in kept], embedder.dim)
     new = chunks[len(kept):]
-    fresh = embedder.encode([c.indexed_text() for c in new]) if new else np.zeros((0, embedder.dim), np.float32)
+    fresh = embed_chunks(embedder, new) if new else np.zeros((0, embedder.dim), np.float32)
     return embedder.model_id, np.vstack([stored, fresh]), False
 
 
