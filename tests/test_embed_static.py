@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from qa_engine import Engine, Settings
 from qa_engine.chunk.tokenizer import FinanceTokenizer

@@ -14,7 +14,8 @@ from scipy import sparse
 from scipy.sparse.linalg import svds
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
-from qa_engine.embed.base import embedding_dim as _embedding_dim, l2_normalise
+from qa_engine.embed.base import embedding_dim as _embedding_dim
+from qa_engine.embed.base import l2_normalise
 
 WINDOW = 5
 MIN_DF = 2

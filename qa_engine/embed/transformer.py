@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa_engine.embed.base import embedding_dim as _embedding_dim, l2_normalise
+from qa_engine.embed.base import embedding_dim as _embedding_dim
+from qa_engine.embed.base import l2_normalise
 from qa_engine.errors import ConfigError
 
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："

@@ -18,7 +18,12 @@ from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.factory import EMBEDDER_DIR, embed_chunks, load_embedder, prepare_embedder
 from qa_engine.errors import IndexBusyError
 from qa_engine.index.generation import (
-    FORMAT_VERSION, Manifest, corpus_hash, next_generation_name, remove_stale_generations, write_generation,
+    FORMAT_VERSION,
+    Manifest,
+    corpus_hash,
+    next_generation_name,
+    remove_stale_generations,
+    write_generation,
 )
 from qa_engine.ingest.sections import build_section_map
 from qa_engine.models import Chunk, Document
