@@ -21,7 +21,7 @@ class ChunkFilter:
     doc_ids: frozenset[str] | None = None  # None: every document
 
     @classmethod
-    def for_documents(cls, doc_ids: Collection[str] | None) -> "ChunkFilter":
+    def for_documents(cls, doc_ids: Collection[str] | None) -> ChunkFilter:
         return cls(None if doc_ids is None else frozenset(doc_ids))
 
     @property

@@ -16,7 +16,13 @@ import numpy as np
 
 from qa_engine.backends.base import ScoredChunk, SearchRequest, prefer_docs
 from qa_engine.backends.milvus_layout import (
-    DENSE_FIELD, SPARSE_FIELD, build_index_params, build_schema, chunk_rows, documents_expression, filter_expression,
+    DENSE_FIELD,
+    SPARSE_FIELD,
+    build_index_params,
+    build_schema,
+    chunk_rows,
+    documents_expression,
+    filter_expression,
 )
 from qa_engine.errors import ConfigError, MissingDependencyError
 from qa_engine.index.snapshot import Snapshot
@@ -50,7 +56,7 @@ class MilvusBackend:
         self._load()
 
     @classmethod
-    def connect(cls, settings: Settings) -> "MilvusBackend":
+    def connect(cls, settings: Settings) -> MilvusBackend:
         """Connects to settings.milvus_uri; raises ConfigError naming the URI when it is unset or unreachable."""
         try:
             from pymilvus import MilvusClient
