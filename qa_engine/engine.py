@@ -1,7 +1,8 @@
 """The Engine: the one place where the stages are wired. Read top to bottom for the whole path.
 
-ingest (files → Documents) → index writer (chunks, BM25, FAISS, atomic generation switch)
-→ snapshot (immutable, in memory) → retrieve (plan query, hybrid RRF, optional rerank) → read (answer + citations)
+ingest (files → Documents) → index writer (chunks, BM25, FAISS, search backend, atomic generation switch)
+→ snapshot (immutable, in memory) → retrieve (plan query, backend search fused by RRF, optional rerank)
+→ read (answer + citations)
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, s
     manifest = _manifest(name, settings, embedder_id, vectors, tokenizer, all_docs, chunks)
     write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold)
     _send_new_chunks(backend, chunks, vectors, len(kept_chunks), {d.doc_id: d for d in all_docs},
-                     full=fresh or not current)
+                     full=fresh or retrain or not current)
     pending = (_pending_deletes(store) | change.remove) - {d.doc_id for d in change.add}
     _commit(store, change, new_chunks, chunks, vectors, fresh, name, embedder_id, pending)
     _delete_from_backend(store, backend, pending)
@@ -109,7 +109,7 @@ def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, s
 
 def _send_new_chunks(backend: SearchBackend, chunks: list[Chunk], vectors: np.ndarray | None, kept: int,
                      documents: dict[str, Document], full: bool) -> None:
-    """Upserts the new chunks; on a first build or a full re-embedding, every chunk into an emptied backend."""
+    """Upserts the new chunks; on a first build or a rebuild, every chunk into an emptied backend."""
     start = 0 if full else kept
     if full:
         backend.clear()
