@@ -82,6 +82,8 @@ class MilvusBackend:
     # ---- reading ----------------------------------------------------------------------------------
     def search(self, snapshot: Snapshot, request: SearchRequest) -> list[ScoredChunk]:
         doc_ids = request.chunk_filter.doc_ids
+        if not self._exists:
+            self._load()  # another process (an ingest) may have created it since
         if not self._exists or (doc_ids is not None and not doc_ids):
             return []
         routes = self._routes(snapshot, request)
