@@ -1,7 +1,8 @@
 """The Engine: the one place where the stages are wired. Read top to bottom for the whole path.
 
-ingest (files → Documents) → index writer (chunks, BM25, FAISS, atomic generation switch)
-→ snapshot (immutable, in memory) → retrieve (plan query, hybrid RRF, optional rerank) → read (answer + citations)
+ingest (files → Documents) → index writer (chunks, BM25, FAISS, search backend, atomic generation switch)
+→ snapshot (immutable, in memory) → retrieve (plan query, backend search fused by RRF, optional rerank)
+→ read (answer + citations)
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa_engine.backends import ChunkFilter, SearchBackend, SearchRequest, open_backend
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.factory import EMBEDDER_DIR, open_embedder
 from qa_engine.errors import (
@@ -25,11 +27,11 @@ from qa_engine.index.generation import FORMAT_VERSION, load_generation, read_man
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change, writer_lock
 from qa_engine.ingest.pipeline import IngestReport, collect_files, prepare_document
-from qa_engine.models import Answer, Document, Filters, Hit, Turn
+from qa_engine.models import Answer, Chunk, Document, Filters, Hit, Turn
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, answer_question, prepare_reading
 from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
-from qa_engine.retrieve.hybrid import MODES, RetrievalParams, retrieve
+from qa_engine.retrieve.hybrid import MODES, RetrievalParams
 from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
 from qa_engine.settings import Settings
 from qa_engine.store.sqlite_store import SQLiteStore
@@ -65,6 +67,7 @@ class Engine:
         self._companies = CompanyIndex(self._snapshot.documents, load_aliases(settings.aliases_file))
         self._reader = make_reader(settings)
         self._reranker = _make_reranker(settings)
+        self._backend = open_backend(settings)
         for table in (load_glossary(settings.glossary_file), load_synonyms(settings.synonyms_file)):
             table.find("warm up")  # compiles the phrase pattern once, at open
 
@@ -123,7 +126,7 @@ class Engine:
     def add(self, paths: Iterable[str | Path]) -> IngestReport:
         """Ingests new or changed files and switches this engine to the new index."""
         with self._write_lock:
-            report = ingest_paths(self.index_dir, self.settings, paths)
+            report = ingest_paths(self.index_dir, self.settings, paths, backend=self._backend)
             self._refresh()
         return report
 
@@ -133,7 +136,7 @@ class Engine:
             if doc_id not in self._snapshot.documents:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}: see `qa-engine docs`")
             with writer_lock(self.index_dir):
-                apply_change(self.index_dir, self.settings, Change(add=[], remove={doc_id}))
+                apply_change(self.index_dir, self.settings, Change(add=[], remove={doc_id}), backend=self._backend)
             self._refresh()
 
     def _refresh(self) -> None:
@@ -208,14 +211,17 @@ class Engine:
         params = RetrievalParams(mode=mode, pool=self.settings.candidate_pool, rrf_k=self.settings.rrf_k,
                                  bm25_weight=self.settings.bm25_weight, dense_weight=self.settings.dense_weight)
         depth = max(k, self.settings.rerank_top) if self._reranker else k
-        scored = retrieve(snapshot, plan, depth, allowed, params)
-        hits = [_hit(snapshot, s.position, s.score) for s in scored]
+        request = SearchRequest(plan, depth, params, ChunkFilter.for_documents(allowed))
+        positions = snapshot.position_by_chunk_id
+        hits = [_hit(snapshot, snapshot.chunks[positions[s.chunk_id]], s.score)
+                for s in self._backend.search(snapshot, request)]
         if self._reranker is not None:
             hits = _rerank(self._reranker, plan.search_text, hits, self.settings.rerank_top)
         return hits[:k]
 
     def close(self) -> None:
-        """Nothing to release today (everything is in memory); kept so callers can use `with`."""
+        """Releases the search backend's connection (nothing for the local backend)."""
+        self._backend.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -225,7 +231,7 @@ class Engine:
 
 
 def ingest_paths(index_dir: Path, settings: Settings, paths: Iterable[str | Path], rebuild: bool = False,
-                 progress: bool = False) -> IngestReport:
+                 progress: bool = False, backend: SearchBackend | None = None) -> IngestReport:
     """Loads the files, then applies them to the index under the writer lock."""
     files, problems = collect_files(paths)
     report = IngestReport(failed=list(problems))
@@ -236,14 +242,14 @@ def ingest_paths(index_dir: Path, settings: Settings, paths: Iterable[str | Path
             known_ids = {doc_id for doc_id, _ in known.values()}
         finally:
             store.close()
-        _upgrade_format(index_dir, settings)
+        _upgrade_format(index_dir, settings, backend)
         change = _plan_change(files, known, known_ids, settings, report, progress)
         if change.add or change.remove or (rebuild and known):
-            report.generation = apply_change(index_dir, settings, change, retrain=rebuild)
+            report.generation = apply_change(index_dir, settings, change, retrain=rebuild, backend=backend)
     return report
 
 
-def _upgrade_format(index_dir: Path, settings: Settings) -> None:
+def _upgrade_format(index_dir: Path, settings: Settings, backend: SearchBackend | None) -> None:
     """An index written by an older qa_engine is re-chunked and re-indexed from its stored documents, so that
     index and queries tokenise alike. Caller holds the writer lock."""
     store = SQLiteStore(index_dir / STORE_FILE)
@@ -254,7 +260,8 @@ def _upgrade_format(index_dir: Path, settings: Settings) -> None:
         documents = store.documents()
     finally:
         store.close()
-    apply_change(index_dir, settings, Change(add=documents, remove={d.doc_id for d in documents}), retrain=True)
+    apply_change(index_dir, settings, Change(add=documents, remove={d.doc_id for d in documents}), retrain=True,
+                 backend=backend)
 
 
 def _plan_change(files: list[Path], known: dict[str, tuple[str, str]], known_ids: set[str], settings: Settings,
@@ -297,8 +304,7 @@ def _progress(files: list[Path], enabled: bool) -> Iterable[Path]:
     return track(files, description="Reading filings")
 
 
-def _hit(snapshot: Snapshot, position: int, score: float) -> Hit:
-    chunk = snapshot.chunks[position]
+def _hit(snapshot: Snapshot, chunk: Chunk, score: float) -> Hit:
     doc = snapshot.documents[chunk.doc_id]
     return Hit(
         chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=doc.meta.label() or doc.source,

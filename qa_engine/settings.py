@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     request_timeout_s: float = 30.0
     upload_dir: Path | None = None
 
-    # milvus
-    milvus_uri: str | None = None
-    milvus_collection: str = "qa_engine_chunks"
+    # milvus (QA_BACKEND=milvus)
+    milvus_uri: str | None = None  # a milvus-lite path ending in .db, or a server: http://host:19530
+    milvus_collection: str = "qa_engine_chunks"  # one collection per index folder
+    milvus_token: str | None = None  # "user:password" or an API key, for clusters with authentication

@@ -240,7 +240,8 @@ def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], prim
         "primary_retrieval": primary_mode,
         "errors": sum(j.error is not None for j in reader.judgements),
         "settings": {key: _jsonable(getattr(settings, key)) for key in (
-            "retrieval_mode", "reader", "reranker", "embedder", "chunk_tokens", "read_top_k", "abstain_threshold")},
+            "backend", "retrieval_mode", "reader", "reranker", "embedder", "chunk_tokens", "read_top_k",
+            "abstain_threshold")},
         "python": platform.python_version(),
     }
 

@@ -63,6 +63,11 @@ class Snapshot:
         return mask
 
     @cached_property
+    def position_by_chunk_id(self) -> dict[str, int]:
+        """Chunk id → position, for backends that answer with ids (computed on first use)."""
+        return {chunk.chunk_id: pos for pos, chunk in enumerate(self.chunks)}
+
+    @cached_property
     def term_idf(self) -> dict[str, float]:
         """Inverse chunk frequency of every indexed term (computed on first use)."""
         df = Counter(t for chunk in self.chunks for t in set(chunk.tokens))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from qa_engine import __version__
+from qa_engine.backends.base import SearchBackend
+from qa_engine.backends.factory import open_backend
 from qa_engine.chunk.chunker import chunk_document
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.factory import EMBEDDER_DIR, embed_chunks, load_embedder, prepare_embedder
@@ -33,6 +36,7 @@ from qa_engine.store.sqlite_store import SQLiteStore
 STORE_FILE = "store.sqlite"
 LOCK_FILE = ".lock"
 CURRENT_KEY = "current_generation"
+PENDING_DELETES_KEY = "backend_pending_deletes"  # documents removed in SQLite, maybe not yet in the backend
 LOCK_WAIT_S = 60.0
 
 
@@ -68,27 +72,66 @@ def company_words(documents: list[Document]) -> tuple[str, ...]:
     return tuple(sorted(words))
 
 
-def apply_change(index_dir: Path, settings: Settings, change: Change, retrain: bool = False) -> str:
-    """Writes the change and a new generation; returns the generation name. Caller holds the writer lock."""
+def apply_change(index_dir: Path, settings: Settings, change: Change, retrain: bool = False,
+                 backend: SearchBackend | None = None) -> str:
+    """Writes the change and a new generation; returns the generation name. Caller holds the writer lock.
+
+    The search backend gets new chunks before the SQLite commit (queries ignore chunks the committed snapshot
+    lacks) and loses removed documents after it (a crash in between is retried by the next write)."""
+    own = backend is None
+    target = backend if backend is not None else open_backend(settings)
     store = SQLiteStore(index_dir / STORE_FILE)
     try:
-        kept_docs = [d for d in store.documents() if d.doc_id not in change.remove]
-        all_docs = kept_docs + change.add
-        tokenizer = FinanceTokenizer(company_words(all_docs), settings.user_dict)
-        new_chunks = {d.doc_id: _chunk(d, tokenizer, settings) for d in change.add}
-        kept_chunks = [c for c in store.chunks() if c.doc_id not in change.remove]
-        chunks = kept_chunks + [c for d in change.add for c in new_chunks[d.doc_id]]
-        embedder_id, vectors, fresh = _vectors(index_dir, settings, store, kept_chunks, chunks, tokenizer, retrain)
-        name = next_generation_name(index_dir, store.get_meta(CURRENT_KEY))
-        manifest = _manifest(name, settings, embedder_id, vectors, tokenizer, all_docs, chunks)
-        write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold,
-                         settings.bm25_k1, settings.bm25_b)
-        _commit(store, change, new_chunks, chunks, vectors, fresh, name, embedder_id)
-        previous = store.get_meta("previous_generation")
-        remove_stale_generations(index_dir, {name} | ({previous} if previous else set()))
-        return name
+        return _apply(index_dir, settings, change, retrain, store, target)
     finally:
         store.close()
+        if own:
+            target.close()
+
+
+def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, store: SQLiteStore,
+           backend: SearchBackend) -> str:
+    kept_docs = [d for d in store.documents() if d.doc_id not in change.remove]
+    all_docs = kept_docs + change.add
+    tokenizer = FinanceTokenizer(company_words(all_docs), settings.user_dict)
+    new_chunks = {d.doc_id: _chunk(d, tokenizer, settings) for d in change.add}
+    kept_chunks = [c for c in store.chunks() if c.doc_id not in change.remove]
+    chunks = kept_chunks + [c for d in change.add for c in new_chunks[d.doc_id]]
+    embedder_id, vectors, fresh = _vectors(index_dir, settings, store, kept_chunks, chunks, tokenizer, retrain)
+    current = store.get_meta(CURRENT_KEY)
+    name = next_generation_name(index_dir, current)
+    manifest = _manifest(name, settings, embedder_id, vectors, tokenizer, all_docs, chunks)
+    write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold,
+                     settings.bm25_k1, settings.bm25_b)
+    _send_new_chunks(backend, chunks, vectors, len(kept_chunks), {d.doc_id: d for d in all_docs},
+                     full=fresh or retrain or not current)
+    pending = (_pending_deletes(store) | change.remove) - {d.doc_id for d in change.add}
+    _commit(store, change, new_chunks, chunks, vectors, fresh, name, embedder_id, pending)
+    _delete_from_backend(store, backend, pending)
+    previous = store.get_meta("previous_generation")
+    remove_stale_generations(index_dir, {name} | ({previous} if previous else set()))
+    return name
+
+
+def _send_new_chunks(backend: SearchBackend, chunks: list[Chunk], vectors: np.ndarray | None, kept: int,
+                     documents: dict[str, Document], full: bool) -> None:
+    """Upserts the new chunks; on a first build or a rebuild, every chunk into an emptied backend."""
+    start = 0 if full else kept
+    if full:
+        backend.clear()
+    backend.upsert(chunks[start:], None if vectors is None else vectors[start:], documents)
+
+
+def _pending_deletes(store: SQLiteStore) -> set[str]:
+    return set(json.loads(store.get_meta(PENDING_DELETES_KEY) or "[]"))
+
+
+def _delete_from_backend(store: SQLiteStore, backend: SearchBackend, doc_ids: set[str]) -> None:
+    if not doc_ids:
+        return
+    backend.delete_documents(doc_ids)
+    with store.transaction() as conn:
+        SQLiteStore.set_meta(conn, PENDING_DELETES_KEY, "[]")
 
 
 def _chunk(doc: Document, tokenizer: FinanceTokenizer, settings: Settings) -> list[Chunk]:
@@ -141,7 +184,7 @@ def _manifest(
 
 def _commit(
     store: SQLiteStore, change: Change, new_chunks: dict[str, list[Chunk]], chunks: list[Chunk],
-    vectors: np.ndarray | None, fresh: bool, name: str, embedder_id: str,
+    vectors: np.ndarray | None, fresh: bool, name: str, embedder_id: str, pending_deletes: set[str],
 ) -> None:
     """One SQLite transaction: rows and the current-generation pointer switch together."""
     offset = len(chunks) - sum(len(v) for v in new_chunks.values())
@@ -160,5 +203,6 @@ def _commit(
             SQLiteStore.set_meta(conn, "previous_generation", previous)
         SQLiteStore.set_meta(conn, CURRENT_KEY, name)
         SQLiteStore.set_meta(conn, "embedder_id", embedder_id)
+        SQLiteStore.set_meta(conn, PENDING_DELETES_KEY, json.dumps(sorted(pending_deletes)))
         if os.environ.get("QA_TEST_CRASH_BEFORE_COMMIT"):
             raise RuntimeError("simulated crash before commit (QA_TEST_CRASH_BEFORE_COMMIT)")
