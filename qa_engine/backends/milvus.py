@@ -48,9 +48,10 @@ class _Route:
 class MilvusBackend:
     """One collection per index folder; rows are keyed by chunk id, so re-upserting a chunk replaces it."""
 
-    def __init__(self, client: Any, collection: str) -> None:
+    def __init__(self, client: Any, collection: str, bm25: tuple[float, float] = (0.9, 0.5)) -> None:
         self._client = client
         self._name = collection
+        self._bm25 = bm25  # (k1, b), fixed when the collection is created
         self._exists = False
         self._has_dense = False
         self._load()
@@ -68,7 +69,7 @@ class MilvusBackend:
                               "or a server address (http://localhost:19530)")
         try:
             client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=CONNECT_TIMEOUT_S)
-            return cls(client, settings.milvus_collection)
+            return cls(client, settings.milvus_collection, (settings.bm25_k1, settings.bm25_b))
         except Exception as exc:  # pymilvus raises MilvusException, grpc errors or OSError by transport
             raise ConfigError(f"cannot use Milvus at QA_MILVUS_URI={uri!r}: {exc}") from exc
 
@@ -159,7 +160,7 @@ class MilvusBackend:
 
         schema = build_schema(MilvusClient, dim, company_words(list(documents.values())))
         self._client.create_collection(self._name, schema=schema, consistency_level=CONSISTENCY,
-                                       index_params=build_index_params(self._client, dense=bool(dim)))
+                                       index_params=build_index_params(self._client, bool(dim), *self._bm25))
         self._load()
 
     def close(self) -> None:

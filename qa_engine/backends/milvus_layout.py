@@ -58,9 +58,11 @@ def build_schema(client_cls: Any, dim: int | None, words: Iterable[str]) -> Any:
     return schema
 
 
-def build_index_params(client: Any, dense: bool) -> Any:
+def build_index_params(client: Any, dense: bool, bm25_k1: float = 0.9, bm25_b: float = 0.5) -> Any:
+    """BM25 with the same k1/b as the local index (Settings.bm25_k1 / bm25_b)."""
     params = client.prepare_index_params()
-    params.add_index(SPARSE_FIELD, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    params.add_index(SPARSE_FIELD, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                     params={"bm25_k1": bm25_k1, "bm25_b": bm25_b})
     if dense:
         params.add_index(DENSE_FIELD, index_type="AUTOINDEX", metric_type="IP")  # vectors are L2-normalised
     return params
