@@ -42,6 +42,7 @@ class CompanyIndex:
                 table.setdefault(alias, set()).update(table.get(target.lower(), set()))
         self._table = PhraseTable({k: tuple(sorted(v)) for k, v in table.items() if v})
 
+
     def docs_named_in(self, text: str) -> set[str]:
         return {doc_id for _, doc_ids in self._table.find(text) for doc_id in doc_ids}
 
