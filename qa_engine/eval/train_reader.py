@@ -23,7 +23,7 @@ import numpy as np
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
 from qa_engine.read.features import FEATURES
-from qa_engine.read.heuristic import candidate_sentences, feature_matrix
+from qa_engine.read.heuristic import candidate_sentences, feature_matrix, off_topic
 from qa_engine.settings import Settings
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "resources" / "reader_weights.json"
@@ -72,7 +72,8 @@ def best_scores(model, examples: Sequence[Example]) -> list[tuple[bool, bool, fl
     for e in examples:
         probs = model.predict_proba(e.features)[:, 1]
         best = int(np.argmax(probs))
-        out.append((e.item.answerable, bool(e.labels[best]), float(probs[best])))
+        score = 0.0 if off_topic(e.features) else float(probs[best])  # as the reader scores it
+        out.append((e.item.answerable, bool(e.labels[best]), score))
     return out
 
 

@@ -13,7 +13,7 @@ QTYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("why", re.compile(r"为什么|为何|原因|何故|缘由|怎么会|\bwhy\b|\breasons?\b|\bcause[sd]?\b|\bwhat (drove|caused|led)", re.IGNORECASE)),
     ("list", re.compile(r"哪些|有哪几|列举|包括什么|包含什么|\bwhich (\w+ )?(are|were)\b|\blist\b|\bwhat are\b|\bwhat were\b", re.IGNORECASE)),
     ("date", re.compile(r"何时|什么时候|哪一?天|哪一?年|哪个月|日期|时间是|\bwhen\b|\bwhat (date|day|year|time)\b|\bon which date\b", re.IGNORECASE)),
-    ("number", re.compile(r"多少|几[个家名人次年]|多大|多高|金额|比例|比率|占比|百分之|规模|\bhow (much|many|large|big|high)\b"
+    ("number", re.compile(r"多少|几[个家名人次年]|多大|多高|多长|多久|金额|比例|比率|占比|百分之|规模|\bhow (much|many|large|big|high|long)\b"
                           r"|\bwhat (was|is|were|are) the (\w+ ){0,4}(amount|ratio|rate|margin|price|number|percentage|share|value|revenue|profit|total)\b"
                           r"|\bpercentage\b", re.IGNORECASE)),
     ("entity", re.compile(r"谁|哪家|哪个|哪位|什么公司|什么机构|名称|\bwho\b|\bwhich (company|firm|entity|bank|institution|auditor|sponsor)\b"

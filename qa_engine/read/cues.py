@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 CAUSE_CUE = re.compile(r"主要系|主要是由于|主要是因为|主要是|主要原因|主要受|主要由于|系由于|是由于|由于|因为|受到|受[^，,。；]{1,20}影响|原因[是为系]|系")
 TRAILING_CAUSE = re.compile(r"所致|导致")
 NUMBER_WITH_UNIT = re.compile(
     r"(?<![\d.,])-?\d[\d,]*(?:\.\d+)?\s*(?:%|％|万元/吨|元/吨|元/股|万元|亿元|千元|元|万吨|吨|万股|亿股|股|人|名|家|个月|个|项|倍|万|亿|平方米|亩|处)"
-    r"|(?<![\d.,])\d{1,2}(?:\.\d+)?\s*(?:个月|年|月)(?!\d)"
+    r"|(?<![\d.,])\d{1,2}(?:\.\d+)?\s*(?:个月|年)(?![\d度末初])"
 )
 DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{1,2}-\d{1,2}|\d{4}年(?:末|度|初)?|\d{1,2}月\d{1,2}日")
 ENUMERATION = re.compile(r"[^，,。；;：:、]{1,30}(?:、[^，,。；;：:、]{1,30}){2,}")
@@ -16,11 +17,13 @@ YESNO_CUE = re.compile(r"不存在|不会|不涉及|不属于|不构成|未发�
 ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|事务所|证券|银行|委员会|国资委)")
 
 
-def why_span(sentence: str, anchor: int = 0) -> tuple[int, int] | None:
-    """The causal clause: from the first causal cue after the question's terms to the end of the sentence,
-    or the clause that ends in 所致/导致."""
+def why_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | None:
+    """The causal clause: from the causal cue that most closely follows what is asked about (the end offsets
+    `anchors` of its terms) to the end of the sentence, or the clause that ends in 所致/导致."""
     end = len(sentence.rstrip("。；;"))
-    leading = [m for m in CAUSE_CUE.finditer(sentence) if m.start() >= anchor] or list(CAUSE_CUE.finditer(sentence))
+    found = list(CAUSE_CUE.finditer(sentence))
+    after = [(min(m.start() - a for a in anchors if a <= m.start()), m) for m in found if any(a <= m.start() for a in anchors)]
+    leading = [min(after, key=lambda pair: pair[0])[1]] if after else found
     if leading and end > leading[0].start():
         return leading[0].start(), end
     trailing = TRAILING_CAUSE.search(sentence)
@@ -28,35 +31,6 @@ def why_span(sentence: str, anchor: int = 0) -> tuple[int, int] | None:
         start = max(sentence.rfind(p, 0, trailing.start()) for p in "，,；;") + 1
         return start, trailing.end()
     return None
-
-
-def number_span(sentence: str, anchors: list[int]) -> tuple[int, int] | None:
-    """The number with a unit closest after (or near) an anchor term position."""
-    matches = list(NUMBER_WITH_UNIT.finditer(sentence))
-    if not matches:
-        return None
-    anchor = min(anchors) if anchors else 0
-    after = [m for m in matches if m.start() >= anchor]
-    best = after[0] if after else matches[-1]
-    return best.start(), best.end()
-
-
-def date_span(sentence: str) -> tuple[int, int] | None:
-    match = DATE.search(sentence)
-    return (match.start(), match.end()) if match else None
-
-
-def list_span(sentence: str) -> tuple[int, int] | None:
-    matches = list(ENUMERATION.finditer(sentence))
-    if not matches:
-        return None
-    best = max(matches, key=lambda m: m.end() - m.start())
-    return best.start(), best.end()
-
-
-def entity_span(sentence: str) -> tuple[int, int] | None:
-    match = ENTITY.search(sentence)
-    return (match.start(), match.end()) if match else None
 
 
 def yesno_span(sentence: str) -> tuple[int, int] | None:

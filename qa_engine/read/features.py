@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa_engine.ingest.sections import detect_heading
-from qa_engine.read import cues
+from qa_engine.read import cues, spans
 from qa_engine.read.analysis import YEAR, QuestionAnalysis
 from qa_engine.read.blocks import BLOCKS
 
@@ -27,7 +27,7 @@ REPLY_MARKER = re.compile(r"^【?(答复|回复)】?\s*[:：]")
 FEATURES: tuple[str, ...] = (
     "coverage", "topic_coverage", "focus_coverage", "context_coverage", "passage_coverage", "top_topic_term", "missing_topic",
     "bigram_recall", "year_match", "year_conflict", "rank", "log_length", "quoted_question", "heading",
-    "untitled_coverage", "reply_marker", *(f"in_{b}" for b in BLOCKS),
+    "untitled_coverage", "reply_marker", "answer_novelty", "cause_adjacency", *(f"in_{b}" for b in BLOCKS),
     *(f"cue_{q}" for q in QTYPES), *(f"span_{q}" for q in QTYPES),
 )
 
@@ -73,9 +73,12 @@ def featurize(analysis: QuestionAnalysis, view: SentenceView, bigrams: frozenset
     }
     for b in BLOCKS:
         values[f"in_{b}"] = float(view.block == b)
+    span = answer_span(analysis, s)
+    values["answer_novelty"] = _novelty(analysis.terms, s[span[0] : span[1]]) if span else 0.0
+    values["cause_adjacency"] = _cause_adjacency(_topic(analysis)[0], s) if analysis.qtype == "why" else 0.0
     for q in QTYPES:
         values[f"cue_{q}"] = cues.cue_strength(q, s) if q == analysis.qtype else 0.0
-        values[f"span_{q}"] = float(answer_span(analysis, s) is not None) if q == analysis.qtype else 0.0
+        values[f"span_{q}"] = float(span is not None) if q == analysis.qtype else 0.0
     return np.array([values[name] for name in FEATURES], dtype=np.float64)
 
 
@@ -89,21 +92,51 @@ def coverage(terms: tuple[str, ...], weights: tuple[float, ...], text: str) -> f
 
 def answer_span(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] | None:
     """The minimal span in `sentence` that answers a question of this type, when the type has one."""
-    anchors = [sentence.find(t) for t in analysis.terms if t in sentence and t not in analysis.years]
     qtype = analysis.qtype
+    asked = f"{analysis.question} {' '.join(analysis.terms)}"
     if qtype == "why":
-        return cues.why_span(sentence, min(anchors) if anchors else 0)
+        return cues.why_span(sentence, focus_ends(analysis, sentence))
     if qtype == "number":
-        return cues.number_span(sentence, anchors)
+        return spans.number_span(sentence, focus_ends(analysis, sentence), asked)
     if qtype == "date":
-        return cues.date_span(sentence)
+        return spans.date_span(sentence, focus_ends(analysis, sentence))
     if qtype == "list":
-        return cues.list_span(sentence)
+        return spans.list_span(sentence)
     if qtype == "entity":
-        return cues.entity_span(sentence)
+        return spans.entity_span(sentence, focus_ends(analysis, sentence), asked, tuple(analysis.company_terms))
     if qtype == "yesno":
         return cues.yesno_span(sentence)
     return None
+
+
+def focus_ends(analysis: QuestionAnalysis, sentence: str) -> list[int]:
+    """Where the asked-about terms end in the sentence: the focus terms, else the topic terms."""
+    for terms in (analysis.focus, _topic(analysis)[0]):
+        ends = [m.end() for t in terms for m in re.finditer(re.escape(t), sentence)]
+        if ends:
+            return ends
+    return []
+
+
+def _cause_adjacency(topic: tuple[str, ...], sentence: str) -> float:
+    """1 when a causal cue directly follows (…毛利率为负主要是…) or precedes (…导致毛利率为负) what is asked
+    about; lower the more words sit between, as when the cause explains another clause in between."""
+    ends = [m.end() for t in topic for m in re.finditer(re.escape(t), sentence)]
+    starts = [m.start() for t in topic for m in re.finditer(re.escape(t), sentence)]
+    gaps = [c.start() - e for c in cues.CAUSE_CUE.finditer(sentence) for e in ends if e <= c.start()]
+    gaps += [s - c.end() for c in cues.TRAILING_CAUSE.finditer(sentence) for s in starts if s >= c.end()]
+    return 1.0 / (1.0 + min(gaps) / 4.0) if gaps else 0.0
+
+
+def _novelty(terms: tuple[str, ...], answer: str) -> float:
+    """Share of the answer's Chinese characters that the question's own terms do not account for: a cause that
+    only restates the question ("毛利率为负系…毛利率为负") tells the reader nothing."""
+    covered = [False] * len(answer)
+    for term in terms:
+        for match in re.finditer(re.escape(term), answer):
+            covered[match.start() : match.end()] = [True] * (match.end() - match.start())
+    han = [i for i, ch in enumerate(answer) if HAN.match(ch)]
+    return sum(not covered[i] for i in han) / len(han) if han else 1.0
 
 
 def _topic(analysis: QuestionAnalysis) -> tuple[tuple[str, ...], tuple[float, ...]]:

@@ -20,6 +20,10 @@ from qa_engine.read.blocks import block_at
 from qa_engine.read.features import FEATURES, SentenceView, answer_span, coverage, featurize, question_bigrams
 
 MIN_SENTENCE_CHARS = 4
+# Above this idf share of the question's topic missing from every passage, the filings do not cover what is
+# asked ("火星基地的氦三储量"): on the gold set no answerable question the reader got right goes past 0.6.
+MAX_MISSING_TOPIC = 0.6
+MISSING_TOPIC = FEATURES.index("missing_topic")
 WEIGHTS_FILE = "reader_weights.json"
 
 
@@ -73,7 +77,12 @@ class HeuristicReader:
         features = feature_matrix(analysis, candidates)
         scores = self.model.probability(features)
         best = int(np.argmax(scores))
-        return _extract(analysis, candidates[best], float(scores[best]))
+        return _extract(analysis, candidates[best], 0.0 if off_topic(features) else float(scores[best]))
+
+
+def off_topic(features: np.ndarray) -> bool:
+    """No passage mentions enough of what the question is about."""
+    return bool(features[:, MISSING_TOPIC].min() > MAX_MISSING_TOPIC)
 
 
 def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:

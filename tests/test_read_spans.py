@@ -1,0 +1,61 @@
+"""Minimal answer spans inside a chosen sentence (read/spans.py, read/cues.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_engine.read.cues import why_span
+from qa_engine.read.spans import date_span, entity_span, list_span, number_span
+
+
+def _cut(sentence: str, span: tuple[int, int] | None) -> str | None:
+    return None if span is None else sentence[span[0] : span[1]]
+
+
+def _after(sentence: str, term: str) -> list[int]:
+    return [sentence.index(term) + len(term)]
+
+
+def test_number_prefers_the_unit_the_question_implies() -> None:
+    s = "本次发行完成后,中国有研将持有公司325,474,255股股份,占公司总股本比例为36.49%。"
+    assert _cut(s, number_span(s, _after(s, "中国有研"), "持股比例将升至多少")) == "36.49%"
+    assert _cut(s, number_span(s, _after(s, "中国有研"), "将持有多少股")) == "325,474,255股"
+
+
+def test_number_nearest_after_the_focus_and_months_are_not_dates() -> None:
+    s = "约定自新增股份发行结束之日起36个月内不得转让,截至2025年9月末,公司员工总数为380人。"
+    assert _cut(s, number_span(s, _after(s, "股份"), "锁定期多长")) == "36个月"
+    assert _cut(s, number_span(s, _after(s, "员工总数"), "员工总数是多少人")) == "380人"
+
+
+def test_date_range_and_the_date_nearest_the_focus() -> None:
+    s = "公司于2024年8月30日发布公告,并于2024年9月10日召开了说明会;采矿许可证有效期限为2015年6月17日至2024年6月17日。"
+    assert _cut(s, date_span(s, _after(s, "有效期限为"))) == "2015年6月17日至2024年6月17日"
+    t = "公司于2024年8月30日发布公告,召开日期为2024年9月10日。"
+    assert _cut(t, date_span(t, _after(t, "召开日期为"))) == "2024年9月10日"
+
+
+@pytest.mark.parametrize(("sentence", "question", "exclude", "expected"), [
+    ("为满足中国北方稀土（集团）高科技股份有限公司生产所需，公司拟与关联方内蒙古包钢钢联股份有限公司签订合同。",
+     "北方稀土向哪家关联方采购", ("北方稀土", "中国北方稀土（集团）高科技股份有限公司"), "内蒙古包钢钢联股份有限公司"),
+    ("公司董事长钟可祥在控股股东厦门钨业任董事及常务副总裁。", "金龙稀土的董事长是谁？ 董事长", ("金龙稀土",), "钟可祥"),
+    ("上海米达的唯一股东为自然人蒋磊,注册资本为4,180万元。", "Who was the sole shareholder of 上海米达", (), "蒋磊"),
+])
+def test_entity_is_a_whole_name_without_its_lead_in(sentence: str, question: str, exclude: tuple[str, ...],
+                                                    expected: str) -> None:
+    anchors = [sentence.find(w) + len(w) for w in ("关联方", "董事长", "股东") if w in sentence]
+    assert _cut(sentence, entity_span(sentence, anchors, question, exclude)) == expected
+
+
+def test_list_is_trimmed_to_its_items() -> None:
+    s = "镧铈元素在抛光、储氢、催化等方面已有较为成熟的应用。"
+    assert _cut(s, list_span(s)) == "抛光、储氢、催化"
+    t = "稀土产品包括氧化镧、氧化铈、氧化镨钕、氧化铽。"
+    assert _cut(t, list_span(t)) == "氧化镧、氧化铈、氧化镨钕、氧化铽"
+    assert list_span("公司主营稀土冶炼。") is None
+
+
+def test_why_span_starts_at_the_cue_right_after_the_asked_terms() -> None:
+    s = "净利润下滑主要受稀土材料业务利润下滑影响,部分产品毛利率为负主要是产品价格进一步下降,无法覆盖单位成本。"
+    span = _cut(s, why_span(s, _after(s, "毛利率为负")))
+    assert span is not None and span.startswith("主要是产品价格进一步下降")
