@@ -21,6 +21,8 @@ QTYPES = ("why", "number", "date", "entity", "list", "yesno", "fact")
 QUOTED_QUESTION = re.compile(r"[？?]$|^(问题\s*\d+|请发行人|请保荐|请申报会计师|请会计师|请律师|请公司|请说明)")
 HEADING_CHARS = 60
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# what English question words translate to ("why" → 原因|主要系|由于…): cues of an answer, not its topic
+CUE_TERMS = frozenset("原因 主要系 主要是 由于 所致 导致 系 因为 影响 驱动 理由".split())
 BOOK_TITLE = re.compile(r"《[^《》]*》")  # a term inside a cited title is a mention, not a statement
 REPLY_MARKER = re.compile(r"^【?(答复|回复)】?\s*[:：]")
 
@@ -141,7 +143,8 @@ def _novelty(terms: tuple[str, ...], answer: str) -> float:
 
 def _topic(analysis: QuestionAnalysis) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """The terms that say what is asked: not the company, not the year."""
-    keep = [i for i, t in enumerate(analysis.terms) if t not in analysis.years and t not in analysis.company_terms]
+    keep = [i for i, t in enumerate(analysis.terms)
+            if t not in analysis.years and t not in analysis.company_terms and t not in CUE_TERMS]
     weights = analysis.weights or tuple(1.0 for _ in analysis.terms)
     return tuple(analysis.terms[i] for i in keep), tuple(weights[i] for i in keep)
 
