@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -146,10 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     deadline = started + args.budget_s
     sys.path.insert(0, str(BENCH))
-    from search_bench import git_state
+    from common import end_run, save_run
+    from common import machine as machine_facts
 
-    machine = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_state(), "nproc": os.cpu_count(),
-               "python": platform.python_version(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    machine = machine_facts()
 
     from qa_engine import Engine, Settings
 
@@ -184,14 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     p50 = overall["total_ms"]["p50"]
     run["target"] = (f"target (ask p50 ≤ {TARGET_P50_MS:g} ms, total_ms): {p50:.2f} ms → "
                      f"{'MET' if p50 <= TARGET_P50_MS else 'NOT MET'}")
-    machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    run["total_s"] = round(time.perf_counter() - started, 1)
+    totals = end_run(run, machine, started)
     print_report(run)
-    print(f"setup {run['setup_s']}; total {run['total_s']} s; nproc {machine['nproc']}; "
-          f"load avg start {machine['loadavg_start']} end {machine['loadavg_end']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"wrote {args.out}")
+    print(f"setup {run['setup_s']}; {totals}")
+    save_run(run, args.out)
     return 0
 
 

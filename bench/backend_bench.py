@@ -28,7 +28,8 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
 
-from search_bench import QUERIES, _summary, machine
+from common import machine, save_run
+from search_bench import QUERIES, _summary
 from synthetic import make_corpus
 
 MODES = ("bm25", "dense", "hybrid")
@@ -197,10 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         "milvus": args.milvus_uri or "milvus-lite .db"}}
     results = {backend: bench_backend(backend, args, corpus_dir, deadline) for backend in BACKENDS}
     run["backends"] = results
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
     print_report(results)
-    print(f"\nwrote {args.out}")
+    print()
+    save_run(run, args.out)
     return 0
 
 

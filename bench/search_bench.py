@@ -21,14 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +36,7 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
 
+from common import end_run, machine, save_run
 from synthetic import make_corpus
 
 DEFAULT_SCALES = "1,10"  # 100× does not fit the 8-minute budget on 2 cores: see bench/README.md
@@ -279,27 +278,6 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def git_state() -> str:
-    """HEAD commit, with "+dirty" when the working tree has changes (others edit concurrently)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True,
-                              cwd=ROOT).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "qa_engine"], check=True, capture_output=True,
-                               text=True, cwd=ROOT).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
-
-
-def machine() -> dict[str, object]:
-    return {
-        "git": git_state(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"), "nproc": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-        "platform": platform.platform(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
 def run_child(args: list[str], timeout_s: float, result_path: Path | None = None) -> dict[str, object]:
     """Runs this script as a stage subprocess; its last stdout line is the JSON result. On a timeout or a
     crash, the partial result the child left in `result_path` (if any) is returned with an "error"."""
@@ -451,15 +429,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"[{time.perf_counter() - started:6.1f}s] {scale}×: corpus, build, measure ...", flush=True)
         run["scales"].append(bench_scale(scale, args, deadline))
-    run["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    run["total_s"] = round(time.perf_counter() - started, 1)
+    totals = end_run(run, run["machine"], started)
     run["target"] = target_line(run["scales"])
     print_report(run["scales"])
-    print(f"total {run['total_s']} s; nproc {run['machine']['nproc']}; load avg start "
-          f"{run['machine']['loadavg_start']} end {run['machine']['loadavg_end']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"wrote {args.out}")
+    print(totals)
+    save_run(run, args.out)
     return 0
 
 
