@@ -112,15 +112,20 @@ def _write_filing(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def _two_filings(tmp_path: Path) -> tuple[Path, Path, Settings]:
+    """docs/a.txt (FIRST) and docs/b.txt (SECOND), not yet ingested: (folder, a.txt, settings)."""
+    folder = tmp_path / "docs"
+    path = _write_filing(folder, "a.txt", FIRST)
+    _write_filing(folder, "b.txt", SECOND)
+    return folder, path, _settings(tmp_path / "index")
+
+
 FIRST = "第一份公告：公司二〇二四年稀土精矿采购价格上调。\n采购数量与上年持平。\n"
 SECOND = "第二份公告：公司完成了氧化镨钕库存盘点。\n库存周转天数有所下降。\n"
 
 
 def test_ingesting_the_same_folder_twice_adds_nothing(tmp_path: Path) -> None:
-    folder = tmp_path / "docs"
-    _write_filing(folder, "a.txt", FIRST)
-    _write_filing(folder, "b.txt", SECOND)
-    settings = _settings(tmp_path / "index")
+    folder, _, settings = _two_filings(tmp_path)
     first = Engine.build([folder], settings)
     second = Engine.build([folder], settings)
     assert sorted(first.added) == ["a.txt", "b.txt"]
@@ -131,10 +136,7 @@ def test_ingesting_the_same_folder_twice_adds_nothing(tmp_path: Path) -> None:
 
 
 def test_changed_file_replaces_its_old_chunks(tmp_path: Path) -> None:
-    folder = tmp_path / "docs"
-    path = _write_filing(folder, "a.txt", FIRST)
-    _write_filing(folder, "b.txt", SECOND)
-    settings = _settings(tmp_path / "index")
+    folder, path, settings = _two_filings(tmp_path)
     Engine.build([folder], settings)
     with Engine.open(settings.index_dir, settings) as engine:
         old_id = next(d.doc_id for d in engine.documents() if d.source == "a.txt")
@@ -154,10 +156,7 @@ def test_changed_file_replaces_its_old_chunks(tmp_path: Path) -> None:
 
 
 def test_remove_document(tmp_path: Path) -> None:
-    folder = tmp_path / "docs"
-    _write_filing(folder, "a.txt", FIRST)
-    _write_filing(folder, "b.txt", SECOND)
-    settings = _settings(tmp_path / "index")
+    folder, _, settings = _two_filings(tmp_path)
     Engine.build([folder], settings)
     with Engine.open(settings.index_dir, settings) as engine:
         doc_id = next(d.doc_id for d in engine.documents() if d.source == "a.txt")
@@ -175,10 +174,7 @@ def test_remove_document(tmp_path: Path) -> None:
 
 
 def test_file_changed_into_a_copy_of_another_is_not_a_crash(tmp_path: Path) -> None:
-    folder = tmp_path / "docs"
-    path = _write_filing(folder, "a.txt", FIRST)
-    _write_filing(folder, "b.txt", SECOND)
-    settings = _settings(tmp_path / "index")
+    folder, path, settings = _two_filings(tmp_path)
     Engine.build([folder], settings)
     path.write_text(SECOND, encoding="utf-8")
     report = Engine.build([folder], settings)
