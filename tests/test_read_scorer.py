@@ -12,7 +12,7 @@ from qa_engine.errors import ConfigError
 from qa_engine.eval import train_reader
 from qa_engine.eval.gold import GoldItem
 from qa_engine.read.analysis import QuestionAnalysis
-from qa_engine.read.features import FEATURES, SentenceView, featurize, question_bigrams
+from qa_engine.read.features import FEATURES, Asked, SentenceView, featurize
 from qa_engine.read.heuristic import WEIGHTS_FILE, SentenceModel
 from qa_engine.settings import Settings
 
@@ -30,7 +30,7 @@ def _analysis(qtype: str = "number", years: tuple[str, ...] = ("2023",)) -> Ques
 
 def _features(analysis: QuestionAnalysis, sentence: str, rank: int = 0) -> dict[str, float]:
     view = SentenceView(sentence, sentence, sentence, rank)
-    return dict(zip(FEATURES, featurize(analysis, view, question_bigrams(analysis))))
+    return dict(zip(FEATURES, featurize(Asked.of(analysis), view)))
 
 
 def test_features_see_topic_focus_years_and_cues() -> None:
@@ -56,8 +56,8 @@ def test_shipped_weights_cover_every_feature_and_match_the_default_threshold() -
     assert Settings().abstain_threshold == pytest.approx(data["abstain_threshold"])
     model = SentenceModel.load()
     analysis = _analysis()
-    good = featurize(analysis, SentenceView(*["2023年关联交易的锁定期为36个月。"] * 3, 0), question_bigrams(analysis))
-    bad = featurize(analysis, SentenceView(*["请发行人说明情况？"] * 3, 4), question_bigrams(analysis))
+    good = featurize(Asked.of(analysis), SentenceView(*["2023年关联交易的锁定期为36个月。"] * 3, 0))
+    bad = featurize(Asked.of(analysis), SentenceView(*["请发行人说明情况？"] * 3, 4))
     assert model.probability(good) > model.probability(bad)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
-from qa_engine.read.features import FEATURES
+from qa_engine.read.features import FEATURES, Asked
 from qa_engine.read.heuristic import candidate_sentences, feature_matrix, off_topic
 from qa_engine.settings import Settings
 
@@ -52,7 +52,7 @@ def collect_examples(engine, gold: Sequence[GoldItem], corpus: Corpus, k: int) -
             float(c.passage.document.doc_id == gold_doc and any(a in c.view.sentence for a in item.answers))
             for c in candidates
         ])
-        examples.append(Example(item, feature_matrix(reading.analysis, candidates), labels))
+        examples.append(Example(item, feature_matrix(Asked.of(reading.analysis), candidates), labels))
     return examples
 
 

@@ -22,7 +22,7 @@ QUOTED_QUESTION = re.compile(r"[？?]$|^(问题\s*\d+|请发行人|请保荐|请
 HEADING_CHARS = 60
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # what English question words translate to ("why" → 原因|主要系|由于…): cues of an answer, not its topic
-CUE_TERMS = frozenset("原因 主要系 主要是 由于 所致 导致 系 因为 影响 驱动 理由".split())
+CUE_TERMS = frozenset(["原因", "主要系", "主要是", "由于", "所致", "导致", "系", "因为", "影响", "驱动", "理由"])
 BOOK_TITLE = re.compile(r"《[^《》]*》")  # a term inside a cited title is a mention, not a statement
 REPLY_MARKER = re.compile(r"^【?(答复|回复)】?\s*[:：]")
 
@@ -45,24 +45,38 @@ class SentenceView:
     block: str | None = None  # read/blocks.py: question / reply / procedure / opinion
 
 
-def question_bigrams(analysis: QuestionAnalysis) -> frozenset[str]:
-    """Chinese character bigrams of the question's content (its translation for English questions)."""
-    text = "".join(analysis.terms)
-    return frozenset(text[i : i + 2] for i in range(len(text) - 1) if HAN.match(text[i]) and HAN.match(text[i + 1]))
+@dataclass(frozen=True)
+class Asked:
+    """What every sentence's features need from the question, derived once per question."""
+
+    analysis: QuestionAnalysis
+    topic: tuple[str, ...]  # the terms that say what is asked: not the company, not the year, not a cue word
+    topic_weights: tuple[float, ...]
+    bigrams: frozenset[str]  # Chinese character bigrams of the question's content terms
+    hint_text: str  # the question and its terms, where span extraction looks for unit and role hints
+
+    @classmethod
+    def of(cls, analysis: QuestionAnalysis) -> Asked:
+        terms, weights = _topic(analysis)
+        text = "".join(analysis.terms)
+        bigrams = frozenset(text[i : i + 2] for i in range(len(text) - 1) if HAN.match(text[i]) and HAN.match(text[i + 1]))
+        return cls(analysis, terms, weights, bigrams, f"{analysis.question} {' '.join(analysis.terms)}")
 
 
-def featurize(analysis: QuestionAnalysis, view: SentenceView, bigrams: frozenset[str]) -> np.ndarray:
+def featurize(asked: Asked, view: SentenceView) -> np.ndarray:
     """The feature vector of one sentence, in the order of FEATURES."""
-    s = view.sentence
-    topic = _topic(analysis)
+    analysis, s, bigrams = asked.analysis, view.sentence, asked.bigrams
+    topic = (asked.topic, asked.topic_weights)
+    passage_coverage = coverage(*topic, view.passage)
     values = {
         "coverage": coverage(analysis.terms, analysis.weights, s),
         "topic_coverage": coverage(*topic, s),
         "focus_coverage": coverage(analysis.focus, (), s),
         "context_coverage": coverage(*topic, view.context),
-        "passage_coverage": coverage(*topic, view.passage),
-        "top_topic_term": float(bool(topic[0]) and _top_term(topic) in s),
-        "missing_topic": _missing_share(topic, view.passage),
+        "passage_coverage": passage_coverage,
+        "top_topic_term": float(bool(asked.topic) and _top_term(topic) in s),
+        # idf share of the topic the whole passage never mentions: high when the filings do not cover it
+        "missing_topic": 1.0 - passage_coverage if asked.topic else 0.0,
         "bigram_recall": sum(b in s for b in bigrams) / len(bigrams) if bigrams else 0.0,
         "year_match": float(bool(analysis.years) and all(y in s for y in analysis.years)),
         "year_conflict": _year_conflict(analysis.years, s),
@@ -75,9 +89,9 @@ def featurize(analysis: QuestionAnalysis, view: SentenceView, bigrams: frozenset
     }
     for b in BLOCKS:
         values[f"in_{b}"] = float(view.block == b)
-    span = answer_span(analysis, s)
+    span = answer_span(asked, s)
     values["answer_novelty"] = _novelty(analysis.terms, s[span[0] : span[1]]) if span else 0.0
-    values["cause_adjacency"] = _cause_adjacency(_topic(analysis)[0], s) if analysis.qtype == "why" else 0.0
+    values["cause_adjacency"] = _cause_adjacency(asked.topic, s) if analysis.qtype == "why" else 0.0
     for q in QTYPES:
         values[f"cue_{q}"] = cues.cue_strength(q, s) if q == analysis.qtype else 0.0
         values[f"span_{q}"] = float(span is not None) if q == analysis.qtype else 0.0
@@ -92,28 +106,28 @@ def coverage(terms: tuple[str, ...], weights: tuple[float, ...], text: str) -> f
     return sum(w for t, w in zip(terms, weights) if t in text) / sum(weights)
 
 
-def answer_span(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] | None:
+def answer_span(asked: Asked, sentence: str) -> tuple[int, int] | None:
     """The minimal span in `sentence` that answers a question of this type, when the type has one."""
+    analysis = asked.analysis
     qtype = analysis.qtype
-    asked = f"{analysis.question} {' '.join(analysis.terms)}"
     if qtype == "why":
-        return cues.why_span(sentence, focus_ends(analysis, sentence))
+        return cues.why_span(sentence, focus_ends(asked, sentence))
     if qtype == "number":
-        return spans.number_span(sentence, focus_ends(analysis, sentence), asked)
+        return spans.number_span(sentence, focus_ends(asked, sentence), asked.hint_text)
     if qtype == "date":
-        return spans.date_span(sentence, focus_ends(analysis, sentence))
+        return spans.date_span(sentence, focus_ends(asked, sentence))
     if qtype == "list":
         return spans.list_span(sentence)
     if qtype == "entity":
-        return spans.entity_span(sentence, focus_ends(analysis, sentence), asked, tuple(analysis.company_terms))
+        return spans.entity_span(sentence, focus_ends(asked, sentence), asked.hint_text, tuple(analysis.company_terms))
     if qtype == "yesno":
         return cues.yesno_span(sentence)
     return None
 
 
-def focus_ends(analysis: QuestionAnalysis, sentence: str) -> list[int]:
+def focus_ends(asked: Asked, sentence: str) -> list[int]:
     """Where the asked-about terms end in the sentence: the focus terms, else the topic terms."""
-    for terms in (analysis.focus, _topic(analysis)[0]):
+    for terms in (asked.analysis.focus, asked.topic):
         ends = [m.end() for t in terms for m in re.finditer(re.escape(t), sentence)]
         if ends:
             return ends
@@ -152,13 +166,6 @@ def _topic(analysis: QuestionAnalysis) -> tuple[tuple[str, ...], tuple[float, ..
 def _top_term(topic: tuple[tuple[str, ...], tuple[float, ...]]) -> str:
     terms, weights = topic
     return max(zip(weights, terms))[1]
-
-
-def _missing_share(topic: tuple[tuple[str, ...], tuple[float, ...]], passage: str) -> float:
-    """Idf share of the topic that the whole passage never mentions: high when the question asks about
-    something these filings do not cover."""
-    terms, weights = topic
-    return 1.0 - coverage(terms, weights, passage) if terms else 0.0
 
 
 def _year_conflict(years: tuple[str, ...], sentence: str) -> float:

@@ -17,7 +17,7 @@ from qa_engine.ingest.sentences import FULL_STOP, Span, split_sentences
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.blocks import block_at
-from qa_engine.read.features import FEATURES, SentenceView, answer_span, coverage, featurize, question_bigrams
+from qa_engine.read.features import FEATURES, Asked, SentenceView, answer_span, coverage, featurize
 
 MIN_SENTENCE_CHARS = 4
 # Above this idf share of the question's topic missing from every passage, the filings do not cover what is
@@ -74,10 +74,11 @@ class HeuristicReader:
         candidates = list(candidate_sentences(passages))
         if not candidates:
             return None
-        features = feature_matrix(analysis, candidates)
+        asked = Asked.of(analysis)
+        features = feature_matrix(asked, candidates)
         scores = self.model.probability(features)
         best = int(np.argmax(scores))
-        return _extract(analysis, candidates[best], 0.0 if off_topic(features) else float(scores[best]))
+        return _extract(asked, candidates[best], 0.0 if off_topic(features) else float(scores[best]))
 
 
 def off_topic(features: np.ndarray) -> bool:
@@ -102,9 +103,8 @@ def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:
             yield Candidate(passage, span, view)
 
 
-def feature_matrix(analysis: QuestionAnalysis, candidates: Sequence[Candidate]) -> np.ndarray:
-    bigrams = question_bigrams(analysis)
-    return np.vstack([featurize(analysis, c.view, bigrams) for c in candidates])
+def feature_matrix(asked: Asked, candidates: Sequence[Candidate]) -> np.ndarray:
+    return np.vstack([featurize(asked, c.view) for c in candidates])
 
 
 def term_coverage(analysis: QuestionAnalysis, sentence: str) -> float:
@@ -112,8 +112,8 @@ def term_coverage(analysis: QuestionAnalysis, sentence: str) -> float:
     return coverage(analysis.terms, analysis.weights, sentence)
 
 
-def _extract(analysis: QuestionAnalysis, best: Candidate, score: float) -> Extraction:
-    local = answer_span(analysis, best.view.sentence) or (0, len(best.view.sentence))
+def _extract(asked: Asked, best: Candidate, score: float) -> Extraction:
+    local = answer_span(asked, best.view.sentence) or (0, len(best.view.sentence))
     return Extraction(
         doc_id=best.passage.document.doc_id,
         answer_start=best.span.start + local[0],
