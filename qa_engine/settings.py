@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # reading
     reader: str = "heuristic"  # "heuristic" | a transformers extractive-QA model id/path
     read_top_k: int = 5
-    abstain_threshold: float = 0.102  # calibrated with the reader weights (resources/reader_weights.json)
+    abstain_threshold: float | None = None  # None: the threshold calibrated with the reader weights (resources/reader_weights.json)
     max_question_chars: int = 2000
 
     # serving

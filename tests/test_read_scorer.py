@@ -14,6 +14,7 @@ from qa_engine.eval.gold import GoldItem
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.features import FEATURES, Asked, SentenceView, featurize
 from qa_engine.read.heuristic import WEIGHTS_FILE, SentenceModel
+from qa_engine.read.pipeline import abstain_threshold
 from qa_engine.settings import Settings
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "qa_engine" / "resources" / WEIGHTS_FILE
@@ -50,10 +51,11 @@ def test_quoted_inquiry_question_is_flagged() -> None:
     assert quoted["quoted_question"] == 1.0
 
 
-def test_shipped_weights_cover_every_feature_and_match_the_default_threshold() -> None:
+def test_shipped_weights_cover_every_feature_and_give_the_default_threshold() -> None:
     data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
     assert data["features"] == list(FEATURES)
-    assert Settings().abstain_threshold == pytest.approx(data["abstain_threshold"])
+    assert abstain_threshold(Settings()) == pytest.approx(data["abstain_threshold"])
+    assert abstain_threshold(Settings(abstain_threshold=0.5)) == 0.5
     model = SentenceModel.load()
     analysis = _analysis()
     good = featurize(Asked.of(analysis), SentenceView(*["2023年关联交易的锁定期为36个月。"] * 3, 0))

@@ -229,6 +229,8 @@ def _items(gold: Sequence[GoldItem], queries: Sequence[QueryJudgement],
 
 def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], primary_mode: str | None,
           reader: ReaderEval) -> dict[str, Any]:
+    from qa_engine.read.pipeline import abstain_threshold
+
     return {
         "command": config.command,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -240,8 +242,8 @@ def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], prim
         "primary_retrieval": primary_mode,
         "errors": sum(j.error is not None for j in reader.judgements),
         "settings": {key: _jsonable(getattr(settings, key)) for key in (
-            "backend", "retrieval_mode", "reader", "reranker", "embedder", "chunk_tokens", "read_top_k",
-            "abstain_threshold")},
+            "backend", "retrieval_mode", "reader", "reranker", "embedder", "chunk_tokens", "read_top_k")}
+        | {"abstain_threshold": abstain_threshold(settings)},
         "python": platform.python_version(),
     }
 

@@ -28,7 +28,7 @@ class Extraction:
     answer_end: int
     sentence_start: int
     sentence_end: int
-    score: float  # calibrated to [0, 1]; the engine abstains below settings.abstain_threshold
+    score: float  # calibrated to [0, 1]; the engine abstains below read/pipeline.abstain_threshold(settings)
     hit: Hit
 
 

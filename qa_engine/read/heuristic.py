@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class SentenceModel:
 
     weights: np.ndarray
     bias: float
+    abstain_threshold: float  # calibrated with the weights: at most 10% of the training answers withheld
 
     @classmethod
     def load(cls, path: Path | None = None) -> SentenceModel:
@@ -42,10 +44,17 @@ class SentenceModel:
         missing = [f for f in FEATURES if f not in named]
         if missing:
             raise ConfigError(f"reader weights lack features {missing}: retrain with `python -m qa_engine.eval.train_reader`")
-        return cls(np.array([named[f] for f in FEATURES], dtype=np.float64), float(data["bias"]))
+        return cls(np.array([named[f] for f in FEATURES], dtype=np.float64), float(data["bias"]),
+                   float(data["abstain_threshold"]))
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(features @ self.weights + self.bias)))
+
+
+@lru_cache(maxsize=1)
+def calibrated_threshold() -> float:
+    """The abstention threshold shipped with the default reader's weights."""
+    return SentenceModel.load().abstain_threshold
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from qa_engine.models import Answer, Citation, Hit, Turn
 from qa_engine.read.analysis import QuestionAnalysis, analyse_question
 from qa_engine.read.base import Extraction, Passage, Reader
 from qa_engine.read.followup import resolve_followup
+from qa_engine.read.heuristic import calibrated_threshold
 from qa_engine.retrieve.query import QueryPlan
 from qa_engine.settings import Settings
 
@@ -75,12 +76,17 @@ def answer_question(
     resolved = reading.resolved
     common = dict(question=question, qtype=reading.analysis.qtype, hits=tuple(reading.hits), timings=timings,
                   lang=reading.plan.lang, resolved_question=resolved if resolved != question else None)
-    if extraction is None or extraction.score < settings.abstain_threshold:
+    if extraction is None or extraction.score < abstain_threshold(settings):
         confidence = 0.0 if extraction is None else extraction.score
         return Answer(text=None, confidence=round(confidence, 4), citations=(), sentence=None, **common)
     return Answer(text=_answer_text(snapshot, extraction), confidence=round(extraction.score, 4),
                   citations=(_citation(snapshot, extraction),), sentence=_sentence(snapshot, extraction),
                   answer_start=extraction.answer_start, answer_end=extraction.answer_end, **common)
+
+
+def abstain_threshold(settings: Settings) -> float:
+    """QA_ABSTAIN_THRESHOLD when set, else the one calibrated with the default reader's weights."""
+    return settings.abstain_threshold if settings.abstain_threshold is not None else calibrated_threshold()
 
 
 def _company_names(snapshot: Snapshot, plan: QueryPlan) -> list[str]:

@@ -20,9 +20,8 @@ from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.heuristic import term_coverage
 
-# score = coverage × (COVERAGE_FLOOR + MODEL_WEIGHT × p): as for the heuristic reader, the answer sentence must
-# cover the question's terms (so settings.abstain_threshold means the same for both); the model's span
-# probability p plays the part of the heuristic's answer-type cue.
+# score = coverage × (COVERAGE_FLOOR + MODEL_WEIGHT × p): the answer sentence must cover the question's terms,
+# and the model's span probability p scales it; the engine applies the same abstain threshold to every reader.
 COVERAGE_FLOOR = 0.6
 MODEL_WEIGHT = 0.4
 MAX_QUESTION_TOKENS = 64
