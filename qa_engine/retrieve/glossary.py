@@ -31,6 +31,10 @@ class PhraseTable:
             return []
         return [(m.group(), self.entries[m.group()]) for m in self._pattern.finditer(text.lower())]
 
+    def values_in(self, text: str) -> list[str]:
+        """The values of every phrase found in `text`, each once, in order of appearance."""
+        return list(dict.fromkeys(value for _, values in self.find(text) for value in values))
+
     def merged(self, other: dict[str, tuple[str, ...]]) -> PhraseTable:
         combined = dict(self.entries)
         for key, values in other.items():
@@ -88,11 +92,10 @@ def is_english(text: str) -> bool:
 
 def translate_to_chinese(text: str, glossary: PhraseTable) -> str:
     """Chinese search text for an English question: glossary terms, plus CJK and numbers kept as they are."""
-    terms = [value for _, values in glossary.find(text) for value in values]
     kept = CJK_RUN.findall(text) + re.findall(r"\d[\d,.]*%?", text)
-    return " ".join(dict.fromkeys(terms + kept))
+    return " ".join(dict.fromkeys(glossary.values_in(text) + kept))
 
 
 def expand_shorthand(text: str, synonyms: PhraseTable) -> str:
     """The filing wording of the Chinese shorthand in `text`, space-separated ("" when there is none)."""
-    return " ".join(dict.fromkeys(value for _, values in synonyms.find(text) for value in values))
+    return " ".join(synonyms.values_in(text))
