@@ -1,0 +1,52 @@
+"""What every benchmark run records about the machine, and how it ends: end load, total time, JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def git_state() -> str:
+    """HEAD commit, with "+dirty" when the working tree has changes (others edit concurrently)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True,
+                              cwd=ROOT).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "qa_engine"], check=True, capture_output=True,
+                               text=True, cwd=ROOT).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def machine() -> dict[str, object]:
+    return {
+        "git": git_state(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"), "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)), "python": platform.python_version(),
+        "platform": platform.platform(), "loadavg_start": _loadavg(),
+    }
+
+
+def end_run(run: dict[str, object], host: dict[str, object], started: float) -> str:
+    """Stamps the end load and the total time into the run; returns the line that reports them."""
+    host["loadavg_end"] = _loadavg()
+    run["total_s"] = round(time.perf_counter() - started, 1)
+    return (f"total {run['total_s']} s; nproc {host['nproc']}; "
+            f"load avg start {host['loadavg_start']} end {host['loadavg_end']}")
+
+
+def save_run(run: dict[str, object], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"wrote {out}")
+
+
+def _loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
