@@ -27,7 +27,7 @@ from qa_engine.index.generation import FORMAT_VERSION, load_generation, read_man
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change, writer_lock
 from qa_engine.ingest.pipeline import IngestReport, collect_files, prepare_document
-from qa_engine.models import Answer, Chunk, Document, Filters, Hit, Turn
+from qa_engine.models import Answer, Chunk, Document, Filters, Hit, Turn, as_turns
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, answer_question, prepare_reading
 from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
@@ -163,14 +163,15 @@ class Engine:
         return self._search(snapshot, plan, k, filters, mode)
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
-            history: Sequence[Turn] | None = None) -> Answer:
-        """Answers `question` from the filings with citations, or returns a not-found Answer."""
+            history: Sequence[Turn | Answer | str] | None = None) -> Answer:
+        """Answers `question` from the filings with citations, or returns a not-found Answer.
+        `history` holds the earlier turns a follow-up question ("那2023年呢？") is resolved against."""
         started = time.perf_counter()
         snapshot = self._snapshot
         self._validate(question)
         return answer_question(
             question=question,
-            history=list(history or []),
+            history=as_turns(history or []),
             search=lambda plan, n: self._search(snapshot, plan, n, filters, None),
             planner=self._plan,
             reader=self._reader,
@@ -181,11 +182,11 @@ class Engine:
         )
 
     def prepare(self, question: str, k: int | None = None, filters: Filters | None = None,
-                history: Sequence[Turn] | None = None) -> Reading:
+                history: Sequence[Turn | Answer | str] | None = None) -> Reading:
         """What `ask` hands its reader (analysis and ranked passages): for training and debugging readers."""
         snapshot = self._snapshot
         self._validate(question)
-        return prepare_reading(question, list(history or []),
+        return prepare_reading(question, as_turns(history or []),
                                lambda plan, n: self._search(snapshot, plan, n, filters, None),
                                self._plan, snapshot, k or self.settings.read_top_k)
 

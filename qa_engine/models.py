@@ -5,8 +5,11 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
+
+from qa_engine.errors import InvalidQueryError
 
 
 @dataclass(frozen=True)
@@ -188,3 +191,19 @@ class Turn:
 
     role: str  # "user" | "assistant"
     content: str
+
+
+def as_turns(history: Iterable[Turn | Answer | str]) -> list[Turn]:
+    """A conversation as Turns: an earlier `Answer` stands for its question and its answer, a plain string
+    for a question the user asked."""
+    turns: list[Turn] = []
+    for item in history:
+        if isinstance(item, Turn):
+            turns.append(item)
+        elif isinstance(item, Answer):
+            turns += [Turn("user", item.question), Turn("assistant", item.text or "")]
+        elif isinstance(item, str):
+            turns.append(Turn("user", item))
+        else:
+            raise InvalidQueryError(f"history items must be Turn, Answer or str, not {type(item).__name__}")
+    return turns

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from qa_engine.errors import InvalidQueryError
 from qa_engine.models import Answer, Turn
 from qa_engine.read.analysis import detect_qtype
 from qa_engine.read.followup import resolve_followup
@@ -95,6 +96,32 @@ def test_resolve_followup_without_engine() -> None:
     assert resolve_followup("那2023年呢？", history, companies) == "为什么有研新材2023年稀土材料毛利率为负？"
     assert resolve_followup("它的存货为什么增加？", history, companies).startswith("有研新材")
     assert resolve_followup("它的存货为什么增加？", [], companies) == "它的存货为什么增加？"
+
+
+def test_followup_chains_resolve_each_turn_against_the_ones_before() -> None:
+    companies = lambda text: ["有研新材"] if "有研新材" in text else []
+    history = [Turn("user", WHY_QUESTION), Turn("assistant", "因为价格下降。"), Turn("user", "那2023年呢？"),
+               Turn("assistant", "因为成本刚性。")]
+    resolved = resolve_followup("它的存货为什么增加？", history, companies)
+    assert resolved.startswith("有研新材") and "2023" in resolved and "它" not in resolved
+
+
+@pytest.mark.parametrize(("question", "previous", "expected"), [
+    ("那存货呢？", WHY_QUESTION, "为什么 有研新材 存货 2024"),
+    ("and what about inventory?", "Why was 有研新材's gross margin negative in 2024?", "Why 有研新材 inventory 2024"),
+    ("what about 2023?", "Why was 有研新材's gross margin negative in 2024?", "Why was 有研新材's gross margin negative in 2023?"),
+])
+def test_topic_fragments_ask_the_same_kind_of_question(question: str, previous: str, expected: str) -> None:
+    companies = lambda text: ["有研新材"] if "有研新材" in text else []
+    assert resolve_followup(question, [Turn("user", previous)], companies) == expected
+
+
+def test_history_may_hold_earlier_answers_and_plain_questions(engine, why_answer: Answer) -> None:
+    from_answer = engine.ask("那2023年呢？", history=[why_answer])
+    from_text = engine.ask("那2023年呢？", history=[WHY_QUESTION])
+    assert from_answer.resolved_question == from_text.resolved_question == "为什么有研新材2023年稀土材料毛利率为负？"
+    with pytest.raises(InvalidQueryError, match="history items"):
+        engine.ask("那2023年呢？", history=[42])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize(("question", "qtype"), [

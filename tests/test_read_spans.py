@@ -59,3 +59,14 @@ def test_why_span_starts_at_the_cue_right_after_the_asked_terms() -> None:
     s = "净利润下滑主要受稀土材料业务利润下滑影响,部分产品毛利率为负主要是产品价格进一步下降,无法覆盖单位成本。"
     span = _cut(s, why_span(s, _after(s, "毛利率为负")))
     assert span is not None and span.startswith("主要是产品价格进一步下降")
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    # the cue opens its clause: the cause is the clause before it, the effect the rest of the cue's clause
+    ("但成本相对刚性,公司稀土材料单价无法覆盖单位成本,导致毛利率出现为负的情形,而同行业公司未出现。",
+     "公司稀土材料单价无法覆盖单位成本,导致毛利率出现为负的情形"),
+    ("产品价格下降导致毛利率为负,具有合理性。", "产品价格下降导致毛利率为负"),
+    ("期末存货增加较多,备货增加所致。", "备货增加所致"),
+])
+def test_why_span_around_a_trailing_cause_cue(sentence: str, expected: str) -> None:
+    assert _cut(sentence, why_span(sentence)) == expected

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 CAUSE_CUE = re.compile(r"主要系|主要是由于|主要是因为|主要是|主要原因|主要受|主要由于|系由于|是由于|由于|因为|受到|受[^，,。；]{1,20}影响|原因[是为系]|系")
 TRAILING_CAUSE = re.compile(r"所致|导致")
+CLAUSE_BREAKS = "，,；;"
 NUMBER_WITH_UNIT = re.compile(
     r"(?<![\d.,])-?\d[\d,]*(?:\.\d+)?\s*(?:%|％|万元/吨|元/吨|元/股|万元|亿元|千元|元|万吨|吨|万股|亿股|股|人|名|家|个月|个|项|倍|万|亿|平方米|亩|处)"
     r"|(?<![\d.,])\d{1,2}(?:\.\d+)?\s*(?:个月|年)(?![\d度末初])"
@@ -28,9 +29,21 @@ def why_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | No
         return leading[0].start(), end
     trailing = TRAILING_CAUSE.search(sentence)
     if trailing:
-        start = max(sentence.rfind(p, 0, trailing.start()) for p in "，,；;") + 1
-        return start, trailing.end()
+        start = _clause_start(sentence, trailing.start())
+        if start == trailing.start():  # "…单价无法覆盖单位成本，导致毛利率为负": the cause is the clause before
+            start = _clause_start(sentence, max(0, start - 1))
+        stop = trailing.end() if trailing.group() == "所致" else _clause_end(sentence, trailing.end())
+        return start, stop
     return None
+
+
+def _clause_start(sentence: str, position: int) -> int:
+    return max(sentence.rfind(p, 0, position) for p in CLAUSE_BREAKS) + 1
+
+
+def _clause_end(sentence: str, position: int) -> int:
+    ends = [i for i in (sentence.find(p, position) for p in CLAUSE_BREAKS + "。") if i >= 0]
+    return min(ends) if ends else len(sentence)
 
 
 def yesno_span(sentence: str) -> tuple[int, int] | None:

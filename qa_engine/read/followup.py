@@ -1,7 +1,7 @@
 """Resolve follow-up questions against earlier turns: carry company, period and topic, offline and deterministic.
 
 "那2023年呢？" after "为什么有研新材2024年稀土材料毛利率为负？" → "为什么有研新材2023年稀土材料毛利率为负？"
-"它的存货为什么增加？" → "有研新材的存货为什么增加？"; "and what about inventory?" → "有研新材 2024 inventory"
+"它的存货为什么增加？" → "有研新材的存货为什么增加？"; "and what about inventory?" → "Why 有研新材 inventory 2024"
 """
 
 from __future__ import annotations
@@ -10,24 +10,35 @@ import re
 from collections.abc import Callable, Sequence
 
 from qa_engine.models import Turn
-from qa_engine.read.analysis import YEAR
+from qa_engine.read.analysis import QTYPE_PATTERNS, YEAR
 
 PRONOUN = re.compile(r"它的|它们的|该公司的?|这家公司的?|其(?=[\u4e00-\u9fff])|它|\b(its|it|this company|the company|they|their)\b", re.IGNORECASE)
-FRAGMENT = re.compile(r"^(那么?|那|还有|and\b|what about\b|how about\b|and what about\b|what of\b)|呢[？?]?$", re.IGNORECASE)
+FRAGMENT = re.compile(r"^(那么?|还有|and what about\b|and how about\b|what about\b|how about\b|what of\b|and\b)|呢[？?]?$", re.IGNORECASE)
 FRAGMENT_MAX_CHARS = 14
 
 
 def resolve_followup(question: str, history: Sequence[Turn], companies_in: Callable[[str], list[str]]) -> str:
-    """The question made self-contained using the last user turn; unchanged when it already is."""
-    previous = _last_user_question(history)
-    if previous is None:
-        return question
+    """The question made self-contained using the earlier user turns; unchanged when it already is."""
+    previous = _context_question(history, companies_in)
+    return question if previous is None else _resolve_against(question, previous, companies_in)
+
+
+def _context_question(history: Sequence[Turn], companies_in: Callable[[str], list[str]]) -> str | None:
+    """The last user question, itself resolved against the turns before it ("那2023年呢？" then "它的存货呢？")."""
+    context = None
+    for turn in history:
+        if turn.role == "user" and turn.content.strip():
+            text = turn.content.strip()
+            context = text if context is None else _resolve_against(text, context, companies_in)
+    return context
+
+
+def _resolve_against(question: str, previous: str, companies_in: Callable[[str], list[str]]) -> str:
     company = next(iter(companies_in(previous)), None)
-    named_now = companies_in(question)
     if _is_fragment(question):
-        return _merge_fragment(question, previous)
+        return _merge_fragment(question, previous, company)
     resolved = question
-    if company and not named_now:
+    if company and not companies_in(question):
         resolved = PRONOUN.sub(company, resolved, count=1) if PRONOUN.search(resolved) else f"{company} {resolved}"
     if not YEAR.search(resolved):
         years = YEAR.findall(previous)
@@ -36,29 +47,27 @@ def resolve_followup(question: str, history: Sequence[Turn], companies_in: Calla
     return resolved
 
 
-def _last_user_question(history: Sequence[Turn]) -> str | None:
-    for turn in reversed(history):
-        if turn.role == "user" and turn.content.strip():
-            return turn.content.strip()
-    return None
-
-
 def _is_fragment(question: str) -> bool:
     core = re.sub(r"[\s？?。.!！]", "", question)
     return bool(FRAGMENT.search(question.strip())) and (len(core) <= FRAGMENT_MAX_CHARS or question.isascii())
 
 
-def _merge_fragment(question: str, previous: str) -> str:
-    """A year-only fragment swaps the year in the previous question; otherwise topic words are added to it."""
+def _merge_fragment(question: str, previous: str, company: str | None) -> str:
+    """A year-only fragment swaps the year in the previous question; a topic fragment ("那存货呢？") asks the
+    previous question's kind of question about the new topic, for the same company and year."""
     body = FRAGMENT.sub("", question.strip()).strip(" ？?。.")
     years = YEAR.findall(body)
     rest = YEAR.sub("", body).replace("年", "").strip(" ，,的")
     if years and not rest:
         return YEAR.sub(years[0], previous, count=1) if YEAR.search(previous) else f"{previous} {years[0]}"
-    kept = " ".join(YEAR.findall(previous)[-1:] if not years else years)
-    return f"{_subject_of(previous)} {rest} {kept}".strip()
+    year = years[0] if years else next(iter(YEAR.findall(previous)[-1:]), "")
+    return " ".join(part for part in (_question_word(previous), company, rest, year) if part)
 
 
-def _subject_of(previous: str) -> str:
-    """The company-ish head of the previous question (named companies are found again downstream)."""
-    return previous.rstrip("？?。.")
+def _question_word(question: str) -> str:
+    """What kind of question the previous turn asked: its question word ("为什么", "how much")."""
+    for _, pattern in QTYPE_PATTERNS:
+        match = pattern.search(question)
+        if match:
+            return match.group()
+    return ""
