@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 

@@ -132,6 +132,19 @@ def test_history_may_hold_earlier_answers_and_plain_questions(engine, why_answer
     ("公司的保荐机构是哪家？", "entity"),
     ("公司是否存在关联交易？", "yesno"),
     ("What caused the decline in gross margin?", "why"),
+    ("为啥贸易收入一直下降？", "why"),
+    ("项目开发分为哪六个阶段？", "list"),
+    ("每年哪几个月是雨季？", "date"),
+    ("子公司因滞销计提了较大规模存货跌价，是哪家子公司？", "entity"),
+    ("What explains the swing in minority interests?", "why"),
+    ("Which countries does the company export magnets to?", "list"),
+    ("Which broker serves as the sponsor?", "entity"),
+    ("Which subsidiary makes phosphors?", "entity"),
+    ("What was the gross margin in H1 2025?", "number"),
+    ("What stake does the parent hold?", "number"),
+    ("When did the company list on the NEEQ?", "date"),
+    ("Apart from the oxide price, does the formula use cost parameters?", "yesno"),
+    ("Who are the persons acting in concert?", "list"),
 ])
 def test_question_types(question: str, qtype: str) -> None:
     assert detect_qtype(question) == qtype

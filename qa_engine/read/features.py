@@ -30,7 +30,7 @@ FEATURES: tuple[str, ...] = (
     "coverage", "topic_coverage", "focus_coverage", "context_coverage", "passage_coverage", "top_topic_term", "missing_topic",
     "bigram_recall", "year_match", "year_conflict", "rank", "log_length", "quoted_question", "heading",
     "untitled_coverage", "reply_marker", "answer_novelty", "cause_adjacency", *(f"in_{b}" for b in BLOCKS),
-    *(f"cue_{q}" for q in QTYPES), *(f"span_{q}" for q in QTYPES),
+    *(f"cue_{q}" for q in QTYPES), *(f"span_{q}" for q in QTYPES), *(f"type_{q}" for q in QTYPES),
 )
 
 
@@ -95,6 +95,9 @@ def featurize(asked: Asked, view: SentenceView) -> np.ndarray:
     for q in QTYPES:
         values[f"cue_{q}"] = cues.cue_strength(q, s) if q == analysis.qtype else 0.0
         values[f"span_{q}"] = float(span is not None) if q == analysis.qtype else 0.0
+        # the same for every sentence of a question: no effect on which sentence wins, only on how sure the
+        # reader is, so each question type gets its own calibration for abstention
+        values[f"type_{q}"] = float(q == analysis.qtype)
     return np.array([values[name] for name in FEATURES], dtype=np.float64)
 
 
