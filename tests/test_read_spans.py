@@ -70,3 +70,20 @@ def test_why_span_starts_at_the_cue_right_after_the_asked_terms() -> None:
 ])
 def test_why_span_around_a_trailing_cause_cue(sentence: str, expected: str) -> None:
     assert _cut(sentence, why_span(sentence)) == expected
+
+
+@pytest.mark.parametrize(("sentence", "question", "expected"), [
+    # a lead-in word inside the name ("信永中和") is kept when cutting there would leave a generic name
+    ("公司本次发行的申报会计师为信永中和会计师事务所(特殊普通合伙)。", "申报会计师是哪家事务所", "信永中和会计师事务所(特殊普通合伙)"),
+    ("不存在不当利益输送等情形国务院国资委持有中国有研100%股权。", "Who owns China GRINM", "国务院国资委"),
+    ("公司所属包头稀土研究院围绕镧铈开展研究。", "哪家研究院", "包头稀土研究院"),
+    ("公司在《中国证券报》《上海证券报》发布公告。", "控股股东是谁", None),  # newspapers are not brokers
+    ("中稀永州新材开始建设“五矿稀土江华兴华新材料有限公司5000t/a稀土分离加工项目”,目前在建。", "项目全称是什么",
+     "五矿稀土江华兴华新材料有限公司5000t/a稀土分离加工项目"),
+    ("标的公司按照产量法对江华县稀土矿采矿权进行摊销,并确定年限。", "采用什么方法摊销", "产量法"),
+    ("董事、董事会秘书、首席合规官吴永钢先生，董事、财务总监宋泠女士参加了说明会。", "董事会秘书兼首席合规官是谁", "吴永钢"),
+    ("源通新材料\t子公司\t稀土二次资源循环利用\t200,000,000", "哪家子公司做稀土二次资源循环利用", "源通新材料"),
+    ("有研稀土新材料股份有限公司的董事长于敦波同时担任中国稀土集团的监事。", "Which individual links the two?", "于敦波"),
+])
+def test_entity_names_methods_people_and_row_labels(sentence: str, question: str, expected: str | None) -> None:
+    assert _cut(sentence, entity_span(sentence, [], question)) == expected

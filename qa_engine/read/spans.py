@@ -12,13 +12,23 @@ Span = tuple[int, int]
 
 DATE_RANGE = re.compile(f"(?:{DATE.pattern})(?:至|到|-|—|～|~)(?:{DATE.pattern})")
 ORG_SUFFIX = (r"股份有限公司|有限责任公司|有限公司|事务所(?:[(（]特殊普通合伙[)）])?|集团(?:[(（][^()（）]{1,6}[)）])?(?:公司)?"
-              r"|证券|银行|委员会|国资委|研究院|设计院|交易所")
+              r"|证券(?!报|时报|日报)|银行|委员会|国资委|研究院|设计院|交易所|协会")
 ORGANISATION = re.compile(r"[\u4e00-\u9fffA-Za-z0-9()（）·]{2,40}?(?:" + ORG_SUFFIX + ")")
 # Words that end a lead-in rather than start a name: "即与上海洗霸科技股份有限公司" → 上海洗霸科技股份有限公司
-LEAD_IN = re.compile(r".*(?:控股子公司|全资子公司|子公司|控股股东|关联方|供应商|客户|认购对象|发行对象|股东|为|与|向|由|即|系|是|给|将|对|在|从|及|和|的)")
-ROLE = r"董事长|总经理|总裁|董事会秘书|财务总监|财务负责人|独立董事|监事会主席|法定代表人|自然人|实际控制人"
-PERSON = re.compile(r"(?:" + ROLE + r")[：:为是]?\s*(?P<name>[\u4e00-\u9fff]{2,3}?)(?=先生|女士|[，,、。；;（(\s]|同时|在|$)")
+LEAD_WORD = re.compile(r"控股子公司|全资子公司|子公司|控股股东|关联方|供应商|客户|认购对象|发行对象|股东|所属|旗下|下属|情形"
+                       r"|为|与|向|由|即|系|是|给|将|对|在|从|及|和|的|等")
+# what is left when a lead-in word was really part of the name ("信永中和|会计师事务所")
+GENERIC_NAME = re.compile(r"^(?:会计师|律师|资产评估|评估|审计|证券|投资|科技)?(?:" + ORG_SUFFIX + ")$")
+ROLE = (r"董事长|副董事长|总经理|副总经理|总裁|董事会秘书|财务总监|财务负责人|独立董事|监事会主席|法定代表人|自然人"
+        r"|实际控制人|首席[\u4e00-\u9fff]{1,4}官|董事|监事")
+PERSON = re.compile(r"(?:" + ROLE + r")(?:、(?:" + ROLE + r"))*[：:为是]?\s*(?P<name>[\u4e00-\u9fff]{2,3}?)"
+                    r"(?=先生|女士|[，,、。；;（(\s]|同时|在|$)")
 ASKS_PERSON = re.compile(r"谁|哪位|姓名|\bwho\b|\bwhich (individual|person)\b|" + ROLE, re.IGNORECASE)
+ASKS_INDIVIDUAL = re.compile(r"哪位|姓名|自然人|\bindividual\b|\bperson\b|" + ROLE, re.IGNORECASE)
+ASKS_NAME = re.compile(r"全称|名称|叫什么|\bname[ds]?\b|\bcalled\b", re.IGNORECASE)
+QUOTED_NAME = re.compile(r"[“\"《](?P<name>[^”\"《》]{2,60})[”\"》]")
+ASKS_METHOD = re.compile(r"方法|方式|\bmethod\b|\bapproach\b", re.IGNORECASE)
+METHOD = re.compile(r"(?:按照|采用|使用|按|以)(?P<name>[\u4e00-\u9fff]{1,8}?法)(?=[对进计摊确核,，。；;]|$)")
 LIST_ITEM_END = re.compile(r"等|方面|领域|的|以及")
 LIST_LEAD_IN = re.compile(r".*(?:包括|包含|主要有|分别为|分别是|主要为|为|是|有|在|即|如|对|从|的)")
 
@@ -49,13 +59,30 @@ def date_span(sentence: str, anchors: Sequence[int]) -> Span | None:
 
 
 def entity_span(sentence: str, anchors: Sequence[int], question: str, exclude: Sequence[str] = ()) -> Span | None:
-    """A person after a role word when the question asks who; otherwise the organisation nearest the focus,
-    never one the question itself names."""
-    people = [(m.start("name"), m.end("name")) for m in PERSON.finditer(sentence)] if ASKS_PERSON.search(question) else []
-    orgs = [s for s in _organisations(sentence) if not any(sentence[s[0] : s[1]] in name for name in exclude)]
-    if people and (re.search(ROLE, question) or not orgs):
+    """The name the question asks for: a quoted name when it asks for a full name, a method ("产量法") when it
+    asks how something is done, a person after a role word when it asks for an individual; otherwise the person
+    or organisation nearest the focus (never one the question itself names), or a table row's label."""
+    if ASKS_NAME.search(question) and (quoted := _named(QUOTED_NAME, sentence)):
+        return nearest(quoted, anchors)
+    if ASKS_METHOD.search(question) and (methods := _named(METHOD, sentence)):
+        return nearest(methods, anchors)
+    people = _named(PERSON, sentence) if ASKS_PERSON.search(question) else []
+    if people and ASKS_INDIVIDUAL.search(question):
         return nearest(people, anchors)
-    return nearest(orgs, anchors)
+    orgs = [s for s in _organisations(sentence) if not any(sentence[s[0] : s[1]] in name for name in exclude)]
+    return nearest(sorted(people + orgs), anchors) or _row_label(sentence)
+
+
+def _named(pattern: re.Pattern[str], sentence: str) -> list[Span]:
+    return [(m.start("name"), m.end("name")) for m in pattern.finditer(sentence)]
+
+
+def _row_label(sentence: str) -> Span | None:
+    """The first cell of a table row ("源通新材料\t子公司\t…")."""
+    if "\t" not in sentence:
+        return None
+    end = sentence.index("\t")
+    return (0, end) if end > 0 else None
 
 
 def list_span(sentence: str) -> Span | None:
@@ -94,9 +121,17 @@ def _organisations(sentence: str) -> list[Span]:
     out = []
     for match in ORGANISATION.finditer(sentence):
         start, text = match.start(), match.group()
-        lead = LEAD_IN.match(text)
-        if lead and len(text) - lead.end() >= 4 and re.search(f"(?:{ORG_SUFFIX})$", text[lead.end():]):
-            start, text = start + lead.end(), text[lead.end():]
+        cut = _lead_in_end(text)
+        start, text = start + cut, text[cut:]
         if text.count("（") + text.count("(") == text.count("）") + text.count(")"):
             out.append((start, start + len(text)))
     return out
+
+
+def _lead_in_end(text: str) -> int:
+    """Where the name starts: after the last lead-in word that leaves a whole, specific name."""
+    for word in reversed(list(LEAD_WORD.finditer(text))):
+        rest = text[word.end() :]
+        if len(rest) >= 4 and re.search(f"(?:{ORG_SUFFIX})$", rest) and not GENERIC_NAME.match(rest):
+            return word.end()
+    return 0
