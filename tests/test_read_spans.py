@@ -87,3 +87,17 @@ def test_why_span_around_a_trailing_cause_cue(sentence: str, expected: str) -> N
 ])
 def test_entity_names_methods_people_and_row_labels(sentence: str, question: str, expected: str | None) -> None:
     assert _cut(sentence, entity_span(sentence, [], question)) == expected
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("同时在氢能、光功能、稀土铝镁合金等方面加强推广。", "氢能、光功能、稀土铝镁合金"),
+    ("持股员工已设立汀龙投资、汀润投资、汀稀投资三个员工持股平台。", "汀龙投资、汀润投资、汀稀投资"),
+    ("通过实施总量控制、严格开采许可审批、强化环境保护监管等一系列措施。", "实施总量控制、严格开采许可审批、强化环境保护监管"),
+    ("6名关联董事章智强、邢立广、瞿业栋、李雪峰、白华裔、王占成", "章智强、邢立广、瞿业栋、李雪峰、白华裔、王占成"),
+    ("分别为概念、计划、开发、验证、发布以及生命周期阶段，具体如下：", "概念、计划、开发、验证、发布以及生命周期"),
+    ("预计负债的事项主要为土地复垦费、山场补偿费以及弃置费用,具体如下:", "土地复垦费、山场补偿费以及弃置费用"),
+    ("计价货币主要为美元、欧元)依然存在外汇风险。", "美元、欧元"),
+    ("公司采购双枪电子束熔炼炉、CVD晶体生长炉等设备用于生产靶材、硫化锌等产品。", "双枪电子束熔炼炉、CVD晶体生长炉"),
+])
+def test_list_items_from_lead_in_to_end_word(sentence: str, expected: str) -> None:
+    assert _cut(sentence, list_span(sentence)) == expected

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import jieba
+
 from qa_engine.read.cues import DATE, ENUMERATION, NUMBER_WITH_UNIT
 
 Span = tuple[int, int]
@@ -29,8 +31,10 @@ ASKS_NAME = re.compile(r"全称|名称|叫什么|\bname[ds]?\b|\bcalled\b", re.I
 QUOTED_NAME = re.compile(r"[“\"《](?P<name>[^”\"《》]{2,60})[”\"》]")
 ASKS_METHOD = re.compile(r"方法|方式|\bmethod\b|\bapproach\b", re.IGNORECASE)
 METHOD = re.compile(r"(?:按照|采用|使用|按|以)(?P<name>[\u4e00-\u9fff]{1,8}?法)(?=[对进计摊确核,，。；;]|$)")
-LIST_ITEM_END = re.compile(r"等|方面|领域|的|以及")
-LIST_LEAD_IN = re.compile(r".*(?:包括|包含|主要有|分别为|分别是|主要为|为|是|有|在|即|如|对|从|的)")
+# what ends the last item ("…稀土铝镁合金等方面", "…汀稀投资七个平台", "…生命周期阶段") and starts the first one
+LIST_ITEM_END = re.compile(r"等|方面|领域|的|阶段|[一二三四五六七八九十两几\d]+[个项类种]|[)）]")
+LIST_LEAD_IN = re.compile(r"包括|包含|主要有|分别为|分别是|主要为|设立|通过|采购|涉及|持有|聚焦|为|是|有|在|即|如|对|从|的|与")
+MAX_LAST_ITEM = 40
 
 UNIT_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"比例|比率|占比|百分|增速|增幅|降幅|涨幅|毛利率|收益率|覆盖率|增长率|权重|percent|stake|ratio|rate\b|margin|weight|share of", re.IGNORECASE),
@@ -86,22 +90,32 @@ def _row_label(sentence: str) -> Span | None:
 
 
 def list_span(sentence: str) -> Span | None:
-    """The longest 、-enumeration, trimmed to its items: lead-in words before the first and the tail after the
-    last ("…在抛光、储氢、催化等方面…" → 抛光、储氢、催化)."""
+    """The longest 、-enumeration, trimmed to its items: lead-in words before the first ("通过实施总量控制" →
+    实施总量控制) and the tail after the last ("稀土铝镁合金等方面" → 稀土铝镁合金)."""
     matches = list(ENUMERATION.finditer(sentence))
     if not matches:
         return None
     best = max(matches, key=lambda m: m.end() - m.start())
     items = best.group().split("、")
-    width = max(len(i) for i in items[1:-1]) + 2
+    middle = sorted(len(i) for i in items[1:-1]) or [len(items[-1])]
+    typical = middle[len(middle) // 2]
     first, last = items[0], items[-1]
-    lead = LIST_LEAD_IN.match(first)
-    # after a lead-in word the whole first item is kept; without one, no more than the other items' width
-    keep = len(first) - lead.end() if lead and lead.end() < len(first) else min(len(first), width)
-    start = best.start() + len(first) - keep
-    cut = LIST_ITEM_END.search(last)
-    end = best.end() - len(last) + min(cut.start() if cut and cut.start() > 0 else len(last), width)
-    return start, end
+    start = best.start() + _first_item_start(first, typical)
+    cut = LIST_ITEM_END.search(last, 1)
+    # without an end word, a last item up to about twice the typical length is taken whole
+    keep = cut.start() if cut and cut.start() <= MAX_LAST_ITEM else len(last) if len(last) <= 2 * typical + 2 else typical + 2
+    return start, best.end() - len(last) + keep
+
+
+def _first_item_start(first: str, typical: int) -> int:
+    """After the last lead-in word; without one, at the word boundary that leaves an item of typical length."""
+    leads = [m.end() for m in LIST_LEAD_IN.finditer(first) if m.end() < len(first)]
+    if leads:
+        return leads[-1]
+    bounds = [0]
+    for word in jieba.lcut(first):
+        bounds.append(bounds[-1] + len(word))
+    return min(bounds[:-1], key=lambda b: (abs(len(first) - b - typical), -b))
 
 
 def nearest(spans: Sequence[Span], anchors: Sequence[int]) -> Span | None:
