@@ -58,7 +58,17 @@ def test_list_is_trimmed_to_its_items() -> None:
 def test_why_span_starts_at_the_cue_right_after_the_asked_terms() -> None:
     s = "净利润下滑主要受稀土材料业务利润下滑影响,部分产品毛利率为负主要是产品价格进一步下降,无法覆盖单位成本。"
     span = _cut(s, why_span(s, _after(s, "毛利率为负")))
-    assert span is not None and span.startswith("主要是产品价格进一步下降")
+    assert span == "产品价格进一步下降,无法覆盖单位成本"  # the cause, without its connective 主要是
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("收入增长主要系受稀土矿市场价格上涨和销售规模增加共同作用所致。", "受稀土矿市场价格上涨和销售规模增加共同作用"),
+    ("存货增加主要是由于受到出口管制影响，备库需求增加所致；在建工程增加主要是新建产能所致。", "受到出口管制影响，备库需求增加"),
+    ("费用占比上升是因为稀土产品价格下降导致营业收入同比减少。", "稀土产品价格下降"),
+    ("系偶发。", "系偶发"),  # too little left after trimming: the whole clause
+])
+def test_why_span_is_the_cause_alone(sentence: str, expected: str) -> None:
+    assert _cut(sentence, why_span(sentence)) == expected
 
 
 @pytest.mark.parametrize(("sentence", "expected"), [

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 CAUSE_CUE = re.compile(r"主要系|主要是由于|主要是因为|主要是|主要原因|主要受|主要由于|系由于|是由于|由于|因为|受到|受[^，,。；]{1,20}影响|原因[是为系]|系")
 TRAILING_CAUSE = re.compile(r"所致|导致")
 CLAUSE_BREAKS = "，,；;"
+CONNECTIVE = re.compile(r"主要是由于|主要是因为|主要由于|主要系|主要是|系由于|是由于|由于|因为|主要原因[是为系]|原因[是为系]|系")
+CONSEQUENCE = re.compile(r"所致|导致|致使|使得|从而|因而|进而|；|;|[，,]除此之外|[，,]具有合理性")
+MIN_CAUSE_CHARS = 4
 NUMBER_WITH_UNIT = re.compile(
     r"(?<![\d.,])-?\d[\d,]*(?:\.\d+)?\s*(?:%|％|万元/吨|元/吨|元/股|万元|亿元|千元|元|万吨|吨|万股|亿股|股|人|名|家|个月|个|项|倍|万|亿|平方米|亩|处)"
     r"|(?<![\d.,])\d{1,2}(?:\.\d+)?\s*(?:个月|年)(?![\d度末初])"
@@ -26,7 +29,7 @@ def why_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | No
     after = [(min(m.start() - a for a in anchors if a <= m.start()), m) for m in found if any(a <= m.start() for a in anchors)]
     leading = [min(after, key=lambda pair: pair[0])[1]] if after else found
     if leading and end > leading[0].start():
-        return leading[0].start(), end
+        return _cause_only(sentence, leading[0], end)
     trailing = TRAILING_CAUSE.search(sentence)
     if trailing:
         start = _clause_start(sentence, trailing.start())
@@ -35,6 +38,18 @@ def why_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | No
         stop = trailing.end() if trailing.group() == "所致" else _clause_end(sentence, trailing.end())
         return start, stop
     return None
+
+
+def _cause_only(sentence: str, cue: re.Match[str], end: int) -> tuple[int, int]:
+    """The cause without its connective ("主要系…") and without the consequence or next point that follows it
+    ("…所致", "…导致毛利率为负", "；在建工程…"); the whole clause when trimming would leave too little."""
+    connective = CONNECTIVE.match(cue.group())
+    start = cue.start() + (connective.end() if connective else 0)
+    stop = CONSEQUENCE.search(sentence, start)
+    stop_at = stop.start() if stop else end
+    if stop_at - start < MIN_CAUSE_CHARS:
+        return cue.start(), end
+    return start, len(sentence[:stop_at].rstrip("，,、 "))
 
 
 def _clause_start(sentence: str, position: int) -> int:
