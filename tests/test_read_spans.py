@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_engine.read.cues import why_span
+from qa_engine.read.cues import why_span, yesno_span
 from qa_engine.read.spans import date_span, entity_span, list_span, number_span
 
 
@@ -111,3 +111,16 @@ def test_entity_names_methods_people_and_row_labels(sentence: str, question: str
 ])
 def test_list_items_from_lead_in_to_end_word(sentence: str, expected: str) -> None:
     assert _cut(sentence, list_span(sentence)) == expected
+
+
+@pytest.mark.parametrize(("sentence", "asked", "expected"), [
+    ("-四、本半年度报告未经会计师事务所审计", "", "本半年度报告未经会计师事务所审计"),
+    ("2.本年度无已逾期未偿还的短期借款情况", "", "本年度无已逾期未偿还的短期借款情况"),
+    ("截至本回复报告出具日,标的公司名下上述采矿权不存在被质押、抵押或被限制转让的情形,不涉及诉讼。", "采矿权",
+     "标的公司名下上述采矿权不存在被质押、抵押或被限制转让的情形"),
+    ("公司生产线能够满足全部稀土元素分离，能够实现包括中重稀土元素在内的单一稀土元素分离。", "中重稀土",
+     "能够实现包括中重稀土元素在内的单一稀土元素分离"),
+])
+def test_yesno_span_is_the_polar_clause_about_what_is_asked(sentence: str, asked: str, expected: str) -> None:
+    anchors = _after(sentence, asked) if asked else []
+    assert _cut(sentence, yesno_span(sentence, anchors)) == expected

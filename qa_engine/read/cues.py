@@ -17,6 +17,8 @@ NUMBER_WITH_UNIT = re.compile(
 )
 DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{1,2}-\d{1,2}|\d{4}年(?:末|度|初)?|\d{1,2}月\d{1,2}日")
 ENUMERATION = re.compile(r"[^，,。；;：:、等]{1,30}(?:、[^，,。；;：:、等]{1,30})+")
+POLAR = re.compile(r"不存在|不属于|不构成|不会|不得|不涉及|不能|尚需|能够|可以|同意|符合|未|无|存在|属于|构成|已")
+LIST_MARKER = re.compile(r"^\s*(?:[-—●•·]+\s*)?(?:[一二三四五六七八九十]+、|\d+[.、．]|[(（][一二三四五六七八九十\d]+[)）])?\s*")
 YESNO_CUE = re.compile(r"不存在|不会|不涉及|不属于|不构成|未发生|未|符合|具有|存在|已经|已|是|否|均为|不")
 ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|事务所|证券|银行|委员会|国资委)")
 
@@ -61,12 +63,18 @@ def _clause_end(sentence: str, position: int) -> int:
     return min(ends) if ends else len(sentence)
 
 
-def yesno_span(sentence: str) -> tuple[int, int] | None:
-    """The clause that settles a yes-no question (contains 存在/不存在/符合/已 ...)."""
-    for clause in re.finditer(r"[^，,。；;]+", sentence):
-        if YESNO_CUE.search(clause.group()):
-            return clause.start(), clause.end()
-    return None
+def yesno_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | None:
+    """The clause that settles a yes-no question: one with a polar verb (不存在, 属于, 尚需, 能够, 未…), the one
+    holding or nearest after what is asked about, without its list marker ("2.", "-四、")."""
+    clauses = [m for m in re.finditer(r"[^，,。；;]+", sentence) if POLAR.search(m.group())]
+    clauses = clauses or [m for m in re.finditer(r"[^，,。；;]+", sentence) if YESNO_CUE.search(m.group())]
+    if not clauses:
+        return None
+    holding = [c for c in clauses if any(c.start() <= a <= c.end() for a in anchors)]
+    following = [c for c in clauses if anchors and c.start() >= min(anchors)]
+    best = (holding or following or clauses)[0]
+    marker = LIST_MARKER.match(best.group())
+    return best.start() + (marker.end() if marker else 0), best.end()
 
 
 def cue_strength(qtype: str, sentence: str) -> float:

@@ -124,7 +124,7 @@ def answer_span(asked: Asked, sentence: str) -> tuple[int, int] | None:
     if qtype == "entity":
         return spans.entity_span(sentence, focus_ends(asked, sentence), asked.hint_text, tuple(analysis.company_terms))
     if qtype == "yesno":
-        return cues.yesno_span(sentence)
+        return cues.yesno_span(sentence, focus_ends(asked, sentence))
     return None
 
 
