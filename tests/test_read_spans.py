@@ -124,3 +124,12 @@ def test_list_items_from_lead_in_to_end_word(sentence: str, expected: str) -> No
 def test_yesno_span_is_the_polar_clause_about_what_is_asked(sentence: str, asked: str, expected: str) -> None:
     anchors = _after(sentence, asked) if asked else []
     assert _cut(sentence, yesno_span(sentence, anchors)) == expected
+
+
+@pytest.mark.parametrize(("sentence", "question", "expected"), [
+    ("新建废料回收生产线，批复产能为2000吨/年，预计明年投产。", "What approved annual capacity", "2000吨/年"),
+    ("交易价格为不含税35313元/吨（干量，REO=50%）。", "What ex-tax price per tonne for concentrate", "35313元/吨"),
+    ("收到预收款后2个月左右收回尾款。", "多长时间", "2个月左右"),
+])
+def test_number_units_rates_and_qualifiers(sentence: str, question: str, expected: str) -> None:
+    assert _cut(sentence, number_span(sentence, [], question)) == expected

@@ -37,7 +37,7 @@ LIST_LEAD_IN = re.compile(r"包括|包含|主要有|分别为|分别是|主要�
 MAX_LAST_ITEM = 40
 
 UNIT_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"比例|比率|占比|百分|增速|增幅|降幅|涨幅|毛利率|收益率|覆盖率|增长率|权重|percent|stake|ratio|rate\b|margin|weight|share of", re.IGNORECASE),
+    (re.compile(r"比例|比率|占比|百分|增速|增幅|降幅|涨幅|毛利率|收益率|覆盖率|增长率|权重|percent|stake|ratio|\brate\b|margin|weight|share of", re.IGNORECASE),
      ("%", "％")),
     (re.compile(r"多少人|人数|员工|employees|headcount|staff", re.IGNORECASE), ("人", "名")),
     (re.compile(r"多长|多久|期限|锁定期|how long|lock-up", re.IGNORECASE), ("个月", "年")),
