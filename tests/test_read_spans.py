@@ -133,3 +133,14 @@ def test_yesno_span_is_the_polar_clause_about_what_is_asked(sentence: str, asked
 ])
 def test_number_units_rates_and_qualifiers(sentence: str, question: str, expected: str) -> None:
     assert _cut(sentence, number_span(sentence, [], question)) == expected
+
+
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("6月，公司建设的平台通过了技术鉴定。", "6月"),
+    ("按照2022年第四季度稀土氧化物价格计算。", "2022年第四季度"),
+    ("2025年4月中旬后发行人股价趋于稳定。", "2025年4月中旬"),
+    ("废料回收生产线预计明年投产。", "明年"),
+    ("2025年1-6月收入增长。", "2025年"),  # 1-6月 is a period, not a month
+])
+def test_dates_with_months_quarters_and_relative_years(sentence: str, expected: str) -> None:
+    assert _cut(sentence, date_span(sentence, [])) == expected
