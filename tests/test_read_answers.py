@@ -148,3 +148,9 @@ def test_history_may_hold_earlier_answers_and_plain_questions(engine, why_answer
 ])
 def test_question_types(question: str, qtype: str) -> None:
     assert detect_qtype(question) == qtype
+
+
+def test_reader_reads_the_named_company_filings_when_retrieved(engine) -> None:
+    reading = engine.prepare("When did the rare-earth EPD platform that China Northern Rare Earth helped set up go live?")
+    assert {h.company for h in reading.hits} - {"北方稀土"}, "the hits should also hold other companies' filings"
+    assert reading.passages and {p.document.meta.short_name for p in reading.passages} == {"北方稀土"}

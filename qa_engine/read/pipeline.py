@@ -26,7 +26,8 @@ class Stopwatch:
 
 @dataclass(frozen=True)
 class Reading:
-    """What the reader sees for one question: the resolved question, its analysis and the ranked passages."""
+    """What the reader sees for one question: the resolved question, its analysis and the ranked passages
+    (those of the named company's filings when the question names one and they were retrieved)."""
 
     resolved: str
     plan: QueryPlan
@@ -50,7 +51,14 @@ def prepare_reading(
                                 frozenset(snapshot.manifest.tokenizer_words))
     hits = search(plan, k)
     passages = [Passage(h, snapshot.documents[h.doc_id], i) for i, h in enumerate(hits)]
-    return Reading(resolved, plan, analysis, hits, passages)
+    return Reading(resolved, plan, analysis, hits, _about_named_company(plan, passages))
+
+
+def _about_named_company(plan: QueryPlan, passages: list[Passage]) -> list[Passage]:
+    """The passages from the filings of the company the question names, when there are any: "北方稀土的…" is
+    not answered from another company's filing that happens to mention 北方稀土."""
+    named = [p for p in passages if p.document.doc_id in plan.named_docs]
+    return named or passages
 
 
 def answer_question(
