@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import jieba
-
 from qa_engine.read.cues import DATE, ENUMERATION, NUMBER_WITH_UNIT
 
 Span = tuple[int, int]
@@ -108,14 +106,9 @@ def list_span(sentence: str) -> Span | None:
 
 
 def _first_item_start(first: str, typical: int) -> int:
-    """After the last lead-in word; without one, at the word boundary that leaves an item of typical length."""
+    """After the last lead-in word; without one, where an item of typical length would start."""
     leads = [m.end() for m in LIST_LEAD_IN.finditer(first) if m.end() < len(first)]
-    if leads:
-        return leads[-1]
-    bounds = [0]
-    for word in jieba.lcut(first):
-        bounds.append(bounds[-1] + len(word))
-    return min(bounds[:-1], key=lambda b: (abs(len(first) - b - typical), -b))
+    return leads[-1] if leads else max(0, len(first) - typical)
 
 
 def nearest(spans: Sequence[Span], anchors: Sequence[int]) -> Span | None:
