@@ -8,8 +8,8 @@ import pytest
 
 from qa_engine.errors import InvalidQueryError
 from qa_engine.models import Answer, Turn
-from qa_engine.read.analysis import detect_qtype
 from qa_engine.read.followup import resolve_followup
+from qa_engine.read.qtypes import detect_qtype
 
 WHY_QUESTION = "为什么有研新材2024年稀土材料毛利率为负？"
 UNANSWERABLE = "北方稀土2030年的分红方案是什么？"

@@ -7,33 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
+from qa_engine.read.qtypes import QTYPE_PATTERNS, detect_qtype
 from qa_engine.retrieve.query import QueryPlan
 
-# English verbs ending in -s that follow "which <noun>" ("which broker serves…"): not plural nouns
-_S_VERBS = r"(?:serves|makes|does|has|holds|owns|runs|provides|acts|counts|uses|sits|links|leads|buys|sells|pays|supplies|produces|manages|operates|controls|plans|expects|says|reports|needs|means|takes|gives|is|was)"
-_PLURAL_NOUN = r"(?!" + _S_VERBS + r"\b)[a-z][\w-]*(?:ies|[^su\W]s)\b"
-_QUANTITY_NOUN = (r"revenues?|profits?|margin|prices?|capacity|stake|quota|volume|output|ratio|rate|roe|reserves|amount|percentage"
-                  r"|share|value|total|costs?|coverage|weight|income|cap|balance|headcount|size")
-_ENTITY_NOUN = (r"company|firm|entity|bank|institution|institute|auditor|sponsor|broker|subsidiary|group|customer|supplier"
-                r"|shareholder|controller|individual|person|meeting|committee|department|regulator|exchange|process|method"
-                r"|platform|project|body|agency|authority|law firm|accounting firm|counsel")
-
-QTYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("why", re.compile(r"为什么|为何|为啥|凭什么|原因|理由|何故|缘由|怎么会|什么因素|\bwhy\b|\breasons?\b|\bcause[sd]?\b"
-                       r"|\bwhat (drove|caused|led|explains)\b|\bhow come\b|\bhow (can|could)\b|\bhow (was|were|is|are|did) [^?]{1,80}\bable to\b",
-                       re.IGNORECASE)),
-    ("list", re.compile(r"哪些|有哪几|哪[几两三四五六七八九十]个?(?!个?月)[\u4e00-\u9fff]|列举|包括什么|包含什么"
-                        r"|\bwhich (\w+ )?(are|were)\b|\bwhich ((?!" + _S_VERBS + r"\b)[\w-]+ ){0,3}?" + _PLURAL_NOUN + r"|\bwhat (\w+ ){0,2}?(types|kinds|measures|methods|steps|products|risks)\b"
-                        r"|^(list|name)\b|\bwho (are|were)\b|\bwhat are\b|\bwhat were\b", re.IGNORECASE)),
-    ("date", re.compile(r"何时|什么时候|哪一?天|哪一?年|哪个月|哪几个月|几月|日期|时间是|\bwhen\b|\bwhat (date|day|year|time|month)\b"
-                        r"|\bon which date\b|\bat what point\b|\bin which (year|month|quarter)\b", re.IGNORECASE)),
-    ("number", re.compile(r"多少|几[个家名人次年]|多大|多高|多长|多久|金额|比例|比率|占比|百分之|\bhow (much|many|large|big|high|long|far)\b"
-                          r"|\bwhat\b[^?]{0,80}?\b(" + _QUANTITY_NOUN + r")\b|\bpercentage\b", re.IGNORECASE)),
-    ("entity", re.compile(r"谁|哪家|哪个|哪位|哪次|哪一?条|哪项|什么公司|什么机构|什么名字|叫什么|全称|名称|什么方法|什么工艺"
-                          r"|\bwho\b|\bwhich\b|\bwhat (\w+[- ]){0,2}?(" + _ENTITY_NOUN + r")\b|\baddress\b"
-                          r"|\bwhat is the name\b|\bname of\b", re.IGNORECASE)),
-    ("yesno", re.compile(r"是否|有没有|是不是|会不会|能否|可否|吗[？?]?$|^([^,?]{1,80},\s*)?(is|are|does|did|do|was|were|has|have|had|can|will|could|should)\b", re.IGNORECASE)),
-)
 YEAR = re.compile(r"(20\d{2}|19\d{2})")
 QUESTION_WORDS = frozenset(
     ["为什么", "为何", "原因", "多少", "哪些", "何时", "什么", "时候", "是否", "谁", "哪家", "哪个", "怎么", "如何", "请问", "情况", "主要", "有", "没有", "是不是", "why", "what", "how", "when", "which", "who", "whom", "whose", "is", "are", "was", "were", "did", "does", "do", "the", "a", "an", "of", "in", "for", "on", "to", "and", "or", "its", "it", "reason", "reasons", "cause", "much", "many", "there", "has", "have", "had", "be", "been", "will", "would", "can", "could", "should", "吗", "呢"]
@@ -54,13 +30,6 @@ class QuestionAnalysis:
 
 
 FOCUS_WINDOW = 6
-
-
-def detect_qtype(question: str) -> str:
-    for name, pattern in QTYPE_PATTERNS:
-        if pattern.search(question.strip()):
-            return name
-    return "fact"
 
 
 def analyse_question(plan: QueryPlan, tokenizer: FinanceTokenizer, idf: Callable[[str], float],

@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable, Sequence
 
 from qa_engine.models import Turn
-from qa_engine.read.analysis import QTYPE_PATTERNS, YEAR
+from qa_engine.read.analysis import YEAR
+from qa_engine.read.qtypes import QTYPE_PATTERNS
 
 PRONOUN = re.compile(r"它的|它们的|该公司的?|这家公司的?|其(?=[\u4e00-\u9fff])|它|\b(its|it|this company|the company|they|their)\b", re.IGNORECASE)
 FRAGMENT = re.compile(r"^(那么?|还有|and what about\b|and how about\b|what about\b|how about\b|what of\b|and\b)|呢[？?]?$", re.IGNORECASE)
