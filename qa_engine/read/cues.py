@@ -8,6 +8,7 @@ from collections.abc import Sequence
 CAUSE_CUE = re.compile(r"主要系|主要是由于|主要是因为|主要是|主要原因|主要受|主要由于|系由于|是由于|由于|因为|受到|受[^，,。；]{1,20}影响|原因[是为系]|系")
 TRAILING_CAUSE = re.compile(r"所致|导致")
 CLAUSE_BREAKS = "，,；;"
+CLAUSE = re.compile(r"[^，,。；;]+")
 CONNECTIVE = re.compile(r"主要是由于|主要是因为|主要由于|主要系|主要是|系由于|是由于|由于|因为|主要原因[是为系]|原因[是为系]|系")
 CONSEQUENCE = re.compile(r"所致|导致|致使|使得|从而|因而|进而|；|;|[，,]除此之外|[，,]具有合理性")
 MIN_CAUSE_CHARS = 4
@@ -70,8 +71,8 @@ def _clause_end(sentence: str, position: int) -> int:
 def yesno_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | None:
     """The clause that settles a yes-no question: one with a polar verb (不存在, 属于, 尚需, 能够, 未…), the one
     holding or nearest after what is asked about, without its list marker ("2.", "-四、")."""
-    clauses = [m for m in re.finditer(r"[^，,。；;]+", sentence) if POLAR.search(m.group())]
-    clauses = clauses or [m for m in re.finditer(r"[^，,。；;]+", sentence) if YESNO_CUE.search(m.group())]
+    parts = list(CLAUSE.finditer(sentence))
+    clauses = [m for m in parts if POLAR.search(m.group())] or [m for m in parts if YESNO_CUE.search(m.group())]
     if not clauses:
         return None
     holding = [c for c in clauses if any(c.start() <= a <= c.end() for a in anchors)]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from qa_engine.models import Turn
 from qa_engine.read.analysis import YEAR
-from qa_engine.read.qtypes import QTYPE_PATTERNS
+from qa_engine.read.qtypes import question_cue
 
 PRONOUN = re.compile(r"它的|它们的|该公司的?|这家公司的?|其(?=[\u4e00-\u9fff])|它|\b(its|it|this company|the company|they|their)\b", re.IGNORECASE)
 FRAGMENT = re.compile(r"^(那么?|还有|and what about\b|and how about\b|what about\b|how about\b|what of\b|and\b)|呢[？?]?$", re.IGNORECASE)
@@ -67,8 +67,5 @@ def _merge_fragment(question: str, previous: str, company: str | None) -> str:
 
 def _question_word(question: str) -> str:
     """What kind of question the previous turn asked: its question word ("为什么", "how much")."""
-    for _, pattern in QTYPE_PATTERNS:
-        match = pattern.search(question)
-        if match:
-            return match.group()
-    return ""
+    found = question_cue(question)
+    return found[1] if found else ""

@@ -46,7 +46,14 @@ QTYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 
 
 def detect_qtype(question: str) -> str:
+    found = question_cue(question)
+    return found[0] if found else "fact"
+
+
+def question_cue(question: str) -> tuple[str, str] | None:
+    """The question's type and the words that show it ("为什么", "how much"), by the first pattern that matches."""
     for name, pattern in QTYPE_PATTERNS:
-        if pattern.search(question.strip()):
-            return name
-    return "fact"
+        match = pattern.search(question.strip())
+        if match:
+            return name, match.group()
+    return None
