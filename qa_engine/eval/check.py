@@ -45,6 +45,13 @@ def flatten_scores(results: Mapping[str, Any]) -> dict[str, float]:
             _add(flat, f"{section}.{group}", scores)
     for row in results.get("ablations", []):
         _add(flat, f"ablations.{row['name']}", row["metrics"])
+        for split, scores in row.get("by_split", {}).items():
+            _add(flat, f"split.{split}.ablations.{row['name']}", scores)
+    for split, breakdown in results.get("splits", {}).items():
+        _add(flat, f"split.{split}.overall", breakdown.get("overall", {}))
+        for section in ("by_type", "by_lang"):
+            for group, scores in breakdown.get(section, {}).items():
+                _add(flat, f"split.{split}.{section}.{group}", scores)
     return flat
 
 

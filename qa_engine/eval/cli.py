@@ -34,6 +34,8 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     parser.add_argument("--modes", default="bm25,dense,hybrid", help="retrieval modes to compare, comma-separated")
     parser.add_argument("--readers", default="", help="reader variants, comma-separated (default: the configured one)")
     parser.add_argument("--k", type=int, default=20, help="retrieval depth (default: 20)")
+    parser.add_argument("--split", choices=("train", "dev", "test"), default=None,
+                        help="only the gold items of this split of eval/split.json (default: all, reported per split)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N gold items")
     parser.add_argument("--build", type=Path, action="append", default=[], metavar="PATH",
                         help="ingest PATH into --index before evaluating (repeatable); without --index, "
@@ -80,11 +82,12 @@ def _index_folder(args: argparse.Namespace) -> Iterator[Path]:
 def _config(args: argparse.Namespace, index: Path, command: str) -> EvalConfig:
     return EvalConfig(
         index=index, gold=args.gold, out=args.out, k=args.k, limit=args.limit,
-        modes=_split(args.modes), readers=_split(args.readers), build=tuple(args.build), command=command,
+        modes=_comma_list(args.modes), readers=_comma_list(args.readers), build=tuple(args.build), command=command,
+        split=args.split,
     )
 
 
-def _split(value: str) -> tuple[str, ...]:
+def _comma_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
@@ -120,7 +123,7 @@ def validate_main(config: EvalConfig) -> int:
     from qa_engine.eval.runner import open_corpus
 
     try:
-        gold = load_gold(config.gold)
+        gold = load_gold(config.gold, split=config.split)
     except GoldFormatError as exc:
         print(f"invalid gold file: {exc}", file=sys.stderr)
         return 1

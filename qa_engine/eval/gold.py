@@ -30,6 +30,7 @@ class GoldItem:
     doc: str | None
     answers: tuple[str, ...]
     evidence: str | None = None
+    split: str | None = None  # train / dev / test (see qa_engine/eval/splits.py); None until assigned
 
     @property
     def answerable(self) -> bool:
@@ -56,7 +57,15 @@ class GoldItem:
             doc=data["doc"] or None,
             answers=tuple(answers),
             evidence=data.get("evidence") or None,
+            split=_split_field(data),
         )
+
+
+def _split_field(data: dict[str, Any]) -> str | None:
+    split = data.get("split")
+    if split is not None and split not in ("train", "dev", "test"):
+        raise ValueError(f"split {split!r} is not one of train, dev, test")
+    return str(split) if split is not None else None
 
 
 def gold_files(path: Path) -> list[Path]:
@@ -69,12 +78,16 @@ def gold_files(path: Path) -> list[Path]:
     return files
 
 
-def load_gold(path: Path | str, limit: int | None = None) -> list[GoldItem]:
-    """Return the gold items of a file or folder, in file order; raises GoldFormatError on bad lines."""
+def load_gold(path: Path | str, limit: int | None = None, split: str | None = None) -> list[GoldItem]:
+    """Return the gold items of a file or folder, in file order, each with its split (from `eval/split.json`
+    beside the gold folder), only those of `split` when given; raises GoldFormatError on bad lines."""
+    from qa_engine.eval.splits import assign_splits, load_split_map, select_split, split_file_for
+
     items: list[GoldItem] = []
     for file in gold_files(Path(path)):
         items.extend(_read_file(file))
     _check_unique_ids(items)
+    items = select_split(assign_splits(items, load_split_map(split_file_for(Path(path)))), split)
     return items[:limit] if limit is not None else items
 
 

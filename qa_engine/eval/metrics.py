@@ -17,7 +17,10 @@ import numpy as np
 
 RECALL_KS = (1, 5, 10, 20)
 RANK_METRICS = ("mrr@10", "ndcg@10")
-LOWER_IS_BETTER = frozenset({"false_abstention_rate"})
+LOWER_IS_BETTER = frozenset({"false_abstention_rate", "wrong_at_70", "unanswerable_answered_at_70",
+                             "calibration_error"})
+CONFIDENT = 0.7  # an answer shown at this confidence or more reads as sure to an analyst
+CALIBRATION_BINS = 10
 _ANSWER = "answer"
 
 Score = float | None  # None: undefined (an empty denominator)
@@ -102,3 +105,40 @@ def latency_summary(timings: Sequence[dict[str, float]]) -> dict[str, dict[str, 
     """Return p50/p95 per timing key (e.g. "retrieve_ms") over the answers that report it."""
     keys = sorted({key for t in timings for key in t})
     return {key: percentiles([t[key] for t in timings if key in t]) for key in keys}
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    """Questions whose confidence fell in [low, high): how many, their mean confidence, and how many were right."""
+
+    low: float
+    high: float
+    count: int
+    mean_confidence: float | None
+    accuracy: float | None
+
+
+def calibration_bins(confidences: Sequence[float], correct: Sequence[bool],
+                     bins: int = CALIBRATION_BINS) -> list[CalibrationBin]:
+    """Return equal-width confidence bins over [0, 1] (a reliability diagram's data)."""
+    conf = np.clip(np.asarray(confidences, dtype=float), 0.0, 1.0)
+    right = np.asarray(correct, dtype=float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.minimum((conf * bins).astype(int), bins - 1) if len(conf) else np.zeros(0, dtype=int)
+    out = []
+    for b in range(bins):
+        member = index == b
+        count = int(member.sum())
+        out.append(CalibrationBin(float(edges[b]), float(edges[b + 1]), count,
+                                  float(conf[member].mean()) if count else None,
+                                  float(right[member].mean()) if count else None))
+    return out
+
+
+def expected_calibration_error(confidences: Sequence[float], correct: Sequence[bool]) -> Score:
+    """Return the expected calibration error: the count-weighted mean |accuracy - confidence| over the bins."""
+    total = len(confidences)
+    if not total:
+        return None
+    return float(sum(b.count * abs((b.accuracy or 0.0) - (b.mean_confidence or 0.0))
+                     for b in calibration_bins(confidences, correct) if b.count) / total)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -44,6 +45,25 @@ def plot_hit_by_type(hits: Mapping[str, Mapping[str, float | None]], path: Path)
     ax.grid(axis="y", alpha=0.3)
     if hits:
         ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_calibration(calibration: Mapping[str, Sequence[Mapping[str, Any]]], path: Path) -> None:
+    """Draw a reliability diagram: accuracy of the best sentence against the reader's confidence, per reader."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    for name, bins in calibration.items():
+        filled = [b for b in bins if b["count"]]
+        ax.plot([b["mean_confidence"] for b in filled], [b["accuracy"] for b in filled], marker="o", label=name)
+        for b in filled:
+            ax.annotate(str(b["count"]), (b["mean_confidence"], b["accuracy"]), fontsize=7,
+                        textcoords="offset points", xytext=(3, 3))
+    ax.set(xlabel="confidence", ylabel="share whose best sentence holds the answer", xlim=(0, 1), ylim=(0, 1.02),
+           title="Reliability (labels: questions per bin)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

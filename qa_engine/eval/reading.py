@@ -9,7 +9,15 @@ from typing import Protocol, runtime_checkable
 from qa_engine.errors import QAEngineError
 from qa_engine.eval.corpus import Corpus, DocumentSource, as_corpus
 from qa_engine.eval.gold import GoldItem
-from qa_engine.eval.metrics import Score, abstention_scores, latency_summary, rate, ratio
+from qa_engine.eval.metrics import (
+    CONFIDENT,
+    Score,
+    abstention_scores,
+    expected_calibration_error,
+    latency_summary,
+    rate,
+    ratio,
+)
 from qa_engine.eval.text import contains_any, exact_match, max_f1
 from qa_engine.models import Answer, Citation
 
@@ -40,6 +48,13 @@ class AnswerJudgement:
     citation_has_gold: bool
     timings: Mapping[str, float] = field(default_factory=dict)
     error: str | None = None
+    confidence: float = 0.0
+    top_hit: bool = False  # the reader's best sentence holds a gold span, whether or not it abstained
+
+    @property
+    def confidently_wrong(self) -> bool:
+        """Shown at >= CONFIDENT confidence and wrong: an answer to an unanswerable item, or a miss."""
+        return not self.abstained and self.confidence >= CONFIDENT and not self.hit
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -47,7 +62,8 @@ class AnswerJudgement:
             "answerable": self.item.answerable, "prediction": self.prediction, "exact": self.exact,
             "f1": round(self.f1, 4), "hit": self.hit, "abstained": self.abstained,
             "citations": self.citations, "verbatim_citations": self.verbatim_citations,
-            "citation_has_gold": self.citation_has_gold, "error": self.error,
+            "citation_has_gold": self.citation_has_gold, "error": self.error, "split": self.item.split,
+            "doc": self.item.doc, "confidence": self.confidence, "top_hit": self.top_hit,
         }
 
 
@@ -66,22 +82,33 @@ def is_verbatim(citation: Citation, corpus: Corpus) -> bool:
     return text is not None and text[citation.start : citation.end] == citation.quote
 
 
-def judge_answer(item: GoldItem, answer: Answer, corpus: Corpus) -> AnswerJudgement:
-    """Return the scores of one answer against its gold item."""
+def judge_answer(item: GoldItem, answer: Answer, corpus: Corpus, threshold: float | None = None) -> AnswerJudgement:
+    """Return the scores of one answer against its gold item.
+
+    With `threshold`, the answer is one asked without abstention (the reader's best span) and the item counts
+    as abstained below the threshold, exactly as `ask` would have: so one pass gives both the answer `ask`
+    shows and whether the reader's best sentence held the answer before abstaining (`top_hit`).
+    """
+    top_hit = contains_any(answer.text, item.answers) or contains_any(answer.sentence, item.answers)
+    abstained = answer.text is None or (threshold is not None and answer.confidence < threshold)
+    shown = () if abstained else answer.citations
     gold_doc_id = corpus.doc_id_of(item.doc)
-    on_gold_doc = [c for c in answer.citations if item.doc is None or c.doc_id == gold_doc_id]
+    on_gold_doc = [c for c in shown if item.doc is None or c.doc_id == gold_doc_id]
+    prediction = None if abstained else answer.text
     return AnswerJudgement(
         item=item,
-        prediction=answer.text,
-        sentence=answer.sentence,
-        exact=exact_match(answer.text, item.answers),
-        f1=max_f1(answer.text, item.answers),
-        hit=contains_any(answer.text, item.answers) or contains_any(answer.sentence, item.answers),
-        abstained=answer.text is None,
-        citations=len(answer.citations),
-        verbatim_citations=sum(is_verbatim(c, corpus) for c in answer.citations),
+        prediction=prediction,
+        sentence=None if abstained else answer.sentence,
+        exact=exact_match(prediction, item.answers),
+        f1=max_f1(prediction, item.answers),
+        hit=top_hit and not abstained,
+        abstained=abstained,
+        citations=len(shown),
+        verbatim_citations=sum(is_verbatim(c, corpus) for c in shown),
         citation_has_gold=any(contains_any(c.quote, item.answers) for c in on_gold_doc),
         timings=dict(answer.timings),
+        confidence=float(answer.confidence),
+        top_hit=top_hit,
     )
 
 
@@ -100,10 +127,10 @@ def ask(reader: ReaderLike, question: str) -> Answer:
     return reader(question)
 
 
-def judge_item(reader: ReaderLike, item: GoldItem, corpus: Corpus) -> AnswerJudgement:
+def judge_item(reader: ReaderLike, item: GoldItem, corpus: Corpus, threshold: float | None = None) -> AnswerJudgement:
     """Return the judgement of one gold item; engine errors count as abstentions and are recorded."""
     try:
-        return judge_answer(item, ask(reader, item.question), corpus)
+        return judge_answer(item, ask(reader, item.question), corpus, threshold)
     except QAEngineError as exc:
         return failed_answer(item, exc)
 
@@ -118,18 +145,26 @@ def score_answers(judgements: Sequence[AnswerJudgement]) -> dict[str, Score]:
         "answer_hit": rate([j.hit for j in answerable]),
         "citation_verbatim": ratio(sum(j.verbatim_citations for j in judgements), sum(j.citations for j in judgements)),
         "citation_contains_gold": rate([j.citation_has_gold for j in answered]),
+        "sentence_hit": rate([j.top_hit for j in answerable]),
+        "wrong_at_70": rate([j.confidently_wrong for j in answerable]),
+        "unanswerable_answered_at_70": rate([j.confidently_wrong for j in judgements if not j.item.answerable]),
+        "calibration_error": expected_calibration_error(
+            [j.confidence for j in judgements if j.error is None],
+            [j.top_hit for j in judgements if j.error is None]),
     }
     scores.update(abstention_scores([j.abstained for j in judgements], [not j.item.answerable for j in judgements]))
     return scores
 
 
-def evaluate_reader(reader: ReaderLike, gold: Sequence[GoldItem], documents: Corpus | DocumentSource) -> ReaderEval:
+def evaluate_reader(reader: ReaderLike, gold: Sequence[GoldItem], documents: Corpus | DocumentSource,
+                    threshold: float | None = None) -> ReaderEval:
     """Return the reader scores of `reader` on every gold item (unanswerable ones score abstention).
 
     `documents` is a `Corpus` or anything with `documents()` / `document(doc_id)`, such as an `Engine`.
+    `threshold`: the reader answers without abstaining and the harness abstains below it (see `judge_answer`).
     """
     corpus = as_corpus(documents)
-    judgements = tuple(judge_item(reader, item, corpus) for item in gold)
+    judgements = tuple(judge_item(reader, item, corpus, threshold) for item in gold)
     return ReaderEval(
         scores=score_answers(judgements),
         judgements=judgements,

@@ -10,19 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from qa_engine.eval.metrics import Score
-from qa_engine.eval.plots import plot_hit_by_type, plot_recall_curves
+from qa_engine.eval.plots import plot_calibration, plot_hit_by_type, plot_recall_curves
 from qa_engine.eval.runner import EvalResult
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
 RECALL_PLOT = "recall_at_k.png"
 HIT_PLOT = "answer_hit_by_type.png"
+CALIBRATION_PLOT = "calibration.png"
 
 RETRIEVAL_COLUMNS = ("recall@1", "recall@5", "recall@10", "recall@20", "mrr@10", "ndcg@10")
-READER_COLUMNS = ("exact_match", "f1", "answer_hit", "citation_verbatim", "citation_contains_gold",
-                  "abstention_precision", "abstention_recall", "abstention_f1", "false_abstention_rate")
-GROUP_COLUMNS = ("n", "n_answerable", "recall@5", "mrr@10", "exact_match", "f1", "answer_hit",
-                 "citation_contains_gold", "false_abstention_rate")
+READER_COLUMNS = ("exact_match", "f1", "answer_hit", "sentence_hit", "citation_verbatim", "citation_contains_gold",
+                  "abstention_recall", "false_abstention_rate", "wrong_at_70", "calibration_error")
+GROUP_COLUMNS = ("n", "n_answerable", "recall@5", "mrr@10", "exact_match", "f1", "answer_hit", "sentence_hit",
+                 "abstention_recall", "false_abstention_rate", "wrong_at_70")
+SIDE_BY_SIDE = {"retrieval": ("recall@1", "recall@5", "mrr@10"),
+                "reader": ("answer_hit", "sentence_hit", "f1", "abstention_recall", "false_abstention_rate",
+                           "wrong_at_70")}
 
 
 def write_outputs(result: EvalResult, out: Path) -> list[Path]:
@@ -32,8 +36,9 @@ def write_outputs(result: EvalResult, out: Path) -> list[Path]:
     write_json(out / RESULTS_FILE, data)
     plot_recall_curves(result.recall_curves, out / RECALL_PLOT)
     plot_hit_by_type(result.hit_by_type, out / HIT_PLOT)
+    plot_calibration(result.calibration, out / CALIBRATION_PLOT)
     (out / REPORT_FILE).write_text(render_report(result), encoding="utf-8")
-    return [out / name for name in (RESULTS_FILE, REPORT_FILE, RECALL_PLOT, HIT_PLOT)]
+    return [out / name for name in (RESULTS_FILE, REPORT_FILE, RECALL_PLOT, HIT_PLOT, CALIBRATION_PLOT)]
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -53,14 +58,48 @@ def render_report(result: EvalResult) -> str:
         "# qa_engine evaluation\n",
         _header(meta),
         "## Overall\n", _table(["metric", "value"], [[name, _fmt(v)] for name, v in result.overall.items()]),
-        "## Retrieval ablations\n", _ablation_table(result, "retrieval", RETRIEVAL_COLUMNS),
-        "## Reader ablations\n", _ablation_table(result, "reader", READER_COLUMNS),
-        "## By question type\n", _group_table("type", result.by_type),
-        "## By language\n", _group_table("lang", result.by_lang),
+        "## Readers and retrieval modes, per split\n", _side_by_side(result),
+        "## Retrieval ablations (all items)\n", _ablation_table(result, "retrieval", RETRIEVAL_COLUMNS),
+        "## Reader ablations (all items)\n", _ablation_table(result, "reader", READER_COLUMNS),
+        "## By split\n", _group_table("split", {s: b["overall"] for s, b in result.splits.items()}),
+        *_split_sections(result),
+        "## By question type (all items)\n", _group_table("type", result.by_type),
+        "## By language (all items)\n", _group_table("lang", result.by_lang),
+        "## By filing (split/filing)\n", _group_table("filing", result.by_filing),
+        "## Calibration\n", _calibration_table(result),
         "## Latency (ms)\n", _latency_table(result.latency),
-        "## Plots\n", f"![recall@k per retrieval mode]({RECALL_PLOT})\n\n![answer hit by type]({HIT_PLOT})\n",
+        "## Plots\n", f"![recall@k per retrieval mode]({RECALL_PLOT})\n\n![answer hit by type]({HIT_PLOT})\n\n"
+        f"![confidence against accuracy]({CALIBRATION_PLOT})\n",
     ]
     return "\n".join(sections)
+
+
+def _side_by_side(result: EvalResult) -> str:
+    """One table: every retrieval mode and reader (rows) against each split's key metrics (columns)."""
+    splits = list(result.splits)
+    header = ["variant", *(f"{split} {metric}" for split in splits for metric in ("R@5", "hit", "wrong@70"))]
+    rows = []
+    for row in result.ablations:
+        cells = []
+        for split in splits:
+            scores = row.by_split.get(split, {})
+            cells += [_fmt(scores.get("recall@5")), _fmt(scores.get("answer_hit")), _fmt(scores.get("wrong_at_70"))]
+        rows.append([row.name, *cells])
+    return _table(header, rows)
+
+
+def _split_sections(result: EvalResult) -> list[str]:
+    sections = []
+    for split, breakdown in result.splits.items():
+        sections += [f"### {split}: by question type\n", _group_table("type", breakdown["by_type"]),
+                     f"### {split}: by language\n", _group_table("lang", breakdown["by_lang"])]
+    return sections
+
+
+def _calibration_table(result: EvalResult) -> str:
+    rows = [[name, f"{b['low']:.1f}–{b['high']:.1f}", str(b["count"]), _fmt(b["mean_confidence"]), _fmt(b["accuracy"])]
+            for name, bins in result.calibration.items() for b in bins if b["count"]]
+    return _table(["reader", "confidence", "questions", "mean confidence", "best sentence right"], rows)
 
 
 def _header(meta: Mapping[str, Any]) -> str:

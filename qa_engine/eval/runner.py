@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold, validate_gold
-from qa_engine.eval.metrics import Score
+from qa_engine.eval.metrics import Score, calibration_bins
 from qa_engine.eval.reading import AnswerJudgement, ReaderEval, evaluate_reader, score_answers
 from qa_engine.eval.retrieval import (
     EngineRetriever,
@@ -44,6 +44,7 @@ class EvalConfig:
     build: tuple[Path, ...] = ()  # ingest these files/folders into `index` first
     settings: Settings | None = None  # None: Settings() from the environment (QA_*)
     command: str = ""  # the command line, recorded in results.json
+    split: str | None = None  # only this split of the gold set (train / dev / test); None: all, reported per split
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -60,6 +61,7 @@ class AblationRow:
     name: str
     kind: str  # "retrieval" | "reader"
     metrics: dict[str, Score]
+    by_split: dict[str, dict[str, Score]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class EvalResult:
     recall_curves: dict[str, dict[int, float]]
     hit_by_type: dict[str, dict[str, Score]]  # reader row -> question type -> answer hit rate
     items: tuple[dict[str, Any], ...] = field(default=())
+    splits: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> {overall, by_type, by_lang}
+    by_filing: dict[str, dict[str, Score]] = field(default_factory=dict)
+    calibration: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # reader row -> bins
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -87,16 +92,27 @@ def run_eval(config: EvalConfig) -> EvalResult:
     settings = _settings(config)
     if config.build:
         _build(config.build, settings)
-    gold = load_gold(config.gold, config.limit)
+    gold = load_gold(config.gold, config.limit, config.split)
     engines = _EngineCache(config.index, settings)
     corpus = Corpus.from_engine(engines.get())
     problems = validate_gold(gold, corpus)
     for problem in problems:
         print(f"warning: gold problem: {problem}", file=sys.stderr)
     retrieval = _retrieval_ablations(engines, settings, gold, corpus, config)
-    readers = {f"reader={name}": evaluate_reader(engines.get(reader=name, reranker=settings.reranker), gold, corpus)
+    readers = {f"reader={name}": _evaluate_one_reader(engines, name, settings, gold, corpus)
                for name in (config.readers or (settings.reader,))}
     return _assemble(config, settings, gold, retrieval, readers, len(problems))
+
+
+def _evaluate_one_reader(engines: _EngineCache, name: str, settings: Settings, gold: Sequence[GoldItem],
+                         corpus: Corpus) -> ReaderEval:
+    """Ask without abstention and abstain at the reader's own threshold: one pass gives both what `ask` shows
+    and the reader's best sentence before abstention (sentence hit, calibration)."""
+    from qa_engine.read.pipeline import abstain_threshold
+
+    threshold = abstain_threshold(settings.model_copy(update={"reader": name}))
+    engine = engines.get(reader=name, reranker=settings.reranker, abstain_threshold=0.0)
+    return evaluate_reader(engine, gold, corpus, threshold=threshold)
 
 
 def open_corpus(config: EvalConfig) -> Corpus:
@@ -124,15 +140,18 @@ class _EngineCache:
 
     def __init__(self, index: Path, settings: Settings) -> None:
         self._index, self._settings = index, settings
-        self._open: dict[tuple[str, str | None], Engine] = {}
+        self._open: dict[tuple[str, str | None, float | None], Engine] = {}
 
-    def get(self, reader: str | None = None, reranker: str | None = None) -> Engine:
+    def get(self, reader: str | None = None, reranker: str | None = None,
+            abstain_threshold: float | None = None) -> Engine:
         from qa_engine.engine import Engine
 
-        key = (reader or self._settings.reader, reranker)
+        key = (reader or self._settings.reader, reranker, abstain_threshold)
         if key not in self._open:
-            variant = self._settings.model_copy(update={"reader": key[0], "reranker": reranker})
-            self._open[key] = Engine.open(self._index, settings=variant)
+            update: dict[str, Any] = {"reader": key[0], "reranker": reranker}
+            if abstain_threshold is not None:
+                update["abstain_threshold"] = abstain_threshold
+            self._open[key] = Engine.open(self._index, settings=self._settings.model_copy(update=update))
         return self._open[key]
 
 
@@ -163,17 +182,36 @@ def _assemble(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem],
     queries = retrieval[primary_mode].judgements if primary_mode else ()
     reader = next(iter(readers.values()))
     group_scores = _GroupScores(queries, reader.judgements, config.k)
+    splits = sorted({item.split or "" for item in gold})
     return EvalResult(
         meta={**_meta(config, settings, gold, primary_mode, reader), "gold_problems": gold_problems},
         overall=group_scores.for_items(lambda item: True),
         by_type=group_scores.by(lambda item: item.qtype),
         by_lang=group_scores.by(lambda item: item.lang),
-        ablations=_ablation_rows(retrieval, readers),
+        ablations=_ablation_rows(retrieval, readers, splits, config.k),
         latency=_latency(retrieval, reader),
         recall_curves={name: row.curve for name, row in retrieval.items()},
         hit_by_type={name: _hit_by_type(row.judgements) for name, row in readers.items()},
         items=_items(gold, queries, reader.judgements),
+        splits={split: group_scores.breakdown(_in_group(_split_of, split)) for split in splits},
+        by_filing=group_scores.by(_filing_of),
+        calibration={name: _calibration(row.judgements) for name, row in readers.items()},
     )
+
+
+def _split_of(item: GoldItem) -> str:
+    return item.split or ""
+
+
+def _filing_of(item: GoldItem) -> str:
+    return f"{item.split}/{item.doc}" if item.doc else f"{item.split}/(unanswerable)"
+
+
+def _calibration(judgements: Sequence[AnswerJudgement]) -> list[dict[str, Any]]:
+    """Reliability-diagram bins: the reader's confidence in its best sentence against whether it held the answer."""
+    scored = [j for j in judgements if j.error is None]
+    bins = calibration_bins([j.confidence for j in scored], [j.top_hit for j in scored])
+    return [dataclasses.asdict(b) for b in bins]
 
 
 @dataclass(frozen=True)
@@ -193,18 +231,34 @@ class _GroupScores:
         scores.update(score_answers(answers))
         return scores
 
-    def by(self, key: Callable[[GoldItem], str]) -> dict[str, dict[str, Score]]:
-        groups = sorted({key(j.item) for j in self.answers})
-        return {group: self.for_items(_in_group(key, group)) for group in groups}
+    def by(self, key: Callable[[GoldItem], str], within: Callable[[GoldItem], bool] = lambda item: True
+           ) -> dict[str, dict[str, Score]]:
+        groups = sorted({key(j.item) for j in self.answers if within(j.item)})
+        return {group: self.for_items(_both(within, _in_group(key, group))) for group in groups}
+
+    def breakdown(self, keep: Callable[[GoldItem], bool]) -> dict[str, Any]:
+        """Return overall, by_type and by_lang scores of the items `keep` selects."""
+        return {"overall": self.for_items(keep), "by_type": self.by(lambda item: item.qtype, keep),
+                "by_lang": self.by(lambda item: item.lang, keep)}
+
+
+def _both(first: Callable[[GoldItem], bool], second: Callable[[GoldItem], bool]) -> Callable[[GoldItem], bool]:
+    return lambda item: first(item) and second(item)
 
 
 def _in_group(key: Callable[[GoldItem], str], group: str) -> Callable[[GoldItem], bool]:
     return lambda item: key(item) == group
 
 
-def _ablation_rows(retrieval: dict[str, RetrievalEval], readers: dict[str, ReaderEval]) -> tuple[AblationRow, ...]:
-    rows = [AblationRow(name, "retrieval", dict(row.scores)) for name, row in retrieval.items()]
-    rows += [AblationRow(name, "reader", dict(row.scores)) for name, row in readers.items()]
+def _ablation_rows(retrieval: dict[str, RetrievalEval], readers: dict[str, ReaderEval], splits: Sequence[str],
+                   k: int) -> tuple[AblationRow, ...]:
+    """One row per retrieval mode and reader, each also scored per split (for the side-by-side table)."""
+    rows = [AblationRow(name, "retrieval", dict(row.scores),
+                        {s: score_judgements([j for j in row.judgements if _split_of(j.item) == s], k) for s in splits})
+            for name, row in retrieval.items()]
+    rows += [AblationRow(name, "reader", dict(row.scores),
+                         {s: score_answers([j for j in row.judgements if _split_of(j.item) == s]) for s in splits})
+             for name, row in readers.items()]
     return tuple(rows)
 
 
@@ -236,6 +290,8 @@ def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], prim
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "index": str(config.index),
         "gold": str(config.gold),
+        "split": config.split,
+        "items_by_split": {s: sum(item.split == s for item in gold) for s in sorted({i.split or "" for i in gold})},
         "items": len(gold),
         "answerable": sum(item.answerable for item in gold),
         "k": config.k,

@@ -24,7 +24,7 @@ def _write(path: Path, *items: Mapping[str, object]) -> Path:
 def test_load_gold_parses_items(tmp_path: Path) -> None:
     _write(tmp_path / "a.jsonl", ITEM, {**ITEM, "id": "x-2", "answers": [], "doc": None})
     items = load_gold(tmp_path)
-    assert items[0] == GoldItem("x-1", "哪天？", "zh", "date", "a.txt", ("2024年9月10日",))
+    assert items[0] == GoldItem("x-1", "哪天？", "zh", "date", "a.txt", ("2024年9月10日",), split="unsplit")
     assert items[0].answerable and not items[1].answerable
 
 

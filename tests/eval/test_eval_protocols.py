@@ -119,3 +119,21 @@ class TinyEngine:
 
 def test_documents_can_be_an_engine_like_source() -> None:
     assert evaluate_reader(fixed_reader, GOLD, TinyEngine()).scores == evaluate_reader(fixed_reader, GOLD, CORPUS).scores
+
+
+def test_a_threshold_abstains_like_ask_but_keeps_the_best_sentence_for_sentence_hit() -> None:
+    """Asked without abstention (confidence 0.9 each), judged at a threshold of 0.95: every item abstains,
+    yet the sentence hit still records that q1's best sentence held the answer."""
+    result = evaluate_reader(fixed_reader, GOLD, CORPUS, threshold=0.95)
+    s = result.scores
+    assert all(j.abstained and j.prediction is None and j.citations == 0 for j in result.judgements)
+    assert (s["answer_hit"], s["false_abstention_rate"]) == (0.0, 1.0)
+    assert s["sentence_hit"] == pytest.approx(0.5)
+    assert s["wrong_at_70"] == 0.0
+
+
+def test_confident_misses_count_as_wrong_at_70() -> None:
+    """At threshold 0.5 both answerable items are shown at 0.9: q2's "2024年9月" misses, so 1 of 2 is wrong."""
+    result = evaluate_reader(fixed_reader, GOLD, CORPUS, threshold=0.5)
+    assert result.scores["wrong_at_70"] == pytest.approx(0.5)
+    assert result.scores["unanswerable_answered_at_70"] == 0.0
