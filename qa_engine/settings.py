@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     glossary_file: Path | None = None
     synonyms_file: Path | None = None  # extra Chinese shorthand → filing wording rows
 
+    # pretrained models (QA_EMBEDDER, QA_RERANKER, QA_READER): where models converted on this machine are kept
+    model_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa_engine" / "models")
+
     # reading
     reader: str = "heuristic"  # "heuristic" | a transformers extractive-QA model id/path
     read_top_k: int = 5

@@ -28,10 +28,11 @@ def prepare_embedder(
         return StaticCorpusEmbedder(train_static_embedder(token_lists, settings.embed_dim, folder), tokenizer)
     from qa_engine.embed.transformer import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(settings.embedder)
+    return SentenceTransformerEmbedder(settings.embedder, settings=settings)
 
 
-def load_embedder(folder: Path, embedder_id: str, tokenizer: FinanceTokenizer) -> Embedder | None:
+def load_embedder(folder: Path, embedder_id: str, tokenizer: FinanceTokenizer,
+                  settings: Settings | None = None) -> Embedder | None:
     """The embedder an index was built with, from its manifest id; None for 'none' or a missing static model."""
     if embedder_id == "none":
         return None
@@ -42,7 +43,7 @@ def load_embedder(folder: Path, embedder_id: str, tokenizer: FinanceTokenizer) -
         return StaticCorpusEmbedder(model_dir, tokenizer) if model_dir.is_dir() else None
     from qa_engine.embed.transformer import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(embedder_id)
+    return SentenceTransformerEmbedder(embedder_id, settings=settings)
 
 
 class LazyEmbedder:
@@ -65,13 +66,14 @@ class LazyEmbedder:
         return self._model.encode(texts, query=query)
 
 
-def open_embedder(folder: Path, embedder_id: str, dim: int, tokenizer: FinanceTokenizer) -> Embedder | None:
+def open_embedder(folder: Path, embedder_id: str, dim: int, tokenizer: FinanceTokenizer,
+                  settings: Settings | None = None) -> Embedder | None:
     """The index's embedder for queries, loaded on first use; None when the index has no dense vectors."""
     if embedder_id == "none":
         return None
     if embedder_id.startswith("static:") and not (folder / embedder_id.split(":", 1)[1]).is_dir():
         return None
-    return LazyEmbedder(embedder_id, dim, lambda: load_embedder(folder, embedder_id, tokenizer))
+    return LazyEmbedder(embedder_id, dim, lambda: load_embedder(folder, embedder_id, tokenizer, settings))
 
 
 def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> np.ndarray:

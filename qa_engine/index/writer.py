@@ -149,7 +149,7 @@ def _vectors(
         return "none", None, False
     current = store.get_meta("embedder_id")
     reuse = current if current and not retrain and _same_kind(current, settings.embedder) else None
-    embedder = load_embedder(index_dir / EMBEDDER_DIR, reuse, tokenizer) if reuse else None
+    embedder = load_embedder(index_dir / EMBEDDER_DIR, reuse, tokenizer, settings) if reuse else None
     if embedder is None:
         embedder = prepare_embedder(index_dir / EMBEDDER_DIR, settings, [c.tokens for c in chunks], tokenizer)
         return embedder.model_id, embed_chunks(embedder, chunks), True

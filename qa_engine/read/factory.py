@@ -13,4 +13,4 @@ def make_reader(settings: Settings) -> Reader:
         return HeuristicReader()
     from qa_engine.read.transformers_reader import TransformersReader
 
-    return TransformersReader(settings.reader)
+    return TransformersReader(settings.reader, settings=settings)

@@ -19,6 +19,7 @@ from qa_engine.ingest.sentences import Span, split_sentences
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.heuristic import term_coverage
+from qa_engine.settings import Settings
 
 # score = coverage × (COVERAGE_FLOOR + MODEL_WEIGHT × p): the answer sentence must cover the question's terms,
 # and the model's span probability p scales it; the engine applies the same abstain threshold to every reader.
@@ -43,7 +44,7 @@ class TransformersReader:
     name = "transformers"
 
     def __init__(self, model_name_or_path: str, max_answer_len: int = 64, doc_stride: int = 128,
-                 max_seq_len: int = 384) -> None:
+                 max_seq_len: int = 384, settings: Settings | None = None) -> None:
         if max_answer_len < 1:
             raise ConfigError(f"max_answer_len must be at least 1, got {max_answer_len}")
         if not 0 <= doc_stride <= max_seq_len - MAX_QUESTION_TOKENS - 16:
@@ -55,6 +56,7 @@ class TransformersReader:
         self.max_answer_len = max_answer_len
         self.doc_stride = doc_stride
         self.max_seq_len = max_seq_len
+        self.settings = settings or Settings()
         self._tokenizer: Any = None  # a transformers fast tokenizer, set by warm_up()
         self._model: Any = None
         self.warm_up()
@@ -62,10 +64,13 @@ class TransformersReader:
     def warm_up(self) -> None:
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+        from qa_engine.model_paths import resolve_model_path
+
         try:
-            tokenizer = AutoTokenizer.from_pretrained(self.model_id)
-            model = AutoModelForQuestionAnswering.from_pretrained(self.model_id)
-        except (OSError, ValueError, KeyError) as exc:
+            folder = str(resolve_model_path(self.model_id, self.settings))
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+            model = AutoModelForQuestionAnswering.from_pretrained(folder)
+        except (ConfigError, OSError, ValueError, KeyError) as exc:
             raise ConfigError(
                 f"cannot load extractive-QA reader {self.model_id!r}: {exc}. Set QA_READER to a local folder of a "
                 "*ForQuestionAnswering model, a pre-downloaded hub id, or 'heuristic'"

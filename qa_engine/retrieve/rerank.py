@@ -1,22 +1,27 @@
-"""Optional cross-encoder reranking (sentence-transformers CrossEncoder, any model id or local path)."""
+"""Optional cross-encoder reranking (sentence-transformers CrossEncoder: a local path or a hub id in the local
+cache, see qa_engine/model_paths.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from qa_engine.errors import ConfigError
+from qa_engine.settings import Settings
 
 
 class CrossEncoderReranker:
     """Scores (query, passage) pairs; loaded once, on construction."""
 
-    def __init__(self, model_name_or_path: str, max_length: int = 512) -> None:
+    def __init__(self, model_name_or_path: str, max_length: int = 512, settings: Settings | None = None) -> None:
         from sentence_transformers import CrossEncoder
+
+        from qa_engine.model_paths import resolve_model_path
 
         self.model_id = model_name_or_path
         try:
-            self._model = CrossEncoder(model_name_or_path, device="cpu", max_length=max_length)
-        except (OSError, ValueError) as exc:
+            folder = resolve_model_path(model_name_or_path, settings or Settings())
+            self._model = CrossEncoder(str(folder), device="cpu", max_length=max_length)
+        except (ConfigError, OSError, ValueError) as exc:
             raise ConfigError(f"cannot load reranker {model_name_or_path!r}: {exc}") from exc
 
     def scores(self, query: str, passages: Sequence[str]) -> list[float]:
