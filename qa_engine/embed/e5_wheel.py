@@ -315,7 +315,8 @@ def _write_config(model: WheelModel, folder: Path) -> None:
         num_attention_heads=header["heads"], intermediate_size=header["ffn"], hidden_act="gelu",
         max_position_embeddings=header["positions"], type_vocab_size=header["token_types"],
         layer_norm_eps=model.eps, pad_token_id=specials["pad"], bos_token_id=specials["bos"],
-        eos_token_id=specials["eos"], architectures=["BertModel"], tokenizer_class="XLMRobertaTokenizer",
+        eos_token_id=specials["eos"], architectures=["BertModel"],
+        tokenizer_class="XLMRobertaTokenizer",  # type: ignore[call-arg]  # a PretrainedConfig keyword
     ).save_pretrained(str(folder))
 
 
@@ -341,7 +342,7 @@ def build_tokenizer(model: WheelModel):  # type: ignore[no-untyped-def]
 
 
 def _write_tokenizer(model: WheelModel, folder: Path) -> None:
-    from transformers import XLMRobertaTokenizerFast
+    from transformers import XLMRobertaTokenizerFast  # type: ignore[attr-defined]  # lazily exported
 
     names = {role: model.pieces[index][0] for role, index in model.specials.items()}
     XLMRobertaTokenizerFast(
