@@ -11,6 +11,7 @@ from qa_engine.eval.corpus import Corpus
 
 REPO = Path(__file__).resolve().parents[2]
 GOLD_DIR = REPO / "eval" / "gold"
+MORE_FILINGS = REPO / "data" / "filings-more"
 E2E_ITEMS = 15
 
 
@@ -21,8 +22,18 @@ def index_dir(built_index: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def corpus(engine: Engine) -> Corpus:
-    return Corpus.from_engine(engine)
+def corpus(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    """The texts of every filing the gold set is written on: data/filings (the session index) and
+    data/filings-more (indexed here, on its own: a few seconds)."""
+    from qa_engine import Settings
+
+    folder = tmp_path_factory.mktemp("more-index")
+    report = Engine.build([MORE_FILINGS], Settings(index_dir=folder))
+    assert not report.failed, report.failed
+    with Engine.open(folder, Settings(index_dir=folder)) as more:
+        extra = Corpus.from_engine(more)
+    base = Corpus.from_engine(engine)
+    return Corpus(doc_ids={**base.doc_ids, **extra.doc_ids}, texts={**base.texts, **extra.texts})
 
 
 @pytest.fixture(scope="session")
