@@ -71,6 +71,13 @@ class Engine:
         for table in (load_glossary(settings.glossary_file), load_synonyms(settings.synonyms_file)):
             table.find("warm up")  # compiles the phrase pattern once, at open
 
+    @property
+    def abstain_threshold(self) -> float:
+        """The confidence below which `ask` abstains: QA_ABSTAIN_THRESHOLD, else the reader's calibrated one."""
+        from qa_engine.read.pipeline import abstain_threshold
+
+        return abstain_threshold(self.settings, self._reader)
+
     # ---- construction -------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path | None = None, settings: Settings | None = None) -> Engine:

@@ -74,6 +74,7 @@ class ReaderEval:
     scores: dict[str, Score]
     judgements: tuple[AnswerJudgement, ...]
     latency: dict[str, dict[str, float]]
+    threshold: float | None = None  # the abstention threshold the harness applied, when it applied one
 
 
 def is_verbatim(citation: Citation, corpus: Corpus) -> bool:
@@ -169,4 +170,5 @@ def evaluate_reader(reader: ReaderLike, gold: Sequence[GoldItem], documents: Cor
         scores=score_answers(judgements),
         judgements=judgements,
         latency=latency_summary([dict(j.timings) for j in judgements if j.error is None]),
+        threshold=threshold,
     )

@@ -108,9 +108,7 @@ def _evaluate_one_reader(engines: _EngineCache, name: str, settings: Settings, g
                          corpus: Corpus) -> ReaderEval:
     """Ask without abstention and abstain at the reader's own threshold: one pass gives both what `ask` shows
     and the reader's best sentence before abstention (sentence hit, calibration)."""
-    from qa_engine.read.pipeline import abstain_threshold
-
-    threshold = abstain_threshold(settings.model_copy(update={"reader": name}))
+    threshold = engines.get(reader=name, reranker=settings.reranker).abstain_threshold
     engine = engines.get(reader=name, reranker=settings.reranker, abstain_threshold=0.0)
     return evaluate_reader(engine, gold, corpus, threshold=threshold)
 
@@ -283,8 +281,6 @@ def _items(gold: Sequence[GoldItem], queries: Sequence[QueryJudgement],
 
 def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], primary_mode: str | None,
           reader: ReaderEval) -> dict[str, Any]:
-    from qa_engine.read.pipeline import abstain_threshold
-
     return {
         "command": config.command,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -299,7 +295,7 @@ def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], prim
         "errors": sum(j.error is not None for j in reader.judgements),
         "settings": {key: _jsonable(getattr(settings, key)) for key in (
             "backend", "retrieval_mode", "reader", "reranker", "embedder", "chunk_tokens", "read_top_k")}
-        | {"abstain_threshold": abstain_threshold(settings)},
+        | {"abstain_threshold": reader.threshold},
         "python": platform.python_version(),
     }
 

