@@ -18,6 +18,7 @@ from qa_engine.ingest.sentences import FULL_STOP, Span, split_sentences
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.blocks import block_at
+from qa_engine.read.calibration import Calibration
 from qa_engine.read.features import FEATURES, Asked, SentenceView, answer_span, coverage, featurize
 
 MIN_SENTENCE_CHARS = 4
@@ -26,6 +27,7 @@ MIN_SENTENCE_CHARS = 4
 MAX_MISSING_TOPIC = 0.6
 MISSING_TOPIC = FEATURES.index("missing_topic")
 WEIGHTS_FILE = "reader_weights.json"
+NO_RUNNER_UP = 10.0  # the lead of a sole candidate
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class SentenceModel:
 
     weights: np.ndarray
     bias: float
-    abstain_threshold: float  # calibrated with the weights: at most 10% of the training answers withheld
+    abstain_threshold: float  # at most 10% of the calibration questions' answers withheld
+    calibration: Calibration | None = None  # fit on the dev split; None: the logistic probability itself
 
     @classmethod
     def load(cls, path: Path | None = None) -> SentenceModel:
@@ -44,14 +47,21 @@ class SentenceModel:
         missing = [f for f in FEATURES if f not in named]
         if missing:
             raise ConfigError(f"reader weights lack features {missing}: retrain with `python -m qa_engine.eval.train_reader`")
+        calibration = Calibration.from_dict(data["calibration"]) if data.get("calibration") else None
         return cls(np.array([named[f] for f in FEATURES], dtype=np.float64), float(data["bias"]),
-                   float(data["abstain_threshold"]))
+                   float(data["abstain_threshold"]), calibration)
 
     def logit(self, features: np.ndarray) -> np.ndarray:
         return features @ self.weights + self.bias
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.logit(features)))
+
+    def confidence(self, best: float, margin: float) -> float:
+        """The probability that the best sentence holds the answer, from its logit and its lead."""
+        if self.calibration is None:
+            return float(1.0 / (1.0 + np.exp(-best)))
+        return self.calibration.confidence(best, margin, best)
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +85,12 @@ class ScoredCandidates:
     candidates: list[Candidate]
     logits: np.ndarray
     off_topic: bool
+
+    def best_and_margin(self) -> tuple[int, float]:
+        """Return the best candidate's index and its logit's lead over the runner-up."""
+        order = self.top(2)
+        lead = float(self.logits[order[0]] - self.logits[order[1]]) if len(order) > 1 else NO_RUNNER_UP
+        return order[0], lead
 
     def top(self, n: int) -> list[int]:
         """Return the indexes of the n best candidates by logit, best first."""
@@ -117,8 +133,8 @@ class HeuristicReader:
         scored = self.score(analysis, passages)
         if scored is None:
             return None
-        best = int(np.argmax(scored.logits))
-        return scored.extract(best, float(1.0 / (1.0 + np.exp(-scored.logits[best]))))
+        best, margin = scored.best_and_margin()
+        return scored.extract(best, self.model.confidence(float(scored.logits[best]), margin))
 
 
 def off_topic(features: np.ndarray) -> bool:

@@ -24,7 +24,7 @@ from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.calibration import Calibration
 from qa_engine.read.encoder import SentenceEncoder
-from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
+from qa_engine.read.heuristic import NO_RUNNER_UP, HeuristicReader, ScoredCandidates
 from qa_engine.settings import Settings
 
 HEAD_FILE = "head.json"
@@ -97,7 +97,7 @@ class NeuralReader:
         top, combined = self.rerank(analysis.question, scored)
         order = np.argsort(-combined, kind="stable")
         best = int(order[0])
-        margin = float(combined[best] - combined[order[1]]) if len(order) > 1 else 10.0
+        margin = float(combined[best] - combined[order[1]]) if len(order) > 1 else NO_RUNNER_UP
         confidence = self.head.calibration.confidence(float(combined[best]), margin, float(scored.logits[top[best]]))
         return scored.extract(top[best], confidence)
 
