@@ -28,15 +28,19 @@ from qa_engine.settings import Settings
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "resources" / WEIGHTS_FILE
 
 
-def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[tuple[tuple[float, float, float], bool, bool]]:
-    """Per dev question: (calibration inputs, answerable, best sentence holds the answer)."""
+Row = tuple[tuple[float, float, float] | None, bool, bool]  # inputs (None: answered "not found" at 0), answerable, right
+
+
+def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[Row]:
+    """Per dev question: (calibration inputs, answerable, best sentence holds the answer); the inputs are None
+    where the reader answers at confidence 0 whatever the calibration (no sentence, or off topic)."""
     reader = HeuristicReader()
     rows = []
     for item in load_gold(gold, split="dev"):
         reading = engine.prepare(item.question)
         scored = reader.score(reading.analysis, reading.passages)
-        if scored is None:
-            rows.append(((-10.0, 0.0, -10.0), item.answerable, False))
+        if scored is None or scored.off_topic:
+            rows.append((None, item.answerable, False))
             continue
         best, margin = scored.best_and_margin()
         candidate = scored.candidates[best]
@@ -47,9 +51,10 @@ def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[tuple[tuple[float,
     return rows
 
 
-def calibrate(rows: Sequence[tuple[tuple[float, float, float], bool, bool]]) -> dict[str, Any]:
-    calibration = fit_calibration([r[0] for r in rows], [a and right for _, a, right in rows])
-    confidences = [calibration.confidence(*r[0]) for r in rows]
+def calibrate(rows: Sequence[Row]) -> dict[str, Any]:
+    scored = [(inputs, a and right) for inputs, a, right in rows if inputs is not None]
+    calibration = fit_calibration([inputs for inputs, _ in scored], [right for _, right in scored])
+    confidences = [0.0 if r[0] is None else calibration.confidence(*r[0]) for r in rows]
     threshold = threshold_for(confidences, [a for _, a, _ in rows], MAX_FALSE_ABSTENTION)
     return {"calibration": calibration.to_dict(), "abstain_threshold": round(threshold, 4),
             "calibrated_on": {"split": "dev", "questions": len(rows),

@@ -182,7 +182,7 @@ def _assemble(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem],
     group_scores = _GroupScores(queries, reader.judgements, config.k)
     splits = sorted({item.split or "" for item in gold})
     return EvalResult(
-        meta={**_meta(config, settings, gold, primary_mode, reader), "gold_problems": gold_problems},
+        meta={**_meta(config, settings, gold, primary_mode, reader, list(readers)), "gold_problems": gold_problems},
         overall=group_scores.for_items(lambda item: True),
         by_type=group_scores.by(lambda item: item.qtype),
         by_lang=group_scores.by(lambda item: item.lang),
@@ -280,7 +280,7 @@ def _items(gold: Sequence[GoldItem], queries: Sequence[QueryJudgement],
 
 
 def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], primary_mode: str | None,
-          reader: ReaderEval) -> dict[str, Any]:
+          reader: ReaderEval, readers: Sequence[str] = ()) -> dict[str, Any]:
     return {
         "command": config.command,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -297,7 +297,30 @@ def _meta(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem], prim
             "backend", "retrieval_mode", "reader", "reranker", "embedder", "chunk_tokens", "read_top_k")}
         | {"abstain_threshold": reader.threshold},
         "python": platform.python_version(),
+        "reader_training": {name: training_report(name.removeprefix("reader=")) for name in readers},
     }
+
+
+def training_report(reader: str) -> dict[str, Any]:
+    """What a trained reader's own files say of its held-out scores: the heuristic reader's leave-one-filing-out
+    and by-question cross-validation, the neural reader's dev split; {} for an untrained reader."""
+    import json
+    from importlib import resources
+
+    if reader == "heuristic":
+        raw = resources.files("qa_engine.resources").joinpath("reader_weights.json").read_text("utf-8")
+        keys = ("trained_on", "cv_by_filing", "cv_by_question", "calibrated_on")
+    elif reader == "neural":
+        from qa_engine.read.neural import HEAD_FILE, shipped_folder
+
+        head = shipped_folder() / HEAD_FILE
+        if not head.exists():
+            return {}
+        raw, keys = head.read_text("utf-8"), ("trained_on", "dev")
+    else:
+        return {}
+    data = json.loads(raw)
+    return {key: data[key] for key in keys if key in data}
 
 
 def _jsonable(value: object) -> object:

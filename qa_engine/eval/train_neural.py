@@ -62,6 +62,7 @@ class Listwise:
     sentences: tuple[str, ...]
     prior: np.ndarray  # heuristic logits
     labels: np.ndarray  # 1.0 where the sentence holds a gold span in the gold filing
+    off_topic: bool = False  # the reader answers at confidence 0 whatever the scores
 
 
 def collect(engine: Any, items: Sequence[GoldItem], corpus: Corpus, top_n: int, k: int) -> list[Listwise]:
@@ -83,7 +84,7 @@ def _listwise(item: GoldItem, question: str, scored: ScoredCandidates, corpus: C
     labels = [float(c.passage.document.doc_id == gold_doc and any(a in c.view.sentence for a in item.answers))
               for c in candidates]
     return Listwise(item, question, tuple(c.view.sentence for c in candidates), scored.logits[top].astype(np.float32),
-                    np.array(labels, dtype=np.float32))
+                    np.array(labels, dtype=np.float32), scored.off_topic)
 
 
 def trainable(examples: Sequence[Listwise]) -> list[Listwise]:
@@ -148,7 +149,8 @@ def outcomes(encoder: Any, examples: Sequence[Listwise], scale: float, temperatu
         best = int(order[0])
         margin = float(combined[best] - combined[order[1]]) if len(order) > 1 else NO_RUNNER_UP
         rows.append({"answerable": ex.item.answerable, "lang": ex.item.lang, "prior_hit": bool(ex.labels[0]),
-                     "hit": bool(ex.labels[best]), "inputs": (float(combined[best]), margin, float(ex.prior[best]))})
+                     "hit": bool(ex.labels[best]), "inputs": (float(combined[best]), margin, float(ex.prior[best])),
+                     "off_topic": ex.off_topic})
     return rows
 
 
@@ -165,8 +167,9 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def calibrate(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], float, dict[str, Any]]:
     """Return (calibration dict, abstention threshold, what they do on these rows)."""
-    calibration = fit_calibration([r["inputs"] for r in rows], [r["answerable"] and r["hit"] for r in rows])
-    confidences = [calibration.confidence(*r["inputs"]) for r in rows]
+    fitted = [r for r in rows if not r["off_topic"]]
+    calibration = fit_calibration([r["inputs"] for r in fitted], [r["answerable"] and r["hit"] for r in fitted])
+    confidences = [0.0 if r["off_topic"] else calibration.confidence(*r["inputs"]) for r in rows]
     answerable = [r["answerable"] for r in rows]
     threshold = threshold_for(confidences, answerable, MAX_FALSE_ABSTENTION)
     shown = [(r, c) for r, c in zip(rows, confidences) if c >= threshold]
@@ -217,6 +220,28 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     return report
 
 
+def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
+    """Refit the calibration and threshold of the adapter in --out on the dev split, keeping its weights."""
+    from qa_engine.engine import Engine
+    from qa_engine.model_paths import resolve_model_path
+    from qa_engine.read.encoder import SentenceEncoder
+
+    head_path = args.out / HEAD_FILE
+    head = json.loads(head_path.read_text("utf-8"))
+    settings = Settings().model_copy(update={"index_dir": args.index})
+    engine = Engine.open(args.index, settings=settings)
+    dev_set = collect(engine, load_gold(args.gold, split="dev"), Corpus.from_engine(engine), head["top_n"],
+                      settings.read_top_k)
+    encoder = SentenceEncoder(Path(resolve_model_path(head["base_model"], settings)), args.out, head["max_tokens"])
+    dev_rows = outcomes(encoder, dev_set, head["scale"], head["temperature"])
+    calibration, threshold, effect = calibrate(dev_rows)
+    head |= {"calibration": calibration, "abstain_threshold": round(threshold, 4),
+             "dev": summary(dev_rows) | {"calibrated": effect}}
+    if not args.dry_run:
+        head_path.write_text(json.dumps(head, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return head
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa_engine.eval.train_neural", description=__doc__.split("\n")[0])
     parser.add_argument("--index", type=Path, default=Path("build/train-index"))
@@ -228,7 +253,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-minutes", type=float, default=TrainConfig.max_minutes)
     parser.add_argument("--base-model", default=TrainConfig.base_model, help="model id or folder (e5-small: from the wheel)")
     parser.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
+    parser.add_argument("--calibrate-only", action="store_true",
+                        help="keep the adapter in --out, refit its calibration and threshold on dev")
     args = parser.parse_args(argv)
+    if args.calibrate_only:
+        report = recalibrate(args)
+        json.dump({k: report[k] for k in ("abstain_threshold", "calibration", "dev")}, sys.stdout, indent=1)
+        print()
+        return 0
     config = TrainConfig(epochs=args.epochs, lr=args.lr, max_minutes=args.max_minutes, base_model=args.base_model)
     report = train(args, config)
     json.dump({k: report[k] for k in ("scale", "abstain_threshold", "trained_on", "dev")}, sys.stdout, indent=1)

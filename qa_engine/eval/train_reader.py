@@ -2,6 +2,8 @@
 
     python -m qa_engine.eval.train_reader --build data/filings [--out qa_engine/resources/reader_weights.json]
 
+Only the train split of `eval/split.json` is used (dev calibrates, test is never seen): run
+`python -m qa_engine.eval.calibrate_reader` afterwards, since this writes a threshold of its own.
 Every sentence of the top-k passages is one example: positive when it lies in the gold document and contains
 a gold answer span. A logistic regression over `qa_engine.read.features.FEATURES` is fit on all of them.
 The numbers it prints come from cross-validation where each fold's model never saw the fold's questions:
@@ -129,7 +131,7 @@ def train(index: Path, gold_path: Path, settings: Settings, out: Path | None) ->
 
     engine = Engine.open(index, settings=settings)
     corpus = Corpus.from_engine(engine)
-    examples = collect_examples(engine, load_gold(gold_path), corpus, settings.read_top_k)
+    examples = collect_examples(engine, load_gold(gold_path, split="train"), corpus, settings.read_top_k)
     model = fit(examples)
     threshold = choose_threshold(best_scores(model, examples))
     report = {
