@@ -30,8 +30,24 @@ class Scored:
 
 
 def retrieve(snapshot: Snapshot, plan: QueryPlan, k: int, allowed: set[str] | None, params: RetrievalParams) -> list[Scored]:
-    """The top-k chunk positions for a planned query, best first."""
+    """The top-k chunk positions for a planned query, best first.
+
+    A question that names a company ranks that company's filings first: searched on their own, so a short
+    filing is not lost behind the long filings of others that share the question's words (a pool of the whole
+    corpus's best 50 chunks can hold none of it), then the rest of the corpus.
+    """
+    if params.prefer_named_company and plan.named_docs and allowed is None:
+        named = _fused(snapshot, plan, k, snapshot.mask_for(set(plan.named_docs)), params)
+        rest = [item for item in _fused(snapshot, plan, k, None, params)
+                if snapshot.chunks[item[0]].doc_id not in plan.named_docs]
+        return [Scored(pos, score) for pos, score in (named + rest)[:k]]
     mask = None if allowed is None else snapshot.mask_for(allowed)
+    return [Scored(pos, score) for pos, score in _fused(snapshot, plan, k, mask, params)[:k]]
+
+
+def _fused(snapshot: Snapshot, plan: QueryPlan, k: int, mask: np.ndarray | None,
+           params: RetrievalParams) -> list[tuple[int, float]]:
+    """Rank-fused (position, score) pairs of the configured mode's rankings."""
     pool = max(params.pool, k)
     rankings, weights = [], []
     if params.mode in ("bm25", "hybrid"):
@@ -40,10 +56,7 @@ def retrieve(snapshot: Snapshot, plan: QueryPlan, k: int, allowed: set[str] | No
     if params.mode in ("dense", "hybrid") and snapshot.dense is not None and snapshot.embedder is not None:
         rankings.append(_dense_ranking(snapshot, plan, pool, mask))
         weights.append(params.dense_weight if params.mode == "hybrid" else 1.0)
-    fused = rrf_fuse(rankings, weights, params.rrf_k)
-    if params.prefer_named_company and plan.named_docs and allowed is None:
-        fused = _prefer_docs(snapshot, fused, plan.named_docs)
-    return [Scored(pos, score) for pos, score in fused[:k]]
+    return rrf_fuse(rankings, weights, params.rrf_k)
 
 
 def _bm25_ranking(snapshot: Snapshot, plan: QueryPlan, pool: int, mask: np.ndarray | None) -> list[int]:
@@ -56,9 +69,3 @@ def _dense_ranking(snapshot: Snapshot, plan: QueryPlan, pool: int, mask: np.ndar
     vector = snapshot.embedder.encode([plan.search_text], query=True)[0]
     return [pos for pos, _ in snapshot.dense.search(vector, pool, mask)]
 
-
-def _prefer_docs(snapshot: Snapshot, fused: list[tuple[int, float]], doc_ids: frozenset[str]) -> list[tuple[int, float]]:
-    """Stable reorder: chunks of the named companies' filings before the rest."""
-    named = [item for item in fused if snapshot.chunks[item[0]].doc_id in doc_ids]
-    others = [item for item in fused if snapshot.chunks[item[0]].doc_id not in doc_ids]
-    return named + others
