@@ -138,3 +138,18 @@ def test_number_units_rates_and_qualifiers(sentence: str, question: str, expecte
 ])
 def test_dates_with_months_quarters_and_relative_years(sentence: str, expected: str) -> None:
     assert _cut(sentence, date_span(sentence, [])) == expected
+
+
+@pytest.mark.parametrize(("sentence", "question", "expected"), [
+    ("预计2024年度实现归属于母公司所有者的净利润为1.2亿元至1.5亿元,同比减少68%到45%。", "净利润是多少", "1.2亿元至1.5亿元"),
+    ("预计净利润为1.2至1.5亿元。", "净利润是多少", "1.2至1.5亿元"),
+    ("预计2024年半年度实现归属于母公司所有者的净利润为-1.6亿元至-2亿元。", "净利润是多少", "-1.6亿元至-2亿元"),
+    ("公司预计同比增加200%-230%。", "增幅是多少", "200%-230%"),
+    ("本次募集资金总额不超过人民币150亿元。", "募集资金是多少", "不超过人民币150亿元"),
+    ("镧铈元素约占98%。", "占比是多少", "约占98%"),
+    ("公司交易金额约36,258.11万元。", "交易金额是多少", "约36,258.11万元"),
+    ("公司预计2024年实现营收430亿元以上。", "营收目标是多少", "430亿元以上"),
+    ("证券代码：600111 证券简称：北方稀土 公告编号：2024-046", "北方稀土的股票代码是多少", "600111"),
+])
+def test_number_ranges_qualifiers_and_codes_stay_whole(sentence: str, question: str, expected: str) -> None:
+    assert _cut(sentence, number_span(sentence, [], question)) == expected

@@ -1,4 +1,8 @@
-"""Turn raw page texts into one canonical text: hard wraps repaired, page furniture dropped, pages recorded."""
+"""Turn raw page texts into one canonical text: hard wraps repaired, page furniture dropped, pages recorded.
+
+The filing's header ("证券代码：600111 证券简称：北方稀土 公告编号：2024-046") stays in the text, once, on a line of
+its own: it states the stock code, which users ask about. PDFs print it again on later pages as a running header;
+those copies are furniture and go. A copy that breaks into a sentence is kept after that paragraph instead."""
 
 from __future__ import annotations
 
@@ -13,9 +17,9 @@ from qa_engine.ingest.text_rules import (
     display_width,
     is_table_row,
     remove_cjk_spaces,
+    split_filing_header,
 )
 
-PAGE_HEADER = re.compile(r"证券代码\s*[:：].{0,40}证券简称\s*[:：]")
 BARE_PAGE_NUMBER = re.compile(r"^\s*(-\s*\d{1,4}\s*-|\d{1,4}|第\s*\d+\s*页(\s*[/，,]?\s*共\s*\d+\s*页)?|\d+-\d+-\d+)\s*$")
 STRAY_HTML = re.compile(r"</?(p|br|div|span|input|td|tr|table|tbody|th|b|i|u|font)\b[^<>]{0,120}/?>", re.I)
 REPEAT_MIN = 4
@@ -27,6 +31,7 @@ class Line:
     text: str
     page: int  # 1-based
     table: bool
+    header: bool = False  # the filing's header line: never joined to its neighbours
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,21 @@ def _clean_lines(pages: tuple[str, ...] | list[str]) -> list[Line | None]:
     furniture = _repeated_furniture([ln for _, ln in raw])
     out: list[Line | None] = []
     page_shift = 0
+    header_kept = False
     for page, ln in raw:
         text = STRAY_HTML.sub("", ln).strip()
         if not text:
             out.append(None)
             continue
-        if text in furniture or PAGE_HEADER.search(text):
+        header = split_filing_header(text)
+        if header is not None:
+            if not header_kept:  # later copies are running page headers
+                out.append(Line(text=header.text, page=page + page_shift, table=False, header=True))
+                header_kept = True
+            text = header.rest
+            if not text:
+                continue
+        if text in furniture:
             continue
         if BARE_PAGE_NUMBER.match(text):
             if len(pages) == 1:
@@ -94,7 +108,7 @@ def _repeated_furniture(lines: list[str]) -> set[str]:
 
 def _wrap_width(lines: list[Line | None]) -> int:
     """The column at which the PDF wrapped prose lines (a high percentile of line widths)."""
-    widths = sorted(display_width(ln.text) for ln in lines if ln and not ln.table)
+    widths = sorted(display_width(ln.text) for ln in lines if ln and not ln.table and not ln.header)
     if not widths:
         return 0
     return widths[int(len(widths) * 0.75)]
@@ -102,32 +116,53 @@ def _wrap_width(lines: list[Line | None]) -> int:
 
 def _continues(prev: Line, nxt: Line, wrap_width: int) -> bool:
     """True when `nxt` is the rest of the sentence that the hard-wrapped `prev` broke off."""
-    if prev.table or nxt.table or prev.text[-1] in TERMINAL_PUNCT:
+    if prev.table or nxt.table or prev.header or nxt.header or prev.text[-1] in TERMINAL_PUNCT:
         return False
     if UNIT_LINE.match(nxt.text) or HEADING_MARKER.match(nxt.text):
         return False
     return display_width(prev.text) >= WRAP_FRACTION * wrap_width
 
 
+class _TextBuilder:
+    """The canonical text as it is assembled, with the offset at which each page starts."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.offset = 0
+        self.page_starts: dict[int, int] = {1: 0}
+
+    def add(self, separator: str, line: Line) -> None:
+        self.parts.append(separator)
+        self.offset += len(separator)
+        if line.page > max(self.page_starts):
+            _open_page(self.page_starts, line.page, self.offset)
+        self.parts.append(line.text)
+        self.offset += len(line.text)
+
+    def canonical(self) -> Canonical:
+        starts = tuple(self.page_starts[p] for p in sorted(self.page_starts))
+        return Canonical(text="".join(self.parts), page_starts=starts)
+
+
 def _join_paragraphs(lines: list[Line | None], wrap_width: int) -> Canonical:
-    parts: list[str] = []
-    offset = 0
-    page_starts: dict[int, int] = {1: 0}
+    out = _TextBuilder()
     prev: Line | None = None
+    held: Line | None = None  # a header met inside the text waits for the end of the paragraph it broke into
     for line in lines:
         if line is None:
             continue
-        if prev is not None:
-            sep = _joiner(prev, line) if _continues(prev, line, wrap_width) else "\n"
-            parts.append(sep)
-            offset += len(sep)
-        if line.page > max(page_starts):
-            _open_page(page_starts, line.page, offset)
-        parts.append(line.text)
-        offset += len(line.text)
+        if line.header and prev is not None:
+            held = line
+            continue
+        joined = prev is not None and _continues(prev, line, wrap_width)
+        if held is not None and not joined:
+            out.add("\n", held)
+            held = None
+        out.add("" if prev is None else _joiner(prev, line) if joined else "\n", line)
         prev = line
-    starts = tuple(page_starts[p] for p in sorted(page_starts))
-    return Canonical(text="".join(parts), page_starts=starts)
+    if held is not None:
+        out.add("\n", held)
+    return out.canonical()
 
 
 def _open_page(page_starts: dict[int, int], page: int, offset: int) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from itertools import pairwise
 
 CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u2014-\u2027\u2e80-\u2eff"
 CJK_CHAR = re.compile(f"[{CJK}]")
@@ -43,3 +45,55 @@ def is_table_row(line: str) -> bool:
 def remove_cjk_spaces(line: str) -> str:
     """'2024 年' -> '2024年'; spaces between Latin words stay."""
     return SPACE_TOUCHING_CJK.sub("", line)
+
+
+# The header an exchange filing opens with: "证券代码：600111 证券简称：北方稀土 公告编号：2024-046" (also 股票/公司
+# 代码, 简称 before 代码, no spaces at all, bond codes after it). PDFs repeat it on later pages as a running header.
+HEADER_LABEL = r"(?:证券|股票|公司|A股|B股|债券|优先股)(?:代码|简称)|公告编[号码]|公告号|编号"
+HEADER_FIELD = re.compile(rf"({HEADER_LABEL})\s*([:：])\s*")
+CODE_LABEL = re.compile(r"(?:证券|股票|公司|A股)代码")
+LAST_VALUE = {  # the last field's value when the filing's text runs on after it on the same line
+    "代码": re.compile(r"\d[\d/]*"),
+    "简称": re.compile(r"\S+"),
+    "号": re.compile(r"(?:临\s*)?[0-9A-Za-z][0-9A-Za-z\-—－_]*"),
+}
+HEADER_ONLY_TAIL = 20  # a last value longer than this is the start of the text, not a value
+
+
+@dataclass(frozen=True)
+class FilingHeader:
+    """A filing's header line, parsed: its fields in order, the header as one clean line, and the text that
+    followed it on the same line (a filing published as one line)."""
+
+    fields: tuple[tuple[str, str], ...]
+    text: str
+    rest: str
+
+    def value(self, *labels: str) -> str:
+        """Return the value of the first field whose label ends with one of `labels` ('代码', '简称')."""
+        return next((v for label, v in self.fields if label.endswith(labels)), "")
+
+
+def split_filing_header(line: str) -> FilingHeader | None:
+    """Return the header that `line` starts with (a 证券代码 field and others), or None when it starts with none."""
+    body = line.strip()
+    found = list(HEADER_FIELD.finditer(body))
+    if not found or found[0].start() != 0 or not any(CODE_LABEL.fullmatch(m.group(1)) for m in found):
+        return None
+    fields = [(m.group(1), m.group(2), body[m.end() : nxt.start()]) for m, nxt in pairwise(found)]
+    last = found[-1]
+    value, rest = _last_value(last.group(1), body[last.end() :])
+    fields.append((last.group(1), last.group(2), value))
+    clean = tuple((label, " ".join(v.split())) for label, _, v in fields)
+    text = " ".join(f"{label}{colon}{' '.join(v.split())}" for label, colon, v in fields)
+    return FilingHeader(fields=clean, text=text, rest=rest.strip())
+
+
+def _last_value(label: str, tail: str) -> tuple[str, str]:
+    """Return (value, the text after it) for the header's last field."""
+    tail = tail.strip()
+    if len(tail) <= HEADER_ONLY_TAIL:
+        return tail, ""
+    kind = "代码" if label.endswith("代码") else "简称" if label.endswith("简称") else "号"
+    match = LAST_VALUE[kind].match(tail)
+    return (match.group(0), tail[match.end() :]) if match else ("", tail)

@@ -34,6 +34,18 @@ LIST_ITEM_END = re.compile(r"等|方面|领域|的|阶段|[一二三四五六七
 LIST_LEAD_IN = re.compile(r"包括|包含|主要有|分别为|分别是|主要为|设立|通过|采购|涉及|持有|聚焦|为|是|有|在|即|如|对|从|的|与")
 MAX_LAST_ITEM = 40
 
+# Ranges, qualifiers and codes: "3.35亿元到5.76亿元", "-1.6亿元至-2亿元", "200%-230%", "约98%", "不超过人民币150亿元",
+# "430亿元以上"; "600111" when the stock code is asked.
+_NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
+_UNIT = r"(?:%|％|万元/吨|元/吨|元/股|万元|亿元|千元|元|万吨|吨|万股|亿股|股|人|家|个月|个|倍|万|亿)?"
+_RANGE_JOIN = r"\s*(?:至|到|~|～|-|—|－)\s*"
+RANGE_START = re.compile(rf"(?<![\d.,]){_NUMBER}{_UNIT}{_RANGE_JOIN}$")
+RANGE_END = re.compile(rf"{_RANGE_JOIN}{_NUMBER}{_UNIT}(?![\d.])")
+QUALIFIER_BEFORE = re.compile(r"(?:约[为合占]?|大约|不超过|不低于|不少于|不高于|不到|超过|最高|最多|至少|逾|近)(?:人民币)?$")
+QUALIFIER_AFTER = re.compile(r"(?:以上|以下(?!简称)|以内|左右)?(?:[(（]含[)）])?")
+ASKS_CODE = re.compile(r"代码|\bcode\b|\bticker\b", re.IGNORECASE)
+STOCK_CODE = re.compile(r"(?<![\d.,])\d{6}(?![\d.,%])")
+
 UNIT_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"比例|比率|占比|百分|增速|增幅|降幅|涨幅|毛利率|收益率|覆盖率|增长率|权重|percent|stake|ratio|\brate\b|margin|weight|share of", re.IGNORECASE),
      ("%", "％")),
@@ -46,11 +58,29 @@ UNIT_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 
 
 def number_span(sentence: str, anchors: Sequence[int], question: str) -> Span | None:
-    """The number with a unit nearest after the focus, preferring the unit the question implies."""
+    """The number with a unit nearest after the focus, preferring the unit the question implies, kept whole:
+    a range ("1.2亿元至1.5亿元") and its qualifier ("约", "不超过", "以上"); a stock code when a code is asked."""
+    if ASKS_CODE.search(question) and (codes := [(m.start(), m.end()) for m in STOCK_CODE.finditer(sentence)]):
+        return nearest(codes, anchors)
     matches = [(m.start(), m.end()) for m in NUMBER_WITH_UNIT.finditer(sentence)]
     units = next((u for pattern, u in UNIT_HINTS if pattern.search(question)), ())
     preferred = [s for s in matches if sentence[s[0] : s[1]].endswith(units)] if units else []
-    return nearest(preferred or matches, anchors)
+    found = nearest(preferred or matches, anchors)
+    return _whole_number(sentence, found) if found else None
+
+
+def _whole_number(sentence: str, span: Span) -> Span:
+    """`span` widened to the range it is one end of, and to the qualifier before or after it."""
+    start, end = span
+    if before := RANGE_START.search(sentence[:start]):
+        start = before.start()
+    elif after := RANGE_END.match(sentence, end):
+        end = after.end()
+    if qualifier := QUALIFIER_BEFORE.search(sentence[:start]):
+        start = qualifier.start()
+    if qualifier := QUALIFIER_AFTER.match(sentence, end):
+        end = qualifier.end()
+    return start, end
 
 
 def date_span(sentence: str, anchors: Sequence[int]) -> Span | None:
