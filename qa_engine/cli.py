@@ -45,11 +45,12 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or folders (.txt .md .pdf .html)")],
     index: IndexOption = None,
     rebuild: Annotated[bool, typer.Option(help="retrain the embedder and rebuild every vector")] = False,
+    replace: Annotated[bool, typer.Option(help="replace documents whose file changed since it was indexed")] = False,
 ) -> None:
-    """Ingest filings into the index (unchanged files are skipped, changed files replaced)."""
+    """Ingest filings into the index (unchanged files are skipped; changed files are replaced with --replace)."""
     settings = _settings(index)
     try:
-        report = ingest_paths(settings.index_dir, settings, paths, rebuild=rebuild, progress=True)
+        report = ingest_paths(settings.index_dir, settings, paths, rebuild=rebuild, progress=True, replace=replace)
     except QAEngineError as exc:
         _fail(exc)
         return

@@ -7,26 +7,30 @@ ingest (files → Documents) → index writer (chunks, BM25, FAISS, search backe
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from qa_engine.backends import ChunkFilter, SearchBackend, SearchRequest, open_backend
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.factory import EMBEDDER_DIR, open_embedder
 from qa_engine.errors import (
     DocumentNotFoundError,
+    IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
     IngestError,
     InvalidQueryError,
 )
+from qa_engine.index.changes import ChangePlan, plan_change
 from qa_engine.index.generation import FORMAT_VERSION, load_generation, read_manifest
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change, writer_lock
-from qa_engine.ingest.pipeline import IngestReport, collect_files, prepare_document
+from qa_engine.ingest.loaders import ParseLimits
+from qa_engine.ingest.pipeline import IngestReport, SourceFile, collect_files, prepare_document
 from qa_engine.models import Answer, Chunk, Document, Filters, Hit, Turn, as_turns
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, answer_question, prepare_reading
@@ -34,7 +38,9 @@ from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synony
 from qa_engine.retrieve.hybrid import MODES, RetrievalParams
 from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
 from qa_engine.settings import Settings
-from qa_engine.store.sqlite_store import SQLiteStore
+from qa_engine.store.sqlite_store import SQLiteStore, read_current_generation
+
+log = logging.getLogger("qa_engine")
 
 
 @dataclass(frozen=True)
@@ -90,10 +96,12 @@ class Engine:
         return cls(index_dir, settings.model_copy(update={"index_dir": index_dir}))
 
     @classmethod
-    def build(cls, paths: Iterable[str | Path], settings: Settings | None = None, rebuild: bool = False) -> IngestReport:
-        """Ingests files/folders into settings.index_dir (created if needed); returns the per-file report."""
+    def build(cls, paths: Iterable[str | Path], settings: Settings | None = None, rebuild: bool = False,
+              replace: bool = False) -> IngestReport:
+        """Ingests files/folders into settings.index_dir (created if needed); returns the per-file report.
+        A file indexed before with other content is replaced only with `replace=True` (else a conflict)."""
         settings = settings or Settings()
-        return ingest_paths(settings.index_dir, settings, paths, rebuild=rebuild)
+        return ingest_paths(settings.index_dir, settings, paths, rebuild=rebuild, replace=replace)
 
     def _load_snapshot(self) -> Snapshot:
         store = SQLiteStore(self.index_dir / STORE_FILE)
@@ -130,11 +138,21 @@ class Engine:
             raise IndexMismatchError(_mismatch(self.index_dir, embedder_id, configured))
 
     # ---- writing --------------------------------------------------------------------------------
-    def add(self, paths: Iterable[str | Path]) -> IngestReport:
-        """Ingests new or changed files and switches this engine to the new index."""
+    def add(self, paths: Iterable[str | Path], replace: bool = False) -> IngestReport:
+        """Ingests new files (and changed ones with `replace=True`) and switches this engine to the new index."""
+        files, problems = collect_files(paths)
+        return self.add_files(files, replace=replace, failed=problems)
+
+    def add_files(self, files: Sequence[SourceFile], replace: bool = False,
+                  failed: Sequence[tuple[str, str]] = ()) -> IngestReport:
+        """Like `add`, for files whose identity is not where they are read from (uploads)."""
+        report = IngestReport(failed=list(failed))
+        documents = read_documents(files, self.settings, report)  # no lock held while files are parsed
         with self._write_lock:
-            report = ingest_paths(self.index_dir, self.settings, paths, backend=self._backend)
-            self._refresh()
+            apply_documents(self.index_dir, self.settings, documents, report, replace=replace,
+                            backend=self._backend)
+            if report.generation:
+                self._refresh()
         return report
 
     def remove(self, doc_id: str) -> None:
@@ -145,6 +163,21 @@ class Engine:
             with writer_lock(self.index_dir):
                 apply_change(self.index_dir, self.settings, Change(add=[], remove={doc_id}), backend=self._backend)
             self._refresh()
+
+    @property
+    def generation(self) -> str:
+        """Return the name of the index generation this engine serves."""
+        return self._snapshot.manifest.generation
+
+    def refresh(self) -> bool:
+        """Return True after switching to a generation another process committed (False: already current)."""
+        committed = read_current_generation(self.index_dir / STORE_FILE)
+        if not committed or committed == self.generation:
+            return False
+        with self._write_lock:
+            if self.generation != committed:
+                self._refresh()
+        return True
 
     def _refresh(self) -> None:
         snapshot = self._load_snapshot()
@@ -239,31 +272,105 @@ class Engine:
 
 
 def ingest_paths(index_dir: Path, settings: Settings, paths: Iterable[str | Path], rebuild: bool = False,
-                 progress: bool = False, backend: SearchBackend | None = None) -> IngestReport:
-    """Loads the files, then applies them to the index under the writer lock."""
+                 progress: bool = False, backend: SearchBackend | None = None, replace: bool = False) -> IngestReport:
+    """Reads the files, then applies them to the index under the writer lock (not held while reading)."""
     files, problems = collect_files(paths)
     report = IngestReport(failed=list(problems))
+    documents = read_documents(files, settings, report, progress)
+    return apply_documents(index_dir, settings, documents, report, rebuild=rebuild, replace=replace,
+                           backend=backend)
+
+
+def read_documents(files: Sequence[SourceFile], settings: Settings, report: IngestReport,
+                   progress: bool = False) -> list[Document]:
+    """Return the Documents read from `files`; a file that cannot be read goes to `report.failed`."""
+    limits = ParseLimits.from_settings(settings)
+    documents: list[Document] = []
+    for item in _progress(files, progress):
+        try:
+            documents.append(prepare_document(item, limits))
+        except IngestError as exc:
+            report.failed.append((item.source, str(exc)))
+        except Exception as exc:  # a file must never take the whole ingest down with it
+            log.exception("reading %s failed", item.source)
+            report.failed.append((item.source, f"{PurePath(item.source).name}: could not be read ({type(exc).__name__})"))
+    return documents
+
+
+def apply_documents(index_dir: Path, settings: Settings, documents: list[Document], report: IngestReport,
+                    rebuild: bool = False, replace: bool = False, backend: SearchBackend | None = None) -> IngestReport:
+    """Return `report` completed after writing `documents` into the index. Takes the writer lock only when there
+    is something to write, so a conflict or an unchanged file is answered at once even while another writer runs."""
+    if not rebuild and _nothing_to_write(index_dir, documents, replace, report):
+        return report
     with writer_lock(index_dir):
         store = SQLiteStore(index_dir / STORE_FILE)
         try:
-            known = store.hashes_by_source()
-            known_ids = {doc_id for doc_id, _ in known.values()}
+            known = store.known_documents()
         finally:
             store.close()
         _upgrade_format(index_dir, settings, backend)
-        change = _plan_change(files, known, known_ids, settings, report, progress)
+        plan = plan_change(documents, known, replace)
+        _report_plan(report, plan)
+        _adopt_origins(index_dir, plan.adopt)
+        change = plan.change
         if change.add or change.remove or (rebuild and known):
             report.generation = apply_change(index_dir, settings, change, retrain=rebuild, backend=backend)
     return report
 
 
+def _nothing_to_write(index_dir: Path, documents: list[Document], replace: bool, report: IngestReport) -> bool:
+    """Return True (with `report` filled) when, read without the lock, the index needs no write for `documents`."""
+    if not (index_dir / STORE_FILE).exists():
+        return not documents
+    store = SQLiteStore(index_dir / STORE_FILE)
+    try:
+        plan = plan_change(documents, store.known_documents(), replace)
+        current = store.current_generation()
+    finally:
+        store.close()
+    if plan.writes or (current and _needs_upgrade(index_dir, current)):
+        return False
+    _report_plan(report, plan)
+    return True
+
+
+def _report_plan(report: IngestReport, plan: ChangePlan) -> None:
+    report.added += plan.added
+    report.replaced += plan.replaced
+    report.unchanged += plan.unchanged
+    report.conflicts += [source for source, _ in plan.conflicts]
+    report.failed += plan.conflicts
+
+
+def _adopt_origins(index_dir: Path, origins: dict[str, str]) -> None:
+    """Give migrated documents (keyed by file name) the origin of the file just read at that name."""
+    if not origins:
+        return
+    store = SQLiteStore(index_dir / STORE_FILE)
+    try:
+        with store.transaction() as conn:
+            for doc_id, origin in origins.items():
+                SQLiteStore.set_origin(conn, doc_id, origin)
+    finally:
+        store.close()
+
+
+def _needs_upgrade(index_dir: Path, current: str) -> bool:
+    """Return True when the current generation was written in another format, or cannot be read."""
+    try:
+        return read_manifest(index_dir / current).format_version != FORMAT_VERSION
+    except IndexCorruptError:
+        return True
+
+
 def _upgrade_format(index_dir: Path, settings: Settings, backend: SearchBackend | None) -> None:
-    """An index written by an older qa_engine is re-chunked and re-indexed from its stored documents, so that
-    index and queries tokenise alike. Caller holds the writer lock."""
+    """An index written by an older qa_engine (or whose current generation is damaged) is re-chunked and
+    re-indexed from its stored documents, so that index and queries tokenise alike. Caller holds the writer lock."""
     store = SQLiteStore(index_dir / STORE_FILE)
     try:
         current = store.get_meta(CURRENT_KEY)
-        if not current or read_manifest(index_dir / current).format_version == FORMAT_VERSION:
+        if not current or not _needs_upgrade(index_dir, current):
             return
         documents = store.documents()
     finally:
@@ -272,39 +379,7 @@ def _upgrade_format(index_dir: Path, settings: Settings, backend: SearchBackend 
                  backend=backend)
 
 
-def _plan_change(files: list[Path], known: dict[str, tuple[str, str]], known_ids: set[str], settings: Settings,
-                 report: IngestReport, progress: bool) -> Change:
-    add: list[Document] = []
-    remove: set[str] = set()
-    seen: set[str] = set()
-    for path in _progress(files, progress):
-        try:
-            doc = prepare_document(path, settings.max_file_bytes)
-        except IngestError as exc:
-            report.failed.append((str(path), str(exc)))
-            continue
-        previous = known.get(doc.source)
-        if previous and previous[1] == doc.content_hash:
-            report.unchanged.append(doc.source)
-            continue
-        if doc.doc_id in seen or doc.doc_id in known_ids:  # this content is already indexed under another name
-            if previous:
-                remove.add(previous[0])
-                report.replaced.append(doc.source)
-            else:
-                report.unchanged.append(doc.source)
-            continue
-        if previous:
-            remove.add(previous[0])
-            report.replaced.append(doc.source)
-        else:
-            report.added.append(doc.source)
-        seen.add(doc.doc_id)
-        add.append(doc)
-    return Change(add=add, remove=remove)
-
-
-def _progress(files: list[Path], enabled: bool) -> Iterable[Path]:
+def _progress(files: Sequence[SourceFile], enabled: bool) -> Iterable[SourceFile]:
     if not enabled or len(files) < 2:
         return files
     from rich.progress import track

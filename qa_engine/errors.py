@@ -6,6 +6,8 @@
     ├── IndexNotFoundError     no index at the given path
     ├── IndexMismatchError     index built with another embedder / incompatible version
     ├── IndexBusyError         another writer holds the index lock
+    ├── IndexCorruptError      the index folder is damaged (store, generation files)
+    ├── DocumentExistsError    a file with this identity is indexed with other content
     ├── DocumentNotFoundError  unknown document id
     ├── InvalidQueryError      empty or oversized question
     ├── ModelFileError         a model file that cannot be read or converted
@@ -39,6 +41,14 @@ class IndexMismatchError(QAEngineError):
 
 class IndexBusyError(QAEngineError):
     code = "index_busy"
+
+
+class IndexCorruptError(QAEngineError):
+    code = "index_corrupt"
+
+
+class DocumentExistsError(QAEngineError):
+    code = "document_exists"
 
 
 class DocumentNotFoundError(QAEngineError):

@@ -36,11 +36,12 @@ class Document:
     """One filing as canonical text; `page_starts[i]` is the offset where page i+1 begins."""
 
     doc_id: str
-    source: str  # file name as ingested
+    source: str  # file name as ingested (its path below an ingested folder)
     text: str
     meta: DocumentMeta
     page_starts: tuple[int, ...] = (0,)
     content_hash: str = ""
+    origin: str = ""  # the resolved path it was ingested from: its identity (`source` may repeat across folders)
 
     def page_at(self, offset: int) -> int:
         """1-based page number containing `offset`. Pages that share a start (a text file whose first pages

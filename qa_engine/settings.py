@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -17,6 +18,12 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(160, ge=16, le=4096)
     chunk_overlap_sentences: int = Field(1, ge=0, le=8)
     max_file_bytes: int = 200 * 1024 * 1024
+    max_document_chars: int = Field(5_000_000, ge=1)  # extracted text of one filing; a 300-page report has ~0.6M
+    # PDFs are parsed in a child process bounded in memory (address space) and time, so that a decompression
+    # bomb (a small file whose streams inflate to GBs) fails alone with a 422 naming the limit
+    pdf_max_pages: int = Field(2000, ge=1)
+    pdf_max_memory_mb: int = Field(1024, ge=64)
+    pdf_timeout_s: float = Field(120.0, gt=0)
     user_dict: Path | None = None
 
     # retrieval
@@ -57,8 +64,22 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     request_timeout_s: float = 30.0
     upload_dir: Path | None = None
+    # Host header values served (against DNS rebinding); "*" serves any. The bind address is always allowed.
+    # Comma-separated in the environment: QA_ALLOWED_HOSTS=localhost,qa.internal
+    allowed_hosts: Annotated[list[str], NoDecode] = ["localhost", "127.0.0.1", "::1"]
+    # origins besides the server's own that may write (POST/DELETE); a browser page elsewhere is refused
+    allowed_origins: Annotated[list[str], NoDecode] = []
+    index_poll_s: float = Field(0.5, gt=0)  # how often a server looks for a generation another process committed
 
     # milvus (QA_BACKEND=milvus)
     milvus_uri: str | None = None  # a milvus-lite path ending in .db, or a server: http://host:19530
     milvus_collection: str = "qa_engine_chunks"  # one collection per index folder
     milvus_token: str | None = None  # "user:password" or an API key, for clusters with authentication
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        """Return a list for a comma-separated environment value; lists pass through."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

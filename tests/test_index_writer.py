@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
 from qa_engine import Engine, Settings
+from qa_engine import engine as engine_module
 from qa_engine.engine import ingest_paths
-from qa_engine.errors import IndexBusyError, IndexMismatchError, IndexNotFoundError
+from qa_engine.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from qa_engine.index.generation import FORMAT_VERSION
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, writer_lock
 from qa_engine.store.sqlite_store import SQLiteStore
@@ -125,3 +129,68 @@ def test_ingest_upgrades_an_index_written_in_an_older_format(small_index: Settin
     assert upgraded != generation and (documents_after, chunks_after) == (documents, chunks)
     with Engine.open(index_dir, small_index) as engine:
         assert engine.search(QUERIES[0], k=3)
+
+
+def _damage_store(index_dir: Path) -> None:
+    (index_dir / STORE_FILE).write_bytes(os.urandom(8192))
+    for suffix in ("-wal", "-shm"):
+        (index_dir / f"{STORE_FILE}{suffix}").unlink(missing_ok=True)
+
+
+def _remove_generation(index_dir: Path) -> None:
+    shutil.rmtree(index_dir / str(_store_state(index_dir)[0]))
+
+
+def _damage_chunk_ids(index_dir: Path) -> None:
+    (index_dir / str(_store_state(index_dir)[0]) / "chunk_ids.json").write_text('["abc", tru', encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("damage", "fix"),
+    [(_damage_store, "qa-engine ingest PATH --index"), (_remove_generation, "--rebuild"),
+     (_damage_chunk_ids, "--rebuild")],
+)
+def test_a_damaged_index_is_one_error_naming_the_fix(small_index: Settings, damage, fix: str) -> None:  # type: ignore[no-untyped-def]
+    damage(small_index.index_dir)
+    with pytest.raises(IndexCorruptError, match="damaged") as caught:
+        Engine.open(small_index.index_dir, small_index)
+    assert fix in str(caught.value) and str(small_index.index_dir.parent) not in str(caught.value)
+
+
+@pytest.mark.parametrize("damage", [_remove_generation, _damage_chunk_ids])
+def test_rebuild_repairs_a_damaged_generation(small_index: Settings, small_filings: Path, damage) -> None:  # type: ignore[no-untyped-def]
+    damage(small_index.index_dir)
+    report = Engine.build([small_filings], small_index, rebuild=True)
+    assert report.ok and report.generation
+    with Engine.open(small_index.index_dir, small_index) as engine:
+        assert len(engine.documents()) == 2 and engine.search(QUERIES[0], k=3)
+
+
+def test_files_are_read_without_holding_the_writer_lock(small_index: Settings, new_file: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow file (a long PDF) must not keep other writers waiting: only the write itself is locked."""
+    slow = new_file.parent / "slow.txt"
+    slow.write_text("另一份公告：公司完成氧化镨钕库存盘点。\n", encoding="utf-8")
+    reading, release = threading.Event(), threading.Event()
+    real_prepare = engine_module.prepare_document
+
+    def prepare(item, limits):  # type: ignore[no-untyped-def]
+        if item.source == "slow.txt":
+            reading.set()
+            assert release.wait(30)
+        return real_prepare(item, limits)
+
+    monkeypatch.setattr(engine_module, "prepare_document", prepare)
+    monkeypatch.setattr(engine_module, "writer_lock", functools.partial(writer_lock, wait_s=2))
+    reports: list[object] = []
+    slow_ingest = threading.Thread(
+        target=lambda: reports.append(ingest_paths(small_index.index_dir, small_index, [slow])))
+    slow_ingest.start()
+    try:
+        assert reading.wait(30)
+        report = ingest_paths(small_index.index_dir, small_index, [new_file])  # IndexBusyError while locked
+        assert report.added == ["new.txt"]
+    finally:
+        release.set()
+        slow_ingest.join(60)
+    assert reports[0].added == ["slow.txt"]

@@ -142,7 +142,10 @@ def test_changed_file_replaces_its_old_chunks(tmp_path: Path) -> None:
         old_id = next(d.doc_id for d in engine.documents() if d.source == "a.txt")
         assert any(h.doc_id == old_id for h in engine.search("稀土精矿采购价格上调", mode="bm25"))
         path.write_text("修订后的公告：公司将钕铁硼磁材产能扩大一倍。\n", encoding="utf-8")
-        report = engine.add([folder])
+        refused = engine.add([folder])  # no silent replacement: a changed file is a conflict until asked
+        assert refused.conflicts == ["a.txt"] and not refused.ok and refused.generation is None
+        assert "--replace" in refused.failed[0][1] and old_id in {d.doc_id for d in engine.documents()}
+        report = engine.add([folder], replace=True)
         assert report.replaced == ["a.txt"] and report.unchanged == ["b.txt"] and report.added == []
         sources = {d.source: d.doc_id for d in engine.documents()}
         assert set(sources) == {"a.txt", "b.txt"} and sources["a.txt"] != old_id
@@ -177,7 +180,7 @@ def test_file_changed_into_a_copy_of_another_is_not_a_crash(tmp_path: Path) -> N
     folder, path, settings = _two_filings(tmp_path)
     Engine.build([folder], settings)
     path.write_text(SECOND, encoding="utf-8")
-    report = Engine.build([folder], settings)
+    report = Engine.build([folder], settings, replace=True)
     assert "a.txt" in report.replaced + report.unchanged + [Path(s).name for s, _ in report.failed]
     with Engine.open(settings.index_dir, settings) as engine:
         assert all("采购价格上调" not in h.text for h in engine.search("稀土精矿采购价格上调", mode="bm25"))

@@ -22,7 +22,7 @@ COMPANIES = {
 
 def _detected(prefix: str):  # type: ignore[no-untyped-def]
     path = next(FILINGS.glob(f"{prefix}_*.txt"))
-    raw = load_filing(path, 10**9)
+    raw = load_filing(path)
     return detect_metadata(normalize_pages(raw.pages).text, "\n".join(raw.pages)[:20000])
 
 

@@ -13,12 +13,16 @@ from pathlib import Path
 import numpy as np
 
 from qa_engine import __version__
+from qa_engine.errors import IndexCorruptError
 from qa_engine.index.dense import DenseIndex
 from qa_engine.index.sparse import SparseIndex
 from qa_engine.models import Chunk
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 2  # 2: decimals are one search term
+REBUILD_HINT = "write a fresh one from the stored documents: `qa-engine ingest --rebuild PATH`"
+# what reading a missing, truncated or hand-edited generation file raises (JSON, bm25s, FAISS, the dataclass)
+DAMAGED = (OSError, ValueError, KeyError, TypeError, RuntimeError, EOFError)
 
 
 @dataclass(frozen=True)
@@ -77,16 +81,32 @@ def write_generation(
 
 
 def read_manifest(folder: Path) -> Manifest:
-    return Manifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+    """Return the generation's manifest; raises IndexCorruptError when it is missing or unreadable."""
+    try:
+        return Manifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+    except DAMAGED as exc:
+        raise damaged(folder, exc) from exc
 
 
 def load_generation(folder: Path) -> Generation:
+    """Return the generation in `folder`; raises IndexCorruptError when a file is missing or unreadable."""
     manifest = read_manifest(folder)
-    chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
-    sparse = SparseIndex.load(folder / "bm25", len(chunk_ids))
-    dense_path = folder / "dense.faiss"
-    dense = DenseIndex.load(dense_path) if dense_path.exists() else None
+    try:
+        chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
+        if not isinstance(chunk_ids, list) or not all(isinstance(cid, str) for cid in chunk_ids):
+            raise ValueError("chunk_ids.json is not a list of chunk ids")
+        sparse = SparseIndex.load(folder / "bm25", len(chunk_ids))
+        dense_path = folder / "dense.faiss"
+        dense = DenseIndex.load(dense_path) if dense_path.exists() else None
+    except DAMAGED as exc:
+        raise damaged(folder, exc) from exc
     return Generation(manifest=manifest, chunk_ids=chunk_ids, sparse=sparse, dense=dense)
+
+
+def damaged(folder: Path, exc: BaseException) -> IndexCorruptError:
+    """Return the error for a generation folder that cannot be read (naming the folder, not its path)."""
+    reason = f"{type(exc).__name__}: {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    return IndexCorruptError(f"{folder.parent.name}/{folder.name} is missing or damaged ({reason}): {REBUILD_HINT}")
 
 
 def remove_stale_generations(index_dir: Path, keep: set[str]) -> None:

@@ -12,8 +12,8 @@ import numpy as np
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.base import Embedder
-from qa_engine.index.generation import Generation, Manifest
 from qa_engine.index.dense import DenseIndex
+from qa_engine.index.generation import Generation, Manifest, damaged
 from qa_engine.index.sparse import SparseIndex
 from qa_engine.models import Chunk, Document
 
@@ -36,8 +36,11 @@ class Snapshot:
     def assemble(
         cls, index_dir: Path, generation: Generation, documents: dict[str, Document], chunks_by_id: dict[str, Chunk],
         embedder: Embedder | None, tokenizer: FinanceTokenizer,
-    ) -> "Snapshot":
-        chunks = [chunks_by_id[cid] for cid in generation.chunk_ids]
+    ) -> Snapshot:
+        try:
+            chunks = [chunks_by_id[cid] for cid in generation.chunk_ids]
+        except KeyError as exc:  # the generation lists a chunk the store does not hold
+            raise damaged(index_dir / generation.manifest.generation, exc) from exc
         by_doc: dict[str, list[int]] = {}
         for pos, chunk in enumerate(chunks):
             by_doc.setdefault(chunk.doc_id, []).append(pos)

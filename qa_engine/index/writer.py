@@ -58,7 +58,7 @@ def writer_lock(index_dir: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise IndexBusyError(f"{index_dir}: another process is writing this index; try again later")
+                    raise IndexBusyError(f"{index_dir.name}/: another process is writing this index; try again later")
                 time.sleep(0.1)
         try:
             yield

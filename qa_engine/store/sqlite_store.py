@@ -1,4 +1,9 @@
-"""Documents and chunks in SQLite; the `meta` table names the current index generation."""
+"""Documents and chunks in SQLite; the `meta` table names the current index generation.
+
+A document's identity is its `origin` (the resolved path it was read from), not its file name: two
+`report.txt` in different folders are two documents. Stores written before `origin` existed are migrated on
+open; their documents keep their file name as origin until a file at that name is ingested again.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,28 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from qa_engine.errors import IndexBusyError, IndexCorruptError
 from qa_engine.models import Chunk, Document, DocumentMeta
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
+DOCUMENTS_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
     doc_id TEXT PRIMARY KEY,
-    source TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    origin TEXT NOT NULL UNIQUE,
     content_hash TEXT NOT NULL,
     text TEXT NOT NULL,
     meta TEXT NOT NULL,
     page_starts TEXT NOT NULL,
     added_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
+"""
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+""" + DOCUMENTS_TABLE.format(name="documents") + """
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY,
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
@@ -40,6 +51,44 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ord);
 """
+REPAIR_HINT = "move the folder away and rebuild it: `qa-engine ingest PATH --index FOLDER`"
+
+
+class KnownDocument(NamedTuple):
+    """What change detection needs to know about an indexed document."""
+
+    doc_id: str
+    content_hash: str
+    source: str
+
+
+@contextmanager
+def store_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's errors about a damaged or locked file into IndexCorruptError / IndexBusyError."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise IndexBusyError(f"{path.parent.name}/{path.name} is locked by another process; try again") from exc
+        raise IndexCorruptError(f"{path.parent.name}/{path.name} cannot be read ({exc}): {REPAIR_HINT}") from exc
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+        if isinstance(exc, sqlite3.IntegrityError):
+            raise
+        raise IndexCorruptError(f"{path.parent.name}/{path.name} is damaged ({exc}): {REPAIR_HINT}") from exc
+
+
+def read_current_generation(path: Path) -> str | None:
+    """Return the committed generation named in the store at `path`, read-only (None when there is no store):
+    what a server polls to follow writes made by other processes."""
+    if not path.exists():
+        return None
+    with store_errors(path):
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='current_generation'").fetchone()
+        finally:
+            conn.close()
+    return row[0] if row else None
 
 
 def _dumps(value: object) -> str:
@@ -51,10 +100,16 @@ class SQLiteStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(SCHEMA)
+        with store_errors(path):
+            self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                self._conn.executescript(SCHEMA)
+                _add_origin_column(self._conn)
+            except BaseException:
+                self._conn.close()
+                raise
 
     def close(self) -> None:
         self._conn.close()
@@ -81,7 +136,8 @@ class SQLiteStore:
 
     # meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        with store_errors(self.path):
+            row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
 
     @staticmethod
@@ -90,33 +146,46 @@ class SQLiteStore:
 
     # documents
     def documents(self) -> list[Document]:
-        rows = self._conn.execute(
-            "SELECT doc_id, source, text, meta, page_starts, content_hash FROM documents ORDER BY source"
-        )
-        return [_document(row) for row in rows]
+        with store_errors(self.path):
+            rows = self._conn.execute(
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY source, origin"
+            ).fetchall()
+            return [_document(row) for row in rows]
 
     def document(self, doc_id: str) -> Document | None:
-        row = self._conn.execute(
-            "SELECT doc_id, source, text, meta, page_starts, content_hash FROM documents WHERE doc_id=?", (doc_id,)
-        ).fetchone()
-        return _document(row) if row else None
+        with store_errors(self.path):
+            row = self._conn.execute(
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE doc_id=?", (doc_id,)
+            ).fetchone()
+            return _document(row) if row else None
 
-    def hashes_by_source(self) -> dict[str, tuple[str, str]]:
-        """{source: (doc_id, content_hash)} for change detection."""
-        rows = self._conn.execute("SELECT source, doc_id, content_hash FROM documents")
-        return {source: (doc_id, digest) for source, doc_id, digest in rows}
+    def current_generation(self) -> str | None:
+        """Return the name of the committed generation (one indexed read: cheap enough to poll)."""
+        return self.get_meta("current_generation")
+
+    def known_documents(self) -> dict[str, KnownDocument]:
+        """{origin: KnownDocument} for change detection."""
+        with store_errors(self.path):
+            rows = self._conn.execute("SELECT origin, doc_id, content_hash, source FROM documents").fetchall()
+        return {origin: KnownDocument(doc_id, digest, source) for origin, doc_id, digest, source in rows}
 
     @staticmethod
     def insert_document(conn: sqlite3.Connection, doc: Document, chunks: Iterable[Chunk], vectors: np.ndarray | None) -> None:
         conn.execute(
-            "INSERT INTO documents(doc_id, source, content_hash, text, meta, page_starts) VALUES (?,?,?,?,?,?)",
-            (doc.doc_id, doc.source, doc.content_hash, doc.text, _dumps(dataclasses.asdict(doc.meta)),
-             _dumps(list(doc.page_starts))),
+            "INSERT INTO documents(doc_id, source, origin, content_hash, text, meta, page_starts)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (doc.doc_id, doc.source, doc.origin or doc.source, doc.content_hash, doc.text,
+             _dumps(dataclasses.asdict(doc.meta)), _dumps(list(doc.page_starts))),
         )
         conn.executemany(
             "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [_chunk_row(i, c, None if vectors is None else vectors[i]) for i, c in enumerate(chunks)],
         )
+
+    @staticmethod
+    def set_origin(conn: sqlite3.Connection, doc_id: str, origin: str) -> None:
+        """Give a document a new identity (a migrated one whose file was ingested again at its path)."""
+        conn.execute("UPDATE documents SET origin=? WHERE doc_id=?", (origin, doc_id))
 
     @staticmethod
     def delete_document(conn: sqlite3.Connection, doc_id: str) -> None:
@@ -132,11 +201,12 @@ class SQLiteStore:
 
     # chunks
     def chunks(self) -> list[Chunk]:
-        rows = self._conn.execute(
-            "SELECT chunk_id, doc_id, text, start, end, section, page_start, page_end, context, tokens"
-            " FROM chunks ORDER BY doc_id, ord"
-        )
-        return [_chunk(row) for row in rows]
+        with store_errors(self.path):
+            rows = self._conn.execute(
+                "SELECT chunk_id, doc_id, text, start, end, section, page_start, page_end, context, tokens"
+                " FROM chunks ORDER BY doc_id, ord"
+            ).fetchall()
+            return [_chunk(row) for row in rows]
 
     def vectors(self, chunk_ids: list[str], dim: int) -> np.ndarray:
         """Stored vectors in `chunk_ids` order (zeros where none is stored)."""
@@ -152,8 +222,11 @@ class SQLiteStore:
         return out
 
 
+DOCUMENT_COLUMNS = "doc_id, source, text, meta, page_starts, content_hash, origin"
+
+
 def _document(row: tuple) -> Document:  # type: ignore[type-arg]
-    doc_id, source, text, meta, page_starts, digest = row
+    doc_id, source, text, meta, page_starts, digest, origin = row
     return Document(
         doc_id=doc_id,
         source=source,
@@ -161,7 +234,39 @@ def _document(row: tuple) -> Document:  # type: ignore[type-arg]
         meta=DocumentMeta(**json.loads(meta)),
         page_starts=tuple(json.loads(page_starts)),
         content_hash=digest,
+        origin=origin,
     )
+
+
+def _add_origin_column(conn: sqlite3.Connection) -> None:
+    """Migrate a store keyed by file name (`source UNIQUE`) to one keyed by origin, in one transaction."""
+    if _has_origin(conn):
+        return
+    conn.execute("PRAGMA foreign_keys=OFF")  # the table is rebuilt under the chunks that reference it
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not _has_origin(conn):  # another process may have migrated it while this one waited
+                # SQLite's recipe for changing a constraint: new table, copy, drop, rename (chunks' reference
+                # to `documents` then names the new table)
+                conn.execute(DOCUMENTS_TABLE.format(name="documents_by_origin"))
+                conn.execute(
+                    "INSERT INTO documents_by_origin(doc_id, source, origin, content_hash, text, meta, page_starts,"
+                    " added_at) SELECT doc_id, source, source, content_hash, text, meta, page_starts, added_at"
+                    " FROM documents"
+                )
+                conn.execute("DROP TABLE documents")
+                conn.execute("ALTER TABLE documents_by_origin RENAME TO documents")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")
+
+
+def _has_origin(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "origin" for row in conn.execute("PRAGMA table_info(documents)"))
 
 
 def _chunk_row(ord_: int, c: Chunk, vector: np.ndarray | None) -> tuple:  # type: ignore[type-arg]

@@ -133,10 +133,9 @@ def test_remove_deletes_every_chunk_of_the_document(own: Engine) -> None:
 
 def test_changed_file_replaces_the_document(own: Engine, tmp_path: Path) -> None:
     old = doc_id(own, "900")
-    folder = write_corpus(tmp_path / "changed")
-    path = folder / OTHER_FILE
+    path = tmp_path / "corpus" / OTHER_FILE  # the file the `own` index was built from
     path.write_text(path.read_text(encoding="utf-8").replace("5,000万元", "8,800万元"), encoding="utf-8")
-    report = own.add([path])
+    report = own.add([path], replace=True)
     assert report.replaced == [OTHER_FILE]
     new = doc_id(own, "900")
     hits = own.search("硫化锂合资公司的注册资本是多少", k=5)
