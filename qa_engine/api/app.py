@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -14,7 +16,10 @@ from qa_engine.api.errors import install_error_handlers
 from qa_engine.api.limits import MULTIPART_SLACK, BodyLimitMiddleware
 from qa_engine.api.metrics import Metrics, MetricsMiddleware
 from qa_engine.api.routes import ask, chat, documents, health, web
+from qa_engine.api.schemas import error_responses
+from qa_engine.api.security import SecurityMiddleware, exposure_warning
 from qa_engine.api.state import EngineHolder
+from qa_engine.api.uploads import remove_stale_temporaries, upload_dir
 from qa_engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,14 +34,17 @@ DESCRIPTION = (
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     """Return the FastAPI app serving `engine`, or the index at `settings.index_dir` opened on first use."""
     holder = EngineHolder(settings, engine)
+    started = time.time()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        remove_stale_temporaries(upload_dir(settings), older_than=started)
         holder.start_loading()
         yield
         holder.close()
 
-    app = FastAPI(title="qa-engine", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="qa-engine", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  responses=error_responses(400, 401, 403, 404, 413, 422, 503, 504))
     app.state.settings = settings
     app.state.engine_holder = holder
     app.state.metrics = Metrics()
@@ -45,6 +53,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         app.include_router(module.router)
     web.mount_static(app)
     app.add_middleware(BodyLimitMiddleware, limit_for=lambda scope: body_limit(settings, scope))
+    app.add_middleware(SecurityMiddleware, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
@@ -61,4 +70,7 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     url = f"http://{settings.host}:{settings.port}"
     print(f"qa-engine serving {settings.index_dir} at {url}/  (API docs: {url}/docs)", flush=True)
+    warning = exposure_warning(settings)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")).run()

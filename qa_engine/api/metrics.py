@@ -16,6 +16,10 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Every label value comes from a fixed set: a client choosing the method name or the path must not be able to
+# grow /metrics (one series per distinct value, before authentication).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+STATUSES = frozenset({200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 500, 503, 504})
 
 
 @dataclass
@@ -75,9 +79,20 @@ class MetricsMiddleware:
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         """Record one finished request."""
         route = route_label(scope)
-        method = str(scope.get("method", ""))
-        self.metrics.requests.labels(method, route, str(status)).inc()
+        method = method_label(scope)
+        self.metrics.requests.labels(method, route, status_label(status)).inc()
         self.metrics.latency.labels(method, route).observe(seconds)
+
+
+def method_label(scope: Scope) -> str:
+    """Return the request method, or `other` for anything but the standard ones."""
+    method = scope.get("method")
+    return method if method in METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    """Return the status code, or its class (`5xx`) for a code outside the ones this service answers with."""
+    return str(status) if status in STATUSES else f"{status // 100}xx"
 
 
 def route_label(scope: Scope) -> str:

@@ -1,10 +1,17 @@
-"""Saving uploaded filings: a sanitised file name that cannot leave the upload folder, a size cap."""
+"""Saving uploaded filings: a sanitised file name that cannot leave the upload folder, a size cap.
+
+An upload is streamed to a temporary file (`.upload-*`) and indexed from there under the identity of its final
+name; it takes that name only once the index holds it. A file under a final name is therefore always indexed,
+and what a server killed mid-upload leaves behind is a temporary file, removed when the next server starts.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
+import time
 import unicodedata
 from pathlib import Path, PurePosixPath
 
@@ -17,6 +24,8 @@ ALLOWED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".pdf
 MAX_NAME_CHARS = 120
 READ_CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^\w.\-()（）\[\] ]+")
+TEMP_PREFIX = ".upload-"
+log = logging.getLogger("qa_engine.api")
 
 
 def upload_dir(settings: Settings) -> Path:
@@ -50,10 +59,11 @@ def target_path(folder: Path, raw_name: str | None) -> Path:
     return path
 
 
-async def save_upload(upload: UploadFile, path: Path, max_bytes: int) -> int:
-    """Return the byte count written to `path`; streams to a temp file and renames, 413 past `max_bytes`."""
+async def save_upload(upload: UploadFile, path: Path, max_bytes: int) -> tuple[Path, int]:
+    """Return (temporary file, byte count): the upload streamed next to `path`, 413 past `max_bytes`.
+    The caller moves it to `path` with `keep` once indexed, and removes it otherwise."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
     size = 0
     try:
         with os.fdopen(fd, "wb") as out:
@@ -65,8 +75,30 @@ async def save_upload(upload: UploadFile, path: Path, max_bytes: int) -> int:
         if size == 0:
             raise ApiError(400, "bad_request", "the uploaded file is empty")
         os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-    return size
+    except BaseException:
+        os.unlink(tmp_name)
+        raise
+    return Path(tmp_name), size
+
+
+def keep(tmp: Path, path: Path) -> None:
+    """Give the indexed upload its final name (replacing an earlier version)."""
+    os.replace(tmp, path)
+
+
+def remove_stale_temporaries(folder: Path, older_than: float | None = None) -> list[str]:
+    """Return the names of the `.upload-*` files removed from `folder`: uploads a killed server never indexed."""
+    cutoff = time.time() if older_than is None else older_than
+    removed: list[str] = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.glob(f"{TEMP_PREFIX}*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path.name)
+        except OSError as exc:
+            log.warning("could not remove the stale upload %s: %s", path.name, exc)
+    if removed:
+        log.info("removed %d upload(s) left by a server that stopped mid-ingest", len(removed))
+    return removed

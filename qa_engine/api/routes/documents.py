@@ -18,8 +18,10 @@ from qa_engine.api.deps import (
     run_engine_write,
 )
 from qa_engine.api.errors import ApiError
+from qa_engine.api.schemas import error_responses
 from qa_engine.api.serialize import PASSAGE_CONTEXT_CHARS, passage_to_dict, to_jsonable
-from qa_engine.errors import DocumentNotFoundError
+from qa_engine.errors import DocumentExistsError, DocumentNotFoundError
+from qa_engine.ingest.pipeline import SourceFile
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], dependencies=[Depends(require_api_key)])
 
@@ -31,23 +33,32 @@ async def list_documents(request: Request, engine: EngineDep) -> dict[str, Any]:
     return {"documents": to_jsonable(docs)}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require_document_key)])
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require_document_key)],
+             responses=error_responses(409, 415))
 async def upload_document(
     request: Request,
     holder: HolderDep,
     settings: SettingsDep,
     metrics: MetricsDep,
     file: Annotated[UploadFile, File(description="a .txt, .md, .html or .pdf filing")],
+    replace: Annotated[bool, Query(description="replace the document uploaded earlier under this name "
+                                               "(without it, other content under the same name is a 409)")] = False,
 ) -> dict[str, Any]:
-    """Return the IngestReport fields after saving the file into the upload folder and indexing it."""
+    """Return the IngestReport fields after indexing the file and keeping it in the upload folder."""
     path = uploads.target_path(uploads.upload_dir(settings), file.filename)
-    size = await uploads.save_upload(file, path, settings.max_upload_bytes)
-    report = await run_engine_write(request, "add", holder.add, [path])
+    tmp, size = await uploads.save_upload(file, path, settings.max_upload_bytes)
+    try:
+        item = SourceFile(path=tmp, origin=str(path), source=path.name)
+        report = await run_engine_write(request, "add", holder.add, [item], replace)
+        if report.ok:
+            uploads.keep(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     metrics.uploads.labels(str(report.ok).lower()).inc()
+    if report.conflicts:
+        raise DocumentExistsError("; ".join(error for _, error in report.failed))
     if not report.ok:
-        path.unlink(missing_ok=True)
-        reasons = "; ".join(f"{source}: {error}" for source, error in report.failed)
-        raise ApiError(422, "ingest_error", f"could not ingest {path.name}: {reasons}")
+        raise ApiError(422, "ingest_error", "; ".join(error for _, error in report.failed))
     return {**report.to_dict(), "filename": path.name, "bytes": size}
 
 
@@ -74,7 +85,7 @@ async def document_text(
     return passage_to_dict(doc, start, end, context)
 
 
-@router.delete("/{doc_id}", dependencies=[Depends(require_document_key)])
+@router.delete("/{doc_id}", dependencies=[Depends(require_document_key)], responses=error_responses(409))
 async def delete_document(doc_id: str, request: Request, engine: EngineDep) -> dict[str, Any]:
     """Return `{"removed": doc_id}` after dropping the filing from the index (404 when unknown)."""
     await run_engine_write(request, "remove", engine.remove, doc_id)

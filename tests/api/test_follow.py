@@ -1,0 +1,157 @@
+"""`qa-engine serve` as its own process, as users run it: warmed up before /readyz says ready, following index
+writes made by another process (`qa-engine ingest`, `qa-engine docs rm`) within a second or two, and
+cleaning up after a predecessor killed in the middle of an upload."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from qa_engine.api.server import free_port
+
+pytestmark = pytest.mark.timeout(240)
+
+FOLLOW_WITHIN_S = 3.0
+
+
+class ServeProcess:
+    """`python -m qa_engine.cli serve` on 127.0.0.1 and a free port, in its own process."""
+
+    def __init__(self, index: Path, upload_dir: Path, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "QA_UPLOAD_DIR": str(upload_dir), "HF_HUB_OFFLINE": "1"}
+        command = [sys.executable, "-m", "qa_engine.cli", "serve", "--port", str(self.port), "--index", str(index)]
+        with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+    def wait_ready(self, timeout_s: float = 180) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the server exited"
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the server did not become ready")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(30)
+
+
+@pytest.fixture()
+def index_copy(index_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the session index (these tests write to it from several processes)."""
+    copy = tmp_path / "index"
+    shutil.copytree(index_dir, copy, ignore=shutil.ignore_patterns(".lock", "uploads"))
+    return copy
+
+
+@pytest.fixture()
+def serve(tmp_path: Path) -> Iterator[Callable[[Path], ServeProcess]]:
+    """Yield a function starting `qa-engine serve` over an index; every server is stopped afterwards."""
+    started: list[ServeProcess] = []
+
+    def start(index: Path) -> ServeProcess:
+        server = ServeProcess(index, tmp_path / "uploads", tmp_path / "serve.log")
+        started.append(server)
+        server.wait_ready()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Return the finished `qa-engine ARGS...` run in its own process."""
+    done = subprocess.run([sys.executable, "-m", "qa_engine.cli", *args], capture_output=True, text=True,
+                          timeout=180, env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def wait_for(check: Callable[[], Any], timeout_s: float) -> float:
+    """Return the seconds until `check()` was truthy; fails after `timeout_s`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"not seen within {timeout_s} s")
+
+
+def sources(server: ServeProcess) -> list[str]:
+    return [d["source"] for d in httpx.get(f"{server.url}/v1/documents", timeout=30).json()["documents"]]
+
+
+def test_first_dense_search_is_warm(index_copy: Path, serve: Callable[[Path], ServeProcess]) -> None:
+    server = serve(index_copy)
+    started = time.monotonic()
+    response = httpx.post(f"{server.url}/v1/search", json={"query": "稀土 毛利率", "mode": "dense"}, timeout=60)
+    assert response.status_code == 200 and response.json()["hits"]
+    assert time.monotonic() - started < 1.5, "the first dense search loaded the embedder"
+
+
+def test_server_follows_writes_by_another_process(index_copy: Path, tmp_path: Path,
+                                                  serve: Callable[[Path], ServeProcess]) -> None:
+    server = serve(index_copy)
+    documents = len(sources(server))
+    filing = tmp_path / "incoming" / "follow_co.txt"
+    filing.parent.mkdir()
+    filing.write_text("随行测试材料股份有限公司2024年年度报告\n公司钐钴永磁体出货量同比增长百分之四十二。\n",
+                      encoding="utf-8")
+    cli("ingest", str(filing), "--index", str(index_copy))
+    waited = wait_for(lambda: "follow_co.txt" in sources(server), FOLLOW_WITHIN_S)
+    assert waited < FOLLOW_WITHIN_S
+    assert httpx.get(f"{server.url}/readyz", timeout=30).json()["documents"] == documents + 1
+    hits = httpx.post(f"{server.url}/v1/search", json={"query": "钐钴永磁体出货量"}, timeout=30).json()["hits"]
+    assert hits and "钐钴永磁体" in hits[0]["text"]
+    doc_id = hits[0]["doc_id"]
+    assert httpx.delete(f"{server.url}/v1/documents/{doc_id}", timeout=60).json() == {"removed": doc_id}
+    other = httpx.get(f"{server.url}/v1/documents", timeout=30).json()["documents"][0]
+    cli("docs", "rm", other["doc_id"], "--index", str(index_copy))
+    wait_for(lambda: other["source"] not in sources(server), FOLLOW_WITHIN_S)
+    assert len(sources(server)) == documents - 1
+
+
+def test_an_upload_cut_short_by_a_killed_server_is_cleaned_up(index_copy: Path, tmp_path: Path,
+                                                               serve: Callable[[Path], ServeProcess]) -> None:
+    server = serve(index_copy)
+    uploads = tmp_path / "uploads"
+    lines = [f"长篇测试公司第{i}项业务2024年实现营业收入{1000 + i}万元，同比增长{i % 9}%，毛利率为{i % 40}%。"
+             for i in range(40_000)]
+    body = ("长篇测试公司2024年年度报告\n" + "\n".join(lines)).encode()  # several seconds to chunk and index
+
+    def upload() -> None:
+        try:
+            httpx.post(f"{server.url}/v1/documents", files={"file": ("long_co.txt", body)}, timeout=120)
+        except httpx.HTTPError:
+            pass  # the server is killed under it
+
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    wait_for(lambda: any(p.name.startswith(".upload-") for p in uploads.glob("*")), 60)
+    time.sleep(0.5)  # the upload is being indexed now
+    server.stop(signal.SIGKILL)
+    uploader.join(60)
+    assert not (uploads / "long_co.txt").exists(), "an upload that was never indexed took its final name"
+    restarted = serve(index_copy)
+    assert not [p.name for p in uploads.iterdir() if p.name.startswith(".upload-")]
+    assert "long_co.txt" not in sources(restarted)
+    assert httpx.post(f"{restarted.url}/v1/search", json={"query": "稀土"}, timeout=30).status_code == 200
