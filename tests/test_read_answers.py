@@ -8,8 +8,9 @@ import pytest
 
 from qa_engine.errors import InvalidQueryError
 from qa_engine.models import Answer, Turn
-from qa_engine.read.followup import resolve_followup
+from qa_engine.read.followup import resolve_followup, without_premise
 from qa_engine.read.qtypes import detect_qtype
+from qa_engine.render import render_answer
 
 WHY_QUESTION = "为什么有研新材2024年稀土材料毛利率为负？"
 UNANSWERABLE = "北方稀土2030年的分红方案是什么？"
@@ -106,20 +107,59 @@ def test_followup_chains_resolve_each_turn_against_the_ones_before() -> None:
     assert resolved.startswith("有研新材") and "2023" in resolved and "它" not in resolved
 
 
+EN_WHY_QUESTION = "Why was GRINM's rare-earth gross margin negative in 2024?"
+
+
 @pytest.mark.parametrize(("question", "previous", "expected"), [
     ("那存货呢？", WHY_QUESTION, "为什么 有研新材 存货 2024"),
     ("and what about inventory?", "Why was 有研新材's gross margin negative in 2024?", "Why 有研新材 inventory 2024"),
     ("what about 2023?", "Why was 有研新材's gross margin negative in 2024?", "Why was 有研新材's gross margin negative in 2023?"),
+    ("And in 2023?", EN_WHY_QUESTION, "Why was GRINM's rare-earth gross margin negative in 2023?"),
+    ("What about for FY2023?", EN_WHY_QUESTION, "Why was GRINM's rare-earth gross margin negative in 2023?"),
+    ("What about inventory?", EN_WHY_QUESTION, "Why GRINM inventory 2024"),  # English stays English
 ])
 def test_topic_fragments_ask_the_same_kind_of_question(question: str, previous: str, expected: str) -> None:
-    companies = lambda text: ["有研新材"] if "有研新材" in text else []
+    companies = lambda text: ["有研新材"] if "有研新材" in text or "GRINM" in text else []
     assert resolve_followup(question, [Turn("user", previous)], companies) == expected
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("为什么有研新材2023年稀土材料毛利率为负？", "为什么有研新材2023年稀土材料毛利率？"),
+    ("为什么2023年净利润大幅下降", "为什么2023年净利润"),
+    ("Why was GRINM's rare-earth gross margin negative in 2023?", "Why was GRINM's rare-earth gross margin in 2023?"),
+    ("有研新材2023年营业收入是多少？", "有研新材2023年营业收入是多少？"),
+])
+def test_without_premise_drops_the_claim_about_the_topic(question: str, expected: str) -> None:
+    assert without_premise(question) == expected
+
+
+def test_english_year_followup_stays_english_with_company_and_metric(engine) -> None:
+    first = engine.ask(EN_WHY_QUESTION)
+    answer = engine.ask("And in 2023?", history=[first])
+    resolved = answer.resolved_question or ""
+    assert "GRINM" in resolved and "gross margin" in resolved and "2023" in resolved and "Why" in resolved
+    assert answer.lang == "en"
+    assert "Sources:" in render_answer(answer, answer.lang) and "依据" not in render_answer(answer, answer.lang)
+    assert answer.text is None or "2023" in (answer.sentence or "")
+
+
+@pytest.mark.parametrize("question", ["为什么2024年毛利率为负", WHY_QUESTION, EN_WHY_QUESTION])
+def test_year_followup_whose_premise_the_filing_contradicts(engine, question: str) -> None:
+    """The filing says the 2023 margin rose (6.03%): the answer is that sentence or nothing, never the 2024 cause."""
+    first = engine.ask(question)
+    assert "2024" in (first.sentence or "")
+    answer = engine.ask("And in 2023?" if question.isascii() else "那2023年呢？", history=[first])
+    assert answer.text is None or "2023" in (answer.sentence or ""), answer.sentence
+    assert answer.sentence != first.sentence
+    if answer.text is not None:
+        _assert_verbatim(engine, answer)
 
 
 def test_history_may_hold_earlier_answers_and_plain_questions(engine, why_answer: Answer) -> None:
     from_answer = engine.ask("那2023年呢？", history=[why_answer])
     from_text = engine.ask("那2023年呢？", history=[WHY_QUESTION])
-    assert from_answer.resolved_question == from_text.resolved_question == "为什么有研新材2023年稀土材料毛利率为负？"
+    # the 2023 margin was not negative: what was read is the question without that premise
+    assert from_answer.resolved_question == from_text.resolved_question == "为什么有研新材2023年稀土材料毛利率？"
     with pytest.raises(InvalidQueryError, match="history items"):
         engine.ask("那2023年呢？", history=[42])  # type: ignore[list-item]
 

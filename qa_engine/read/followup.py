@@ -1,7 +1,12 @@
 """Resolve follow-up questions against earlier turns: carry company, period and topic, offline and deterministic.
 
 "那2023年呢？" after "为什么有研新材2024年稀土材料毛利率为负？" → "为什么有研新材2023年稀土材料毛利率为负？"
-"它的存货为什么增加？" → "有研新材的存货为什么增加？"; "and what about inventory?" → "Why 有研新材 inventory 2024"
+"它的存货为什么增加？" → "有研新材的存货为什么增加？"; "And in 2023?" after "Why was GRINM's gross margin negative
+in 2024?" → "Why was GRINM's gross margin negative in 2023?"; "and what about inventory?" → "Why GRINM inventory 2024"
+
+A year swapped into an earlier question carries that question's premise ("为负", "negative"), which the filing may
+contradict for the new year: `without_premise` gives the question to read instead, and the answer must be about
+the year asked (`asked_years`).
 """
 
 from __future__ import annotations
@@ -12,10 +17,19 @@ from collections.abc import Callable, Sequence
 from qa_engine.models import Turn
 from qa_engine.read.analysis import YEAR
 from qa_engine.read.qtypes import question_cue
+from qa_engine.retrieve.glossary import is_english
 
 PRONOUN = re.compile(r"它的|它们的|该公司的?|这家公司的?|其(?=[\u4e00-\u9fff])|它|\b(its|it|this company|the company|they|their)\b", re.IGNORECASE)
 FRAGMENT = re.compile(r"^(那么?|还有|and what about\b|and how about\b|what about\b|how about\b|what of\b|and\b)|呢[？?]?$", re.IGNORECASE)
 FRAGMENT_MAX_CHARS = 14
+# "And in 2023?", "what about for FY2023 then?": words around a year that do not name a new topic
+EN_FILLER = re.compile(r"\b(?:in|for|of|during|the|year|fy|then|fiscal)\b", re.IGNORECASE)
+# An English company mention: capitalised words ("GRINM's" → GRINM, "China Northern Rare Earth")
+EN_NAME = re.compile(r"[A-Z][\w&.\-]*(?:\s+(?:[A-Z(][\w&.\-()]*|of|and|&))*")
+ZH_PREMISE = re.compile(r"(?:大幅|明显|持续|出现)?(?:为负|为正|转负|转正|亏损|盈利|下降|下滑|上升|增加|增长|减少|降低|提升|提高"
+                        r"|波动|变动|变化)(?=[？?。！!\s]*$)")
+EN_PREMISE = re.compile(r"\s*\b(?:negative|positive|lower|higher|down|up|declin\w*|dropp?\w*|f[ae]ll\w*|rise|rose|risen"
+                        r"|increas\w*|decreas\w*|grow\w*|grew|loss-making|unprofitable)\b", re.IGNORECASE)
 
 
 def resolve_followup(question: str, history: Sequence[Turn], companies_in: Callable[[str], list[str]]) -> str:
@@ -34,8 +48,23 @@ def _context_question(history: Sequence[Turn], companies_in: Callable[[str], lis
     return context
 
 
+def asked_years(question: str, resolved: str) -> tuple[str, ...]:
+    """The years a follow-up itself names ("那2023年呢？" → 2023) when resolution rewrote it: its answer must be
+    about them, never a sentence about the earlier year only."""
+    return tuple(dict.fromkeys(YEAR.findall(question))) if resolved != question else ()
+
+
+def without_premise(question: str) -> str:
+    """The question without the claim it makes about its topic ("为什么2023年毛利率为负" → "为什么2023年毛利率"),
+    so what the filing says about the topic is read, whatever it says."""
+    if is_english(question):
+        return " ".join(EN_PREMISE.sub("", question).split())
+    return ZH_PREMISE.sub("", question)
+
+
 def _resolve_against(question: str, previous: str, companies_in: Callable[[str], list[str]]) -> str:
-    company = next(iter(companies_in(previous)), None)
+    company = _english_name(previous, companies_in) if is_english(question) and is_english(previous) else None
+    company = company or next(iter(companies_in(previous)), None)
     if _is_fragment(question):
         return _merge_fragment(question, previous, company)
     resolved = question
@@ -58,7 +87,7 @@ def _merge_fragment(question: str, previous: str, company: str | None) -> str:
     previous question's kind of question about the new topic, for the same company and year."""
     body = FRAGMENT.sub("", question.strip()).strip(" ？?。.")
     years = YEAR.findall(body)
-    rest = YEAR.sub("", body).replace("年", "").strip(" ，,的")
+    rest = EN_FILLER.sub("", YEAR.sub("", body).replace("年", "")).strip(" ，,的")
     if years and not rest:
         return YEAR.sub(years[0], previous, count=1) if YEAR.search(previous) else f"{previous} {years[0]}"
     year = years[0] if years else next(iter(YEAR.findall(previous)[-1:]), "")
@@ -69,3 +98,9 @@ def _question_word(question: str) -> str:
     """What kind of question the previous turn asked: its question word ("为什么", "how much")."""
     found = question_cue(question)
     return found[1] if found else ""
+
+
+def _english_name(question: str, companies_in: Callable[[str], list[str]]) -> str | None:
+    """How an English question names its company ("GRINM"), so an English follow-up stays English."""
+    names = [m.group().strip() for m in EN_NAME.finditer(question)]
+    return next((n for n in sorted(names, key=len, reverse=True) if companies_in(n)), None)

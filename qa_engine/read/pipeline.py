@@ -10,7 +10,7 @@ from qa_engine.index.snapshot import Snapshot
 from qa_engine.models import Answer, Citation, Hit, Turn
 from qa_engine.read.analysis import QuestionAnalysis, analyse_question
 from qa_engine.read.base import Extraction, Passage, Reader
-from qa_engine.read.followup import resolve_followup
+from qa_engine.read.followup import asked_years, resolve_followup, without_premise
 from qa_engine.read.heuristic import calibrated_threshold
 from qa_engine.retrieve.query import QueryPlan
 from qa_engine.settings import Settings
@@ -79,6 +79,13 @@ def answer_question(
     timings["retrieve_ms"] = clock.ms_since(mark)
     mark = time.perf_counter()
     extraction = reader.read(reading.analysis, reading.passages)
+    years = asked_years(question, reading.resolved)
+    if years and not _states_year(snapshot, extraction, years):
+        # "那2023年呢？" after "为什么2024年毛利率为负": the premise may not hold for 2023; read what the filing
+        # says about the topic in 2023, and abstain rather than answer with another year's sentence
+        reading = prepare_reading(without_premise(reading.resolved), [], search, planner, snapshot, k)
+        extraction = reader.read(reading.analysis, reading.passages)
+        extraction = extraction if _states_year(snapshot, extraction, years) else None
     timings["read_ms"] = clock.ms_since(mark)
     timings["total_ms"] = clock.ms_since(started)
     resolved = reading.resolved
@@ -99,6 +106,11 @@ def abstain_threshold(settings: Settings, reader: Reader | None = None) -> float
         return settings.abstain_threshold
     own = getattr(reader, "abstain_threshold", None)
     return float(own) if own is not None else calibrated_threshold()
+
+
+def _states_year(snapshot: Snapshot, extraction: Extraction | None, years: tuple[str, ...]) -> bool:
+    """Return True when the extracted sentence is about one of `years`."""
+    return extraction is not None and any(y in _sentence(snapshot, extraction) for y in years)
 
 
 def _company_names(snapshot: Snapshot, plan: QueryPlan) -> list[str]:
