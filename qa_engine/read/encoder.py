@@ -3,6 +3,7 @@ optionally with a trained LoRA adapter, mean-pooled and L2-normalised, with E5's
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,9 @@ class SentenceEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         self.max_tokens = max_tokens
+        # a fast tokenizer with truncation set is not safe to call from two threads at once ("Already
+        # borrowed"), and two concurrent forward passes on 2 cores only slow each other down
+        self._lock = threading.Lock()
         self.tokenizer = AutoTokenizer.from_pretrained(str(base))
         model = AutoModel.from_pretrained(str(base))
         self.model = _with_adapter(model, adapter, trainable)
@@ -50,7 +54,7 @@ class SentenceEncoder:
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
-        with torch.inference_mode():
+        with self._lock, torch.inference_mode():
             return self.forward(texts).numpy()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,13 @@ class RerankHead:
         return logits + self.scale * cosines / self.temperature
 
 
+@lru_cache(maxsize=4)
+def _shared_encoder(base: Path, adapter: Path, max_tokens: int) -> SentenceEncoder:
+    """One encoder per (model, adapter) in a process: every engine and server worker thread shares it (inference
+    only, so sharing is safe) instead of loading 470 MB of weights each."""
+    return SentenceEncoder(base, adapter, max_tokens)
+
+
 def shipped_folder() -> Path:
     """Return the folder of the adapter and head shipped inside the package."""
     return Path(str(resources.files("qa_engine.resources").joinpath(SHIPPED)))
@@ -84,7 +91,7 @@ class NeuralReader:
         from qa_engine.model_paths import resolve_model_path
 
         base = resolve_model_path(self.head.base_model, self._settings or Settings())
-        return SentenceEncoder(Path(base), self._folder, self.head.max_tokens)
+        return _shared_encoder(Path(base).resolve(), self._folder.resolve(), self.head.max_tokens)
 
     def warm_up(self) -> None:
         """Load the encoder now (it takes a few seconds) rather than on the first question."""
