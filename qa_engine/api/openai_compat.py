@@ -16,6 +16,8 @@ from qa_engine.models import Turn
 MODEL_ID = "qa-engine"
 STREAM_PIECE_CHARS = 24
 _PIECE = re.compile(r"[^。！？；!?;\n]*[。！？；!?;\n]?")
+# What OpenAI-style tokenizers roughly make one token of: a CJK character, a Latin word, a run of digits, a symbol
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[A-Za-z]+|\d+|[^\sA-Za-z\d\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def split_messages(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
@@ -36,7 +38,21 @@ def completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def chat_completion(content: str, citations: list[dict[str, Any]], model: str = MODEL_ID) -> dict[str, Any]:
+def count_tokens(text: str) -> int:
+    """Return an estimate of the tokens in `text`: one per CJK character, Latin word, run of digits or symbol (no
+    model reads them, so there is no exact count; clients and proxies that meter by `usage` need one)."""
+    return len(_TOKEN.findall(text))
+
+
+def usage(messages: list[ChatMessage], content: str) -> dict[str, int]:
+    """Return the OpenAI `usage` object for a completion of `messages` whose answer is `content`."""
+    prompt = sum(count_tokens(m.text()) for m in messages)
+    completion = count_tokens(content)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def chat_completion(content: str, citations: list[dict[str, Any]], model: str = MODEL_ID,
+                    token_usage: dict[str, int] | None = None) -> dict[str, Any]:
     """Return a `chat.completion` object whose assistant message is `content`, plus our `citations`."""
     return {
         "id": completion_id(),
@@ -51,6 +67,7 @@ def chat_completion(content: str, citations: list[dict[str, Any]], model: str = 
                 "finish_reason": "stop",
             }
         ],
+        "usage": token_usage,
         "citations": citations,
     }
 
@@ -63,18 +80,25 @@ def stream_pieces(text: str, max_chars: int = STREAM_PIECE_CHARS) -> list[str]:
     return pieces
 
 
-def chunk_events(content: str, citations: list[dict[str, Any]], model: str = MODEL_ID) -> Iterator[str]:
-    """Yield the SSE events of a streamed completion: role, content deltas, a final stop chunk, `[DONE]`."""
+def chunk_events(content: str, citations: list[dict[str, Any]], model: str = MODEL_ID,
+                 token_usage: dict[str, int] | None = None) -> Iterator[str]:
+    """Yield the SSE events of a streamed completion: role, content deltas, a final stop chunk, then (when
+    `token_usage` is given: `stream_options.include_usage`) a chunk with no choices and the usage, `[DONE]`."""
     base = {"id": completion_id(), "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+
+    def data(body: dict[str, Any]) -> str:
+        return f"data: {json.dumps({**base, **body}, ensure_ascii=False)}\n\n"
 
     def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return f"data: {json.dumps({**base, 'choices': [choice], **extra}, ensure_ascii=False)}\n\n"
+        return data({"choices": [choice], **extra})
 
     yield event({"role": "assistant", "content": ""})
     for piece in stream_pieces(content):
         yield event({"content": piece})
     yield event({}, "stop", citations=citations)
+    if token_usage is not None:
+        yield data({"choices": [], "usage": token_usage})
     yield "data: [DONE]\n\n"
 
 

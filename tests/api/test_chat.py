@@ -9,6 +9,7 @@ import openai
 import pytest
 
 from qa_engine import Engine
+from qa_engine.api.openai_compat import count_tokens
 from qa_engine.api.server import BackgroundServer
 from qa_engine.render import render_answer
 
@@ -102,3 +103,40 @@ def test_chat_errors_reach_the_client(oai: openai.OpenAI, server: BackgroundServ
     with pytest.raises(openai.BadRequestError):
         oai.chat.completions.create(model="qa-engine", messages=[user("")], stream=True)
     assert_error(httpx.post(f"{server.url}/v1/chat/completions", json={"messages": []}), 422, "validation_error")
+
+
+def test_completion_reports_token_usage(oai: openai.OpenAI) -> None:
+    completion = oai.chat.completions.create(model="qa-engine", messages=[user(WHY_QUESTION)])
+    content = completion.choices[0].message.content or ""
+    usage = completion.usage
+    assert usage is not None, "OpenAI clients and proxies meter by `usage`"
+    assert usage.prompt_tokens == count_tokens(WHY_QUESTION) > 10
+    assert usage.completion_tokens == count_tokens(content) > 10
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_streamed_usage_when_the_client_asks_for_it(oai: openai.OpenAI) -> None:
+    messages = [user(WHY_QUESTION)]
+    plain = list(oai.chat.completions.create(model="qa-engine", messages=messages, stream=True))
+    assert all(c.usage is None for c in plain)
+    chunks = list(oai.chat.completions.create(model="qa-engine", messages=messages, stream=True,
+                                              stream_options={"include_usage": True}))
+    last = chunks[-1]
+    assert last.choices == [] and last.usage is not None and last.usage.total_tokens > 20
+    assert chunks[-2].choices[0].finish_reason == "stop"
+
+
+def test_count_tokens_counts_characters_words_and_numbers() -> None:
+    assert count_tokens("毛利率为负") == 5
+    assert count_tokens("gross margin 2024") == 3
+    assert count_tokens("") == 0
+
+
+def test_english_follow_up_is_rendered_in_english(oai: openai.OpenAI) -> None:
+    question = "Why was GRINM's rare-earth gross margin negative in 2024?"
+    first = oai.chat.completions.create(model="qa-engine", messages=[user(question)])
+    messages = [user(question), {"role": "assistant", "content": first.choices[0].message.content},
+                user("And in 2023?")]
+    content = oai.chat.completions.create(model="qa-engine", messages=messages).choices[0].message.content or ""
+    assert "Sources:" in content or "Not found" in content, content
+    assert "依据" not in content

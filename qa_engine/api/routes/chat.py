@@ -30,10 +30,14 @@ async def chat_completions(
     metrics.asks.labels("chat", str(answer.found).lower()).inc()
     content = render_answer(answer, answer.lang)
     citations = [c.to_dict() for c in answer.citations]
+    token_usage = oai.usage(body.messages, content)
     if body.stream:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(oai.chunk_events(content, citations), media_type="text/event-stream", headers=headers)
-    return oai.chat_completion(content, citations)
+        options = (body.model_extra or {}).get("stream_options") or {}
+        include = token_usage if isinstance(options, dict) and options.get("include_usage") is True else None
+        events = oai.chunk_events(content, citations, token_usage=include)
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+    return oai.chat_completion(content, citations, token_usage=token_usage)
 
 
 @router.get("/models")
