@@ -130,9 +130,11 @@ class EngineHolder:
 
 
 def warm_up(engine: Engine) -> None:
-    """Run one search per retrieval mode, so that the first client does not pay for loading the embedder and
-    compiling the scorers (the first dense search took seconds)."""
-    for mode in ("bm25", "dense"):
+    """Run one search per retrieval mode the configured one uses, so that the first client does not pay for loading
+    the embedder and compiling the scorers (the first dense search took seconds). A BM25-only server never loads
+    the embedder: that would load torch (RSS 230 → 800 MB) for searches it does not run."""
+    modes = ("bm25",) if engine.settings.retrieval_mode == "bm25" else ("bm25", "dense")
+    for mode in modes:
         try:
             engine.search(WARM_UP_QUERY, k=1, mode=mode)
         except QAEngineError as exc:
