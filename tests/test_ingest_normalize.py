@@ -7,6 +7,7 @@ import re
 import pytest
 
 from qa_engine.ingest.normalize import normalize_pages
+from qa_engine.ingest.text_rules import table_header_at
 from tests.helpers.filings import document_for, raw_filing
 
 RULES_PHRASE = "《稀土管理条例》"
@@ -75,3 +76,11 @@ def test_normalize_pages_records_each_page_start() -> None:
     assert len(canonical.page_starts) == 3
     for i, start in enumerate(canonical.page_starts):
         assert canonical.text[start:].startswith(f"第{'一二三'[i]}页")
+
+
+def test_table_header_at_gives_the_unit_and_header_row_of_a_quoted_row() -> None:
+    text = "正文。\n单位：元\n名称\t期末余额\t比例\n甲公司\t1\t2\n乙公司\t3\t4\n后文。"
+    assert table_header_at(text, text.index("乙公司")) == ("单位：元", "名称\t期末余额\t比例")
+    assert table_header_at(text, text.index("名称")) == ("单位：元", "名称\t期末余额\t比例")
+    assert table_header_at(text, text.index("后文")) is None
+    assert table_header_at("名称\t期末\n甲\t1\t2", 8) == ("", "名称\t期末")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import Scope
 
 from qa_engine.api.errors import install_error_handlers
@@ -43,8 +44,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         yield
         holder.close()
 
-    app = FastAPI(title="qa-engine", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  responses=error_responses(400, 401, 403, 404, 413, 422, 503, 504))
+    # /docs and /redoc load Swagger UI and ReDoc from the installed fastapi-offline package, never a CDN
+    app = FastAPIOffline(title="qa-engine", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                         responses=error_responses(400, 401, 403, 404, 413, 422, 503, 504))
     app.state.settings = settings
     app.state.engine_holder = holder
     app.state.metrics = Metrics()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from qa_engine.ingest.text_rules import table_header_at
+
 PASSAGE_CONTEXT_CHARS = 400
 
 
@@ -52,4 +54,11 @@ def passage_to_dict(doc: Any, start: int | None, end: int | None, context: int) 
         "end": span_end,
         "quote": text[span_start:span_end],
         "highlight": {"start": span_start - lo, "end": span_end - lo},
+        "table": _table(text, span_start),
     }
+
+
+def _table(text: str, offset: int) -> dict[str, str] | None:
+    """Return the header row and unit line of the table a quoted row belongs to (None for prose)."""
+    found = table_header_at(text, offset)
+    return None if found is None else {"unit": found[0], "header": found[1]}

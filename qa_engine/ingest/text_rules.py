@@ -97,3 +97,21 @@ def _last_value(label: str, tail: str) -> tuple[str, str]:
     kind = "代码" if label.endswith("代码") else "简称" if label.endswith("简称") else "号"
     match = LAST_VALUE[kind].match(tail)
     return (match.group(0), tail[match.end() :]) if match else ("", tail)
+
+
+def table_header_at(text: str, offset: int) -> tuple[str, str] | None:
+    """Return (unit line or "", header row) of the table whose row holds `offset` in a canonical text, or None
+    when that line is not a table row: what a reader needs to make sense of one row of numbers."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    if not is_table_row(text[start : end if end >= 0 else len(text)]):
+        return None
+    while start > 0:
+        previous = text.rfind("\n", 0, start - 1) + 1
+        if not is_table_row(text[previous : start - 1]):
+            break
+        start = previous
+    header_end = text.find("\n", start)
+    header = text[start : header_end if header_end >= 0 else len(text)]
+    before = text[text.rfind("\n", 0, max(0, start - 1)) + 1 : max(0, start - 1)]
+    return (before if start > 0 and UNIT_LINE.match(before) else ""), header

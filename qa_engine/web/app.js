@@ -49,11 +49,13 @@ const STRINGS = {
   },
 };
 
+// Each example is asked in tests/api/test_browser.py and its answer checked: keep them answered right.
 const EXAMPLES = [
   "为什么有研新材2024年稀土材料毛利率为负？",
-  "北方稀土2024年上半年营业收入是多少？",
-  "What is the stock code of China Northern Rare Earth?",
+  "北方稀土的股票代码是多少？",
+  "How much rare-earth concentrate did China Northern Rare Earth plan to buy from Baotou Steel in 2023?",
 ];
+const CELL_SEPARATOR = " │ "; // a table row shown inline: cells apart, not a run of numbers
 
 const KEY_STORAGE = "qa-engine.apiKey";
 const LANG_STORAGE = "qa-engine.lang";
@@ -63,6 +65,7 @@ const state = {
   lang: initialLang(),
   turns: [], // {question, answer?, error?, pending?}
   history: [], // [{role, content}] sent with each question
+  passageRequest: 0, // only the latest passage request may fill the viewer
 };
 
 const $ = (id) => document.getElementById(id);
@@ -179,7 +182,8 @@ function renderFound(answer) {
   if (answer.resolved_question && answer.resolved_question !== answer.question) {
     parts.push(el("p", { class: "resolved", text: t("resolved") + answer.resolved_question }));
   }
-  parts.push(el("p", { class: "answer", "data-found": "true" }, ...highlightIn(answer.sentence, answer.text)));
+  parts.push(el("p", { class: "answer", "data-found": "true" },
+    ...highlightIn(inlineRow(answer.sentence), inlineRow(answer.text))));
   const pct = Math.round((answer.confidence || 0) * 100);
   parts.push(el("p", { class: "confidence", text: `${t("confidence")} ${pct}%` }));
   if (answer.citations.length) {
@@ -218,9 +222,14 @@ function citationList(items) {
   return list;
 }
 
+// Tabs separate a table row's cells in the canonical text.
+function inlineRow(text) {
+  return text == null ? text : text.split("\t").join(CELL_SEPARATOR);
+}
+
 function citationCard(item, n) {
   const meta = [item.company, t("page", { n: item.page }), item.section].filter(Boolean).join(" · ");
-  const snippet = (item.snippet || "").slice(0, 140);
+  const snippet = inlineRow(item.snippet || "").slice(0, 140);
   return el(
     "button",
     { class: "citation-card", type: "button", "data-doc-id": item.doc_id, onclick: () => openPassage(item) },
@@ -234,30 +243,92 @@ function citationCard(item, n) {
 // ---- passage viewer ----------------------------------------------------------------------
 
 async function openPassage(item) {
+  const request = ++state.passageRequest;
   const viewer = $("passage-viewer");
   viewer.hidden = false;
+  viewer.dataset.docId = item.doc_id;
+  viewer.dataset.start = item.start;
   $("passage-title").textContent = item.title || item.doc_id;
   $("passage-meta").textContent = [item.company, t("page", { n: item.page }), item.section].filter(Boolean).join(" · ");
   const body = $("passage-text");
   body.replaceChildren(el("p", { class: "thinking", text: t("loadingPassage") }));
   try {
     const passage = await fetchPassage(item.doc_id, item.start, item.end);
+    if (request !== state.passageRequest) return; // a later answer or click took the viewer over
     body.replaceChildren(...passageNodes(passage));
-    body.querySelector("mark.quote")?.scrollIntoView({ block: "center" });
+    body.querySelector(".quote")?.scrollIntoView({ block: "center" });
   } catch (err) {
-    body.replaceChildren(el("p", { class: "error", text: t("error") + err.message }));
+    if (request === state.passageRequest) body.replaceChildren(el("p", { class: "error", text: t("error") + err.message }));
   }
 }
 
+// The viewer shows the source of the latest answer: a new answer replaces the passage, or closes the viewer
+// when it has nothing to cite.
+function followLatestAnswer(answer) {
+  if ($("passage-viewer").hidden) return;
+  const citation = answer && answer.found ? answer.citations[0] : null;
+  if (citation) openPassage(citation);
+  else {
+    state.passageRequest += 1;
+    $("passage-viewer").hidden = true;
+  }
+}
+
+// The passage as text with the quote marked; runs of table rows (tab-separated cells) become tables with their
+// header row (repeated from the table's start when the window begins inside it) and unit line.
 function passageNodes(passage) {
   const { text, highlight } = passage;
   const nodes = [];
   if (passage.offset > 0) nodes.push(el("span", { class: "ellipsis", text: "… " }));
-  nodes.push(document.createTextNode(text.slice(0, highlight.start)));
-  nodes.push(el("mark", { class: "quote", text: text.slice(highlight.start, highlight.end) }));
-  nodes.push(document.createTextNode(text.slice(highlight.end)));
+  let rows = [];
+  let position = 0;
+  const lines = text.split("\n");
+  lines.forEach((line, i) => {
+    const start = position;
+    position += line.length + 1;
+    if (line.includes("\t")) {
+      rows.push({ line, start, first: i > 0 && rows.length === 0 });
+      return;
+    }
+    if (rows.length) nodes.push(tableNode(rows, passage));
+    rows = [];
+    nodes.push(...markedText(i < lines.length - 1 ? line + "\n" : line, start, highlight));
+  });
+  if (rows.length) nodes.push(tableNode(rows, passage));
   if (passage.offset + text.length < passage.total_chars) nodes.push(el("span", { class: "ellipsis", text: " …" }));
   return nodes;
+}
+
+function markedText(text, offset, highlight) {
+  const from = Math.max(0, Math.min(text.length, highlight.start - offset));
+  const to = Math.max(from, Math.min(text.length, highlight.end - offset));
+  const nodes = [];
+  if (from > 0) nodes.push(document.createTextNode(text.slice(0, from)));
+  if (to > from) nodes.push(el("mark", { class: "quote", text: text.slice(from, to) }));
+  if (to < text.length) nodes.push(document.createTextNode(text.slice(to)));
+  return nodes;
+}
+
+function tableNode(rows, passage) {
+  const { highlight } = passage;
+  const known = passage.table; // header row and unit of the quoted row's table
+  const quoted = (row) => row.start <= highlight.start && highlight.start <= row.start + row.line.length;
+  const holdsQuote = rows.some(quoted);
+  const table = el("table", { class: "passage-table" });
+  const startsHere = rows.length > 1 && (rows[0].first || (known && rows[0].line === known.header));
+  if (holdsQuote && known && known.unit) table.append(el("caption", { text: known.unit }));
+  if (startsHere) table.append(el("thead", {}, rowNode(rows.shift().line, "th")));
+  else if (holdsQuote && known) table.append(el("thead", {}, rowNode(known.header, "th", "repeated")));
+  const body = el("tbody");
+  for (const row of rows) body.append(rowNode(row.line, "td", quoted(row) && highlight.end > highlight.start ? "quote" : ""));
+  table.append(body);
+  return table;
+}
+
+function rowNode(line, cell, cls) {
+  const tr = el("tr", cls ? { class: cls } : {});
+  for (const value of line.split("\t")) tr.append(el(cell, { text: value }));
+  return tr;
 }
 
 // ---- asking ------------------------------------------------------------------------------
@@ -276,6 +347,7 @@ async function onSubmit(event) {
     turn.answer = await askQuestion(question);
     const reply = turn.answer.found ? turn.answer.sentence || turn.answer.text : t("notFound");
     state.history.push({ role: "user", content: question }, { role: "assistant", content: reply });
+    followLatestAnswer(turn.answer);
   } catch (err) {
     turn.error = err.status === 401 ? t("unauthorized") : t("error") + err.message;
   } finally {
@@ -289,6 +361,7 @@ async function onSubmit(event) {
 function newChat() {
   state.turns = [];
   state.history = [];
+  state.passageRequest += 1;
   $("passage-viewer").hidden = true;
   renderLog();
 }
@@ -296,11 +369,12 @@ function newChat() {
 function renderExamples() {
   const list = $("examples");
   for (const question of EXAMPLES) {
-    const fill = () => {
+    const ask = () => {
+      if ($("ask-button").disabled) return;
       $("question").value = question;
-      $("question").focus();
+      $("ask-form").requestSubmit();
     };
-    list.append(el("li", {}, el("button", { type: "button", class: "example", text: question, onclick: fill })));
+    list.append(el("li", {}, el("button", { type: "button", class: "example", text: question, onclick: ask })));
   }
 }
 

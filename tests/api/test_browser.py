@@ -67,7 +67,7 @@ def test_chat_page_answers_with_citations(browser, server: BackgroundServer, tmp
 
     page.fill("#question", "那2023年呢？")
     page.click("#ask-button")
-    page.wait_for_function("document.querySelectorAll('.turn.assistant .answer').length === 2", timeout=WAIT_MS)
+    page.locator(".turn.assistant .answer").nth(1).wait_for(timeout=WAIT_MS)  # the page's CSP forbids eval
     second_card = page.locator(".turn.assistant").nth(1).locator(".citation-card").first
     assert "有研新材" in (second_card.text_content() or ""), "follow-up lost the conversation's company"
 
@@ -108,4 +108,99 @@ def test_api_key_field_when_server_requires_one(browser, keyed_server: Backgroun
     assert page.evaluate("localStorage.getItem('qa-engine.apiKey')") == API_KEY
     ask_on_page(page, WHY_QUESTION)
     assert "无法覆盖单位成本" in (page.text_content(".turn.assistant:last-child .answer") or "")
+    page.close()
+
+
+# What each example chip must be answered with (by the server's reader); a new example needs its answer here.
+EXAMPLE_ANSWERS = {
+    "为什么有研新材2024年稀土材料毛利率为负？": "无法覆盖单位成本",
+    "北方稀土的股票代码是多少？": "600111",
+    "How much rare-earth concentrate did China Northern Rare Earth plan to buy from Baotou Steel in 2023?": "32万吨",
+}
+
+
+def test_example_chips_ask_at_once_and_are_answered_right(browser, server: BackgroundServer) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page.goto(server.url + "/")
+    chips = page.locator(".example")
+    assert sorted(chips.all_text_contents()) == sorted(EXAMPLE_ANSWERS)
+    for question in chips.all_text_contents():
+        page.click("#new-chat")  # the chips show on an empty chat
+        page.locator(".example", has_text=question).click()
+        answer = page.locator(".turn.assistant .answer")
+        answer.wait_for(timeout=WAIT_MS)
+        assert page.text_content(".turn.user") == question, "the chip did not ask at once"
+        assert answer.get_attribute("data-found") == "true", question
+        assert EXAMPLE_ANSWERS[question] in (page.text_content(".turn.assistant mark.answer-span") or ""), question
+    page.close()
+
+
+def test_passage_viewer_follows_the_latest_answer(browser, server: BackgroundServer) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page.goto(server.url + "/")
+    ask_on_page(page, WHY_QUESTION)
+    page.locator(".citation-card").first.click()
+    quote = page.locator("#passage-viewer mark.quote")
+    quote.wait_for(timeout=WAIT_MS)
+    assert "无法覆盖单位成本" in (quote.text_content() or "")
+    page.fill("#question", "北方稀土的股票代码是多少？")
+    page.click("#ask-button")
+    page.locator("#passage-viewer mark.quote", has_text="600111").wait_for(timeout=WAIT_MS)
+    assert "北方稀土" in (page.text_content("#passage-title") or "")
+    page.fill("#question", NOT_FOUND_QUESTION)
+    page.click("#ask-button")
+    page.locator(".turn.assistant .answer").nth(2).wait_for(timeout=WAIT_MS)
+    page.locator("#passage-viewer").wait_for(state="hidden", timeout=WAIT_MS)
+    page.close()
+
+
+def test_table_rows_render_as_a_table_with_header_and_unit(browser, server: BackgroundServer, engine) -> None:  # type: ignore[no-untyped-def]
+    doc = next(d for d in engine.documents() if d.source.startswith("004"))
+    text = engine.document(doc.doc_id).text
+    row = "湖南意谱电动系统有限公司\t1,004,256.79\t1,004,256.79\t100.00\t预计无法收回"
+    start = text.index(row)
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1400, "height": 900}, bypass_csp=True)
+    page.goto(server.url + "/")
+    page.wait_for_load_state("networkidle")
+    item = {"doc_id": doc.doc_id, "start": start, "end": start + len(row), "title": doc.title, "page": 1}
+    page.evaluate("item => openPassage(item)", item)
+    quoted = page.locator("#passage-viewer table.passage-table tr.quote")
+    quoted.wait_for(timeout=WAIT_MS)
+    assert quoted.locator("td").all_text_contents() == row.split("\t")
+    table = page.locator("#passage-viewer table.passage-table").filter(has=page.locator("tr.quote"))
+    assert "名称" in table.locator("thead th").all_text_contents(), table.inner_html()[:500]
+    page.close()
+
+
+def test_no_request_fails_and_the_page_has_an_icon(browser, server: BackgroundServer) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(locale="zh-CN")
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(server.url + "/")
+    page.wait_for_load_state("networkidle")
+    icon = page.request.get(server.url + "/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/")
+    assert failed == []
+    page.close()
+
+
+@pytest.mark.parametrize(("path", "rendered"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "redoc h1")])
+def test_api_docs_render_offline(browser, server: BackgroundServer, path: str, rendered: str) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    outside: list[str] = []
+
+    def only_this_server(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.url.startswith(server.url):
+            route.continue_()
+            return
+        if route.request.resource_type != "image":  # ReDoc's "powered by" logo may stay unloaded
+            outside.append(route.request.url)
+        route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(server.url + path)
+    title = page.locator(rendered).first
+    title.wait_for(timeout=WAIT_MS)
+    assert "qa-engine" in (title.text_content() or "")
+    assert outside == [], f"{path} reached outside the server: {outside[:3]}"
     page.close()

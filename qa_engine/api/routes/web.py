@@ -19,6 +19,13 @@ async def index() -> FileResponse:
     return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """Return the page icon (browsers ask for /favicon.ico whatever the page links)."""
+    return FileResponse(WEB_DIR / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def mount_static(app: FastAPI) -> None:
     """Serve `qa_engine/web/` at `/static`."""
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
