@@ -28,10 +28,10 @@ FOLLOW_WITHIN_S = 3.0
 class ServeProcess:
     """`python -m qa_engine.cli serve` on 127.0.0.1 and a free port, in its own process."""
 
-    def __init__(self, index: Path, upload_dir: Path, log: Path) -> None:
+    def __init__(self, index: Path, upload_dir: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "QA_UPLOAD_DIR": str(upload_dir), "HF_HUB_OFFLINE": "1"}
+        env = {**os.environ, "QA_UPLOAD_DIR": str(upload_dir), "HF_HUB_OFFLINE": "1", **(env or {})}
         command = [sys.executable, "-m", "qa_engine.cli", "serve", "--port", str(self.port), "--index", str(index)]
         with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -63,12 +63,13 @@ def index_copy(index_dir: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def serve(tmp_path: Path) -> Iterator[Callable[[Path], ServeProcess]]:
-    """Yield a function starting `qa-engine serve` over an index; every server is stopped afterwards."""
+def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """Yield a function starting `qa-engine serve` over an index (with extra QA_* variables); every server is
+    stopped afterwards."""
     started: list[ServeProcess] = []
 
-    def start(index: Path) -> ServeProcess:
-        server = ServeProcess(index, tmp_path / "uploads", tmp_path / "serve.log")
+    def start(index: Path, **env: str) -> ServeProcess:
+        server = ServeProcess(index, tmp_path / "uploads", tmp_path / "serve.log", env)
         started.append(server)
         server.wait_ready()
         return server
@@ -100,8 +101,10 @@ def sources(server: ServeProcess) -> list[str]:
     return [d["source"] for d in httpx.get(f"{server.url}/v1/documents", timeout=30).json()["documents"]]
 
 
-def test_first_dense_search_is_warm(index_copy: Path, serve: Callable[[Path], ServeProcess]) -> None:
-    server = serve(index_copy)
+def test_first_dense_search_is_warm(index_copy: Path, serve: Callable[..., ServeProcess]) -> None:
+    """A server whose retrieval uses the embedder loads it before /readyz says ready (a BM25-only server does
+    not load it at all: tests/api/test_memory.py)."""
+    server = serve(index_copy, QA_RETRIEVAL_MODE="hybrid")
     started = time.monotonic()
     response = httpx.post(f"{server.url}/v1/search", json={"query": "稀土 毛利率", "mode": "dense"}, timeout=60)
     assert response.status_code == 200 and response.json()["hits"]
@@ -109,7 +112,7 @@ def test_first_dense_search_is_warm(index_copy: Path, serve: Callable[[Path], Se
 
 
 def test_server_follows_writes_by_another_process(index_copy: Path, tmp_path: Path,
-                                                  serve: Callable[[Path], ServeProcess]) -> None:
+                                                  serve: Callable[..., ServeProcess]) -> None:
     server = serve(index_copy)
     documents = len(sources(server))
     filing = tmp_path / "incoming" / "follow_co.txt"
@@ -131,7 +134,7 @@ def test_server_follows_writes_by_another_process(index_copy: Path, tmp_path: Pa
 
 
 def test_an_upload_cut_short_by_a_killed_server_is_cleaned_up(index_copy: Path, tmp_path: Path,
-                                                               serve: Callable[[Path], ServeProcess]) -> None:
+                                                               serve: Callable[..., ServeProcess]) -> None:
     server = serve(index_copy)
     uploads = tmp_path / "uploads"
     lines = [f"长篇测试公司第{i}项业务2024年实现营业收入{1000 + i}万元，同比增长{i % 9}%，毛利率为{i % 40}%。"
