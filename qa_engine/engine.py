@@ -116,7 +116,8 @@ class Engine:
             store.close()
         generation = load_generation(self.index_dir / name)
         self._check_manifest(generation.manifest.embedder, generation.manifest.format_version)
-        tokenizer = FinanceTokenizer(tuple(generation.manifest.tokenizer_words), self.settings.user_dict)
+        tokenizer = FinanceTokenizer(tuple(generation.manifest.tokenizer_words), self.settings.user_dict,
+                                     self.settings.segmenter)
         embedder = None
         if self.settings.embedder != "none":
             embedder = open_embedder(self.index_dir / EMBEDDER_DIR, generation.manifest.embedder,

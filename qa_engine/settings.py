@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     pdf_max_memory_mb: int = Field(1024, ge=64)
     pdf_timeout_s: float = Field(120.0, gt=0)
     user_dict: Path | None = None
+    segmenter: str = "auto"  # "auto" (rjieba when installed) | "rjieba" | "jieba": same cuts, rjieba ~10x faster
 
     # retrieval
     backend: str = "local"  # "local" | "milvus"

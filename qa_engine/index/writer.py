@@ -93,7 +93,7 @@ def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, s
            backend: SearchBackend) -> str:
     kept_docs = [d for d in store.documents() if d.doc_id not in change.remove]
     all_docs = kept_docs + change.add
-    tokenizer = FinanceTokenizer(company_words(all_docs), settings.user_dict)
+    tokenizer = FinanceTokenizer(company_words(all_docs), settings.user_dict, settings.segmenter)
     new_chunks = {d.doc_id: _chunk(d, tokenizer, settings) for d in change.add}
     kept_chunks = [c for c in store.chunks() if c.doc_id not in change.remove]
     chunks = kept_chunks + [c for d in change.add for c in new_chunks[d.doc_id]]
@@ -175,7 +175,7 @@ def _manifest(
         embed_dim=0 if vectors is None else int(vectors.shape[1]),
         tokenizer_words=list(tokenizer.extra_words),
         parameters={"chunk_tokens": settings.chunk_tokens, "chunk_overlap_sentences": settings.chunk_overlap_sentences,
-                    "bm25_k1": settings.bm25_k1, "bm25_b": settings.bm25_b},
+                    "bm25_k1": settings.bm25_k1, "bm25_b": settings.bm25_b, "segmenter": tokenizer.segmenter},
         corpus_hash=corpus_hash([d.content_hash for d in docs]),
         chunk_count=len(chunks),
         document_count=len(docs),
