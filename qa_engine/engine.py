@@ -131,6 +131,8 @@ class Engine:
                 "rebuild with `qa-engine ingest --rebuild data/filings`"
             )
         configured = self.settings.embedder
+        if embedder_id == "none" and self.settings.retrieval_mode != "bm25":
+            raise IndexMismatchError(_no_vectors(self.index_dir, self.settings.retrieval_mode))
         if configured in ("none", "static") or embedder_id == "none":
             if configured == "static" and not embedder_id.startswith("static:") and embedder_id != "none":
                 raise IndexMismatchError(_mismatch(self.index_dir, embedder_id, configured))
@@ -249,6 +251,8 @@ class Engine:
         mode = mode or self.settings.retrieval_mode
         if mode not in MODES:
             raise InvalidQueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+        if mode != "bm25" and snapshot.manifest.embedder == "none":
+            raise InvalidQueryError(_no_vectors(self.index_dir, mode))
         allowed = allowed_docs(snapshot.documents, filters, self._companies)
         params = RetrievalParams(mode=mode, pool=self.settings.candidate_pool, rrf_k=self.settings.rrf_k,
                                  bm25_weight=self.settings.bm25_weight, dense_weight=self.settings.dense_weight)
@@ -426,3 +430,9 @@ def _info(doc: Document, chunk_count: int) -> DocumentInfo:
 def _mismatch(index_dir: Path, built: str, configured: str) -> str:
     return (f"{index_dir}/ was built with embedder {built!r} but QA_EMBEDDER is {configured!r}: "
             f"set QA_EMBEDDER={built!r} or rebuild with `qa-engine ingest --rebuild`")
+
+
+def _no_vectors(index_dir: Path, mode: str) -> str:
+    return (f"{index_dir}/ has no dense vectors (it was built for BM25 only), so {mode} retrieval cannot run: "
+            f"rebuild with `QA_RETRIEVAL_MODE={mode} qa-engine ingest --rebuild PATH` (or QA_DENSE_INDEX=always, and "
+            "QA_EMBEDDER other than none), or search with mode bm25")

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     backend: str = "local"  # "local" | "milvus"
     embedder: str = "static"  # "static" (corpus-trained, offline) | "none" | a sentence-transformers id/path
     embed_dim: int = Field(256, ge=8, le=4096)
+    # "always": every index gets dense vectors, so that any query may ask for dense or hybrid (the evaluation does);
+    # "auto": only when retrieval_mode uses them (a BM25-only index skips training and loading the embedder)
+    dense_index: str = Field("always", pattern="^(always|auto)$")
     retrieval_mode: str = "bm25"  # "bm25" | "dense" | "hybrid"; bm25 measured best on the gold set (eval/README.md)
     # BM25 saturation and length normalisation; flat optimum on the gold set for k1 0.7-1.0, b 0.2-0.6 (eval/README.md)
     bm25_k1: float = Field(0.9, gt=0, le=5)

@@ -53,3 +53,31 @@ def test_single_word_corpus_still_builds(tmp_path: Path) -> None:
     assert report.ok and report.added == ["one.txt"]
     with Engine.open(settings.index_dir, settings) as engine:
         assert [h.text for h in engine.search("稀土", mode="hybrid")] == ["稀土稀土稀土"]
+
+
+def test_saved_model_loads_in_sentence_transformers_with_the_same_vectors(tmp_path: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    folder = train_static_embedder(TOKEN_LISTS, dim=4, out_parent=tmp_path)
+    tokens = [["稀土", "价格", "上涨"], ["磁材", "未知词", "增长"], ["未知词"]]
+    ours = StaticCorpusEmbedder(folder, FinanceTokenizer()).encode_tokens(tokens)
+    model = SentenceTransformer(str(folder), device="cpu")
+    theirs = model.encode([" ".join(t) for t in tokens], convert_to_numpy=True)
+    norms = np.maximum(np.linalg.norm(theirs, axis=1, keepdims=True), 1e-12)
+    assert np.allclose(ours, theirs / norms, atol=1e-6)
+
+
+def test_building_and_dense_search_never_import_sentence_transformers(tmp_path: Path, small_filings: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nfrom qa_engine import Engine, Settings\n"
+        f"s = Settings(index_dir={str(tmp_path / 'index')!r})\n"
+        f"Engine.build([{str(small_filings)!r}], s)\n"
+        "hits = Engine.open(s.index_dir, s).search('稀土精矿', k=3, mode='dense')\n"
+        "assert hits, 'no dense hits'\n"
+        "print(sorted(m for m in ('sentence_transformers', 'torch') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -1,12 +1,19 @@
-"""An offline embedder learned from the indexed filings: jieba vocabulary, PPMI-SVD word vectors,
-served as a sentence-transformers `StaticEmbedding` (mean of idf-scaled word vectors)."""
+"""An offline embedder learned from the indexed filings: jieba vocabulary, PPMI-SVD word vectors, saved as a
+sentence-transformers `StaticEmbedding` folder (mean of idf-scaled word vectors).
+
+Training, saving and encoding run on numpy: a StaticEmbedding is a table lookup and a mean, so neither the build nor
+a dense query imports sentence-transformers and torch (6 s on 2 cores). The folder still loads in
+sentence-transformers, which gives the same vectors (tests/test_embed_static.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +21,6 @@ from scipy import sparse
 from scipy.sparse.linalg import svds
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
-from qa_engine.embed.base import embedding_dim as _embedding_dim
 from qa_engine.embed.base import l2_normalise
 
 WINDOW = 5
@@ -23,18 +29,21 @@ MAX_VOCAB = 60_000
 MAX_TRAIN_DOCS = 30_000
 CONTEXT_SMOOTHING = 0.75
 SPECIAL_TOKENS = ("[PAD]", "[UNK]")
+UNK = 1
+WEIGHTS_KEY = "embedding.weight"
 
 
 class StaticCorpusEmbedder:
-    """Pre-tokenises with the finance jieba tokenizer, then runs a sentence-transformers StaticEmbedding."""
+    """Splits texts with the index's tokenizer, then averages the model's word vectors (unknown words count as zero)."""
 
     def __init__(self, model_dir: Path, tokenizer: FinanceTokenizer) -> None:
-        from sentence_transformers import SentenceTransformer
+        from safetensors.numpy import load_file
 
         self.model_dir = model_dir
-        self._model = SentenceTransformer(str(model_dir), device="cpu")
+        self._weights = load_file(str(model_dir / "model.safetensors"))[WEIGHTS_KEY].astype(np.float32)
+        self._vocab: dict[str, int] = _read_vocab(model_dir / "tokenizer.json")
         self._tokenizer = tokenizer
-        self.dim = _embedding_dim(self._model)
+        self.dim = int(self._weights.shape[1])
         self.model_id = f"static:{model_dir.name}"
 
     def encode(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
@@ -42,9 +51,18 @@ class StaticCorpusEmbedder:
 
     def encode_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
         """Vectors of texts already split by this embedder's tokenizer (chunks keep theirs in `Chunk.tokens`)."""
-        pre = [" ".join(tokens) for tokens in token_lists]
-        vectors = self._model.encode(pre, batch_size=256, convert_to_numpy=True, show_progress_bar=False)
-        return l2_normalise(np.asarray(vectors, dtype=np.float32).reshape(len(token_lists), self.dim))
+        vectors = np.zeros((len(token_lists), self.dim), dtype=np.float32)
+        vocab = self._vocab
+        for row, tokens in enumerate(token_lists):
+            ids = [vocab.get(t, UNK) for t in tokens]
+            if ids:
+                vectors[row] = self._weights[ids].mean(axis=0)
+        return l2_normalise(vectors)
+
+
+def _read_vocab(path: Path) -> dict[str, int]:
+    vocab: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"]
+    return vocab
 
 
 def train_static_embedder(token_lists: Sequence[Sequence[str]], dim: int, out_parent: Path) -> Path:
@@ -91,7 +109,8 @@ def _ppmi_svd(docs: Sequence[Sequence[str]], vocab: list[str], dim: int) -> np.n
     ).tocsr()
     ppmi = _ppmi(counts)
     k = max(1, min(dim, n - 2))
-    u, s, _ = svds(ppmi, k=k, random_state=0)
+    with _one_blas_thread():
+        u, s, _ = svds(ppmi, k=k, random_state=0)
     order = np.argsort(-s)
     return l2_normalise(u[:, order] * np.sqrt(s[order]))
 
@@ -107,12 +126,22 @@ def _ppmi(counts: sparse.csr_matrix) -> sparse.csr_matrix:
     return sparse.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=counts.shape)
 
 
-def _save_model(vocab: list[str], weights: np.ndarray, folder: Path) -> None:
-    from sentence_transformers import SentenceTransformer
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """svds is sparse mat-vecs and small dense steps: BLAS threads only contend for the cores (3-10x slower on a
+    busy 2-core machine with OpenBLAS's default), so it runs on one."""
     try:
-        from sentence_transformers.sentence_transformer.modules import StaticEmbedding
-    except ImportError:  # sentence-transformers < 6
-        from sentence_transformers.models import StaticEmbedding
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _save_model(vocab: list[str], weights: np.ndarray, folder: Path) -> None:
+    """Writes the files sentence-transformers saves for a StaticEmbedding model, without importing it."""
+    from safetensors.numpy import save_file
     from tokenizers import Tokenizer
     from tokenizers.models import WordLevel
     from tokenizers.pre_tokenizers import WhitespaceSplit
@@ -120,7 +149,29 @@ def _save_model(vocab: list[str], weights: np.ndarray, folder: Path) -> None:
     token_ids = {t: i for i, t in enumerate(SPECIAL_TOKENS + tuple(vocab))}
     tokenizer = Tokenizer(WordLevel(token_ids, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = WhitespaceSplit()
-    module = StaticEmbedding(tokenizer, embedding_weights=weights)
     tmp = folder.with_name(folder.name + ".tmp")
-    SentenceTransformer(modules=[module], device="cpu").save(str(tmp))
+    tmp.mkdir(parents=True, exist_ok=True)
+    save_file({WEIGHTS_KEY: np.ascontiguousarray(weights, dtype=np.float32)}, str(tmp / "model.safetensors"))
+    tokenizer.save(str(tmp / "tokenizer.json"))
+    module = [{"idx": 0, "name": "0", "path": "", "type": _static_module_type()}]
+    (tmp / "modules.json").write_text(json.dumps(module, indent=2), encoding="utf-8")
+    config = {"__version__": {"sentence_transformers": _version("sentence-transformers")},
+              "model_type": "SentenceTransformer", "prompts": {}, "default_prompt_name": None,
+              "similarity_fn_name": "cosine"}
+    (tmp / "config_sentence_transformers.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     tmp.rename(folder)
+
+
+def _static_module_type() -> str:
+    """The StaticEmbedding class path the installed sentence-transformers saves (it moved in 6.0)."""
+    version = _version("sentence-transformers")
+    if version and int(version.split(".")[0]) >= 6:
+        return "sentence_transformers.sentence_transformer.modules.static_embedding.StaticEmbedding"
+    return "sentence_transformers.models.StaticEmbedding"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return ""

@@ -145,9 +145,9 @@ def _vectors(
     tokenizer: FinanceTokenizer, retrain: bool,
 ) -> tuple[str, np.ndarray | None, bool]:
     """(embedder id, vectors for `chunks` in order or None, whether every vector was recomputed)."""
-    if settings.embedder == "none" or not chunks:
-        return "none", None, False
     current = store.get_meta("embedder_id")
+    if not chunks or not wants_vectors(settings, None if retrain else current):
+        return "none", None, False
     reuse = current if current and not retrain and _same_kind(current, settings.embedder) else None
     embedder = load_embedder(index_dir / EMBEDDER_DIR, reuse, tokenizer, settings) if reuse else None
     if embedder is None:
@@ -157,6 +157,16 @@ def _vectors(
     new = chunks[len(kept):]
     fresh = embed_chunks(embedder, new) if new else np.zeros((0, embedder.dim), np.float32)
     return embedder.model_id, np.vstack([stored, fresh]), False
+
+
+def wants_vectors(settings: Settings, current_embedder: str | None) -> bool:
+    """Return True when this write embeds chunks: an embedder is configured, and either QA_DENSE_INDEX=always, the
+    retrieval mode queries vectors, or the index has vectors already (kept up to date, not dropped)."""
+    if settings.embedder == "none":
+        return False
+    if settings.dense_index == "always" or settings.retrieval_mode != "bm25":
+        return True
+    return current_embedder not in (None, "none")
 
 
 def _same_kind(embedder_id: str, configured: str) -> bool:
