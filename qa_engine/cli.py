@@ -234,7 +234,7 @@ def ask(
     Examples:
       qa-engine ask "为什么有研新材2024年稀土材料毛利率为负？"
       qa-engine ask "北方稀土的股票代码是多少？" --json
-      qa-engine ask "How much rare-earth concentrate did China Northern Rare Earth plan to buy in 2023?"
+      qa-engine ask "Which company supplies China Northern Rare Earth with rare-earth concentrate?"
     """
     try:
         answer = Engine.open(settings=_settings(index)).ask(question, k=k, filters=_filters(company, None))

@@ -53,7 +53,7 @@ const STRINGS = {
 const EXAMPLES = [
   "为什么有研新材2024年稀土材料毛利率为负？",
   "北方稀土的股票代码是多少？",
-  "How much rare-earth concentrate did China Northern Rare Earth plan to buy from Baotou Steel in 2023?",
+  "Which company supplies China Northern Rare Earth with rare-earth concentrate?",
 ];
 const CELL_SEPARATOR = " │ "; // a table row shown inline: cells apart, not a run of numbers
 
