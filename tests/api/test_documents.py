@@ -195,3 +195,29 @@ def test_first_upload_builds_an_index(tmp_path: Path, start_server: Callable[...
         assert http.get("/readyz").json() == {"status": "ready", "documents": 1}
         hits = http.post("/v1/search", json={"query": "首个上传公司 营业收入"}).json()["hits"]
         assert hits and hits[0]["text"]
+
+
+PREANNOUNCEMENT = """证券代码：600999 证券简称：星河材料 公告编号：2025-007
+星河材料股份有限公司
+2024年年度业绩预告
+本公司董事会及全体董事保证本公告内容不存在任何虚假记载、误导性陈述或者重大遗漏。
+公司于2024年10月30日披露了2024年第三季度报告。预计2024年年度实现归属于母公司所有者的净利润为1.2亿元至1.5亿元。
+具体准确的财务数据以公司正式披露的2024年年度报告为准。
+特此公告。
+星河材料股份有限公司董事会
+2025年1月24日
+"""
+
+
+def test_uploaded_filing_gets_metadata_from_its_header_title_and_signature(
+    client: httpx.Client, uploaded: list[str]
+) -> None:
+    files = {"file": ("xinghe_preannouncement.txt", PREANNOUNCEMENT.encode("utf-8"), "text/plain")}
+    assert client.post("/v1/documents", files=files).status_code == 201
+    doc_id = doc_id_of(client, "xinghe_preannouncement.txt")
+    uploaded.append(doc_id)
+    info = client.get(f"/v1/documents/{doc_id}").json()
+    assert (info["doc_type"], info["title"], info["date"]) == ("业绩预告", "2024年年度业绩预告", "2025-01-24")
+    assert (info["stock_code"], info["short_name"]) == ("600999", "星河材料")
+    answer = client.post("/v1/ask", json={"question": "星河材料预计2024年净利润是多少？"}).json()
+    assert answer["text"] == "1.2亿元至1.5亿元"
