@@ -1,5 +1,6 @@
 """In-process `engine.ask` latency on the bundled filings, per stage, against `engine.search` for the same
-questions measured in the same run.
+questions and against a naive ask (jieba + bm25s top 5 + the sentence sharing most question words, over the same
+chunk texts; bench/baselines.py), measured in the same run.
 
     python bench/ask_bench.py            # ~40 questions × 7 rounds, < 8 min on 2 cores (build included)
     python bench/ask_bench.py --quick    # 2 rounds: about a minute with a built index
@@ -8,7 +9,7 @@ questions measured in the same run.
 The index is built (incrementally: a no-op when unchanged) in bench/results/index-ask from data/filings.
 Questions: 40 from eval/gold/*.jsonl, alternating Chinese and English, round-robin over the files (a fixed list when
 the gold files are absent). After one warm-up pass, each round asks every question once and searches it
-once (k = Settings.read_top_k, what ask retrieves), in a shuffled order. Per-stage figures come from
+once (k = Settings.read_top_k, what ask retrieves) and runs the naive ask once, in a shuffled order. Per-stage figures come from
 `Answer.timings` (retrieve_ms, read_ms, total_ms); `wall` is timed around the call. p50/p95 over all
 (question, round) samples. Writes bench/results/ask_bench.json.
 """
@@ -29,6 +30,10 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 GOLD = ROOT / "eval" / "gold"
 FILINGS = ROOT / "data" / "filings"
+sys.path.insert(0, str(BENCH))
+
+from baselines import BM25sSearch, naive_answer  # noqa: E402
+
 TARGET_P50_MS = {"heuristic": 30.0, "neural": 400.0}
 STAGES = ("retrieve_ms", "read_ms", "total_ms")
 
@@ -79,7 +84,7 @@ def _summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def measure(engine, questions: list[dict[str, str]], rounds: int, deadline: float, seed: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadline: float, seed: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Interleaved ask/search timings per question and round; stops early at `deadline`."""
     k = engine.settings.read_top_k
     rows: list[dict[str, object]] = []
@@ -96,8 +101,11 @@ def measure(engine, questions: list[dict[str, str]], rounds: int, deadline: floa
             t = time.perf_counter()
             engine.search(q, k=k)
             search_wall = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            naive_answer(naive, q, k)
+            naive_wall = (time.perf_counter() - t) * 1000
             rows.append({"lang": item["lang"], "found": answer.found, "ask_wall_ms": ask_wall,
-                         "search_ms": search_wall, **answer.timings})
+                         "search_ms": search_wall, "naive_ask_ms": naive_wall, **answer.timings})
         done += 1
         if time.perf_counter() > deadline:
             break
@@ -105,7 +113,7 @@ def measure(engine, questions: list[dict[str, str]], rounds: int, deadline: floa
 
 
 def summarise(rows: list[dict[str, object]]) -> dict[str, dict[str, float]]:
-    names = (*STAGES, "ask_wall_ms", "search_ms")
+    names = (*STAGES, "ask_wall_ms", "search_ms", "naive_ask_ms")
     table = {name: _summary([float(r[name]) for r in rows if name in r]) for name in names}  # type: ignore[arg-type]
     table["other_ms"] = _summary([float(r["total_ms"]) - float(r["retrieve_ms"]) - float(r["read_ms"])  # type: ignore[arg-type]
                                   for r in rows])
@@ -118,7 +126,7 @@ def print_report(run: dict[str, object]) -> None:
           f"({run['questions']} questions × {run['rounds']} rounds; retrieval mode {run['retrieval_mode']}, "
           f"search k = read_top_k)")
     print(f"{'':>10} | {'all p50':>8} {'all p95':>8} | {'zh p50':>8} {'zh p95':>8} | {'en p50':>8} {'en p95':>8}")
-    for name in ("retrieve_ms", "read_ms", "other_ms", "total_ms", "ask_wall_ms", "search_ms"):
+    for name in ("retrieve_ms", "read_ms", "other_ms", "total_ms", "ask_wall_ms", "search_ms", "naive_ask_ms"):
         cells = []
         for table in (overall, run["latency_ms_by_lang"]["zh"], run["latency_ms_by_lang"]["en"]):
             cell = table[name]
@@ -126,6 +134,9 @@ def print_report(run: dict[str, object]) -> None:
         print(f"{name:>10} | " + " | ".join(cells))
     ratio = run["ratios"]
     print(f"\nratio ask total / search (same questions, same run): p50 {ratio['p50']:.2f}×, p95 {ratio['p95']:.2f}×")
+    naive = run["naive_ratios"]
+    print(f"ratio naive ask (jieba + bm25s + best-overlap sentence) / ask wall: p50 {naive['p50']:.2f}×, "
+          f"p95 {naive['p95']:.2f}× (> 1: ours faster)")
     print(f"first (cold) ask in the process: {run['first_ask_ms']:.0f} ms; answered {run['answered_share']:.0%}")
     print(run["target"])
 
@@ -144,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 7)
     started = time.perf_counter()
     deadline = started + args.budget_s
-    sys.path.insert(0, str(BENCH))
     from common import end_run, save_run
     from common import machine as machine_facts
 
@@ -161,10 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     engine.ask(questions[0]["question"])
     first_ask_ms = (time.perf_counter() - t) * 1000
+    naive = BM25sSearch([c.indexed_text() for c in engine._snapshot.chunks])
     for item in questions:  # warm-up: JIT, caches, lazy model loads
         engine.ask(item["question"])
         engine.search(item["question"], k=engine.settings.read_top_k)
-    measured = measure(engine, questions, rounds, deadline, args.seed)
+        naive_answer(naive, item["question"], engine.settings.read_top_k)
+    measured = measure(engine, naive, questions, rounds, deadline, args.seed)
     rows = measured["rows"]
     overall = summarise(rows)
     run: dict[str, object] = {
@@ -179,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency_ms": overall,
         "latency_ms_by_lang": {lg: summarise([r for r in rows if r["lang"] == lg]) for lg in ("zh", "en")},
         "ratios": {p: round(overall["total_ms"][p] / overall["search_ms"][p], 2) for p in ("p50", "p95")},
+        "naive_ratios": {p: round(overall["naive_ask_ms"][p] / overall["ask_wall_ms"][p], 2) for p in ("p50", "p95")},
     }
     p50 = overall["total_ms"]["p50"]
     target = TARGET_P50_MS.get(args.reader, TARGET_P50_MS["neural"])

@@ -71,10 +71,11 @@ def time_index_write(backend: str, engine, settings) -> float:  # type: ignore[n
     snapshot = engine._snapshot
     store = SQLiteStore(engine.index_dir / STORE_FILE)
     vectors = store.vectors([c.chunk_id for c in snapshot.chunks], snapshot.manifest.embed_dim)
+    tokens = {c.chunk_id: c.tokens for c in store.chunks()}  # an open engine's chunks do not hold their terms
     store.close()
     started = time.perf_counter()
     if backend == "local":
-        SparseIndex.build([c.tokens for c in snapshot.chunks])
+        SparseIndex.build([tokens[c.chunk_id] for c in snapshot.chunks])
         DenseIndex.build(vectors, settings.hnsw_threshold)
         return time.perf_counter() - started
     from qa_engine.backends.milvus import MilvusBackend

@@ -75,7 +75,7 @@ class Engine:
         self._reranker = _make_reranker(settings)
         self._backend = open_backend(settings)
         for table in (load_glossary(settings.glossary_file), load_synonyms(settings.synonyms_file)):
-            table.find("warm up")  # compiles the phrase pattern once, at open
+            table.find("warm up")  # builds the phrase index once, at open
 
     @property
     def abstain_threshold(self) -> float:
@@ -111,10 +111,10 @@ class Engine:
                 if not name:
                     raise IndexNotFoundError(f"{self.index_dir}/ holds no built index: run `qa-engine ingest PATH`")
                 documents = {d.doc_id: d for d in store.documents()}
-                chunks = {c.chunk_id: c for c in store.chunks()}
+                chunks = {c.chunk_id: c for c in store.chunks(with_tokens=False)}
         finally:
             store.close()
-        generation = load_generation(self.index_dir / name)
+        generation = load_generation(self.index_dir / name, dense_now=self.settings.retrieval_mode != "bm25")
         self._check_manifest(generation.manifest.embedder, generation.manifest.format_version)
         tokenizer = FinanceTokenizer(tuple(generation.manifest.tokenizer_words), self.settings.user_dict,
                                      self.settings.segmenter)

@@ -8,6 +8,7 @@ outside jieba's Chinese range (\\u4e00-\\u9fd5), where jieba-rs reads a wider on
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 import threading
@@ -49,11 +50,24 @@ def user_dict_words(path: Path) -> list[tuple[str, int | None]]:
 
 
 def rjieba_available() -> bool:
+    return importlib.util.find_spec("rjieba") is not None
+
+
+def _rjieba_class() -> type:
+    """rjieba's Jieba class. Importing the package builds a default tokenizer (a second dictionary load, 0.1-0.3 s,
+    that we never use), so the native module is loaded on its own where it can be."""
     try:
-        import rjieba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        spec = importlib.util.find_spec("rjieba")
+        folder = Path(next(iter(spec.submodule_search_locations or ())))  # type: ignore[union-attr]
+        library = next(p for p in folder.iterdir() if p.name.startswith("rjieba.") and p.suffix in (".so", ".pyd"))
+        native = importlib.util.spec_from_file_location("rjieba.rjieba", library)
+        module = importlib.util.module_from_spec(native)  # type: ignore[arg-type]
+        native.loader.exec_module(module)  # type: ignore[union-attr]
+        return module.Jieba  # type: ignore[no-any-return]
+    except Exception:  # another layout: the ordinary import
+        import rjieba
+
+        return rjieba.Jieba  # type: ignore[no-any-return]
 
 
 def resolve_segmenter(name: str) -> str:
@@ -102,10 +116,8 @@ class _Rjieba:
     """jieba-rs through rjieba; text with characters jieba reads differently goes to jieba (loaded then)."""
 
     def __init__(self, words: list[tuple[str, int | None]]) -> None:
-        import rjieba
-
         self._words = words
-        self._tokenizer = rjieba.Jieba()
+        self._tokenizer = _rjieba_class()()
         for word, freq in words:
             self._tokenizer.add_word(word, freq, None)
         self._fallback: _Jieba | None = None

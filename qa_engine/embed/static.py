@@ -16,12 +16,15 @@ from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import svds
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.base import l2_normalise
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 WINDOW = 5
 MIN_DF = 2
@@ -89,6 +92,9 @@ def _vocabulary(docs: Sequence[Sequence[str]]) -> tuple[list[str], np.ndarray]:
 
 def _ppmi_svd(docs: Sequence[Sequence[str]], vocab: list[str], dim: int) -> np.ndarray:
     """Rows of U·sqrt(S) from the truncated SVD of the windowed PPMI matrix."""
+    from scipy import sparse  # training only: a process that just encodes never imports scipy
+    from scipy.sparse.linalg import svds
+
     index = {t: i for i, t in enumerate(vocab)}
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
@@ -116,6 +122,8 @@ def _ppmi_svd(docs: Sequence[Sequence[str]], vocab: list[str], dim: int) -> np.n
 
 
 def _ppmi(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    from scipy import sparse
+
     total = counts.sum()
     row = np.asarray(counts.sum(axis=1)).ravel()
     col = np.asarray(counts.sum(axis=0)).ravel() ** CONTEXT_SMOOTHING

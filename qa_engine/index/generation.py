@@ -14,7 +14,7 @@ import numpy as np
 
 from qa_engine import __version__
 from qa_engine.errors import IndexCorruptError
-from qa_engine.index.dense import DenseIndex
+from qa_engine.index.dense import DenseIndex, LazyDenseIndex
 from qa_engine.index.sparse import SparseIndex
 from qa_engine.models import Chunk
 
@@ -47,7 +47,7 @@ class Generation:
     manifest: Manifest
     chunk_ids: list[str]
     sparse: SparseIndex
-    dense: DenseIndex | None
+    dense: DenseIndex | LazyDenseIndex | None
 
 
 def corpus_hash(content_hashes: list[str]) -> str:
@@ -88,8 +88,9 @@ def read_manifest(folder: Path) -> Manifest:
         raise damaged(folder, exc) from exc
 
 
-def load_generation(folder: Path) -> Generation:
-    """Return the generation in `folder`; raises IndexCorruptError when a file is missing or unreadable."""
+def load_generation(folder: Path, dense_now: bool = True) -> Generation:
+    """Return the generation in `folder`; raises IndexCorruptError when a file is missing or unreadable.
+    With `dense_now` False the FAISS file is read on the first dense search (BM25-only engines never read it)."""
     manifest = read_manifest(folder)
     try:
         chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
@@ -97,7 +98,9 @@ def load_generation(folder: Path) -> Generation:
             raise ValueError("chunk_ids.json is not a list of chunk ids")
         sparse = SparseIndex.load(folder / "bm25", len(chunk_ids))
         dense_path = folder / "dense.faiss"
-        dense = DenseIndex.load(dense_path) if dense_path.exists() else None
+        dense: DenseIndex | LazyDenseIndex | None = None
+        if dense_path.exists():
+            dense = DenseIndex.load(dense_path) if dense_now else LazyDenseIndex(dense_path)
     except DAMAGED as exc:
         raise damaged(folder, exc) from exc
     return Generation(manifest=manifest, chunk_ids=chunk_ids, sparse=sparse, dense=dense)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -12,7 +12,7 @@ import numpy as np
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.base import Embedder
-from qa_engine.index.dense import DenseIndex
+from qa_engine.index.dense import DenseIndex, LazyDenseIndex
 from qa_engine.index.generation import Generation, Manifest, damaged
 from qa_engine.index.sparse import SparseIndex
 from qa_engine.models import Chunk, Document
@@ -27,7 +27,7 @@ class Snapshot:
     documents: dict[str, Document]
     chunks: list[Chunk]
     sparse: SparseIndex
-    dense: DenseIndex | None
+    dense: DenseIndex | LazyDenseIndex | None
     embedder: Embedder | None
     tokenizer: FinanceTokenizer
     positions_by_doc: dict[str, np.ndarray] = field(default_factory=dict)
@@ -71,12 +71,33 @@ class Snapshot:
         return {chunk.chunk_id: pos for pos, chunk in enumerate(self.chunks)}
 
     @cached_property
-    def term_idf(self) -> dict[str, float]:
-        """Inverse chunk frequency of every indexed term (computed on first use)."""
-        df = Counter(t for chunk in self.chunks for t in set(chunk.tokens))
-        n = max(1, len(self.chunks))
-        return {t: math.log(1 + n / count) for t, count in df.items()}
+    def term_idf(self) -> TermIdf:
+        """Inverse chunk frequency of every indexed term, read from the BM25 index's document frequencies."""
+        return TermIdf(self.sparse, max(1, len(self.chunks)))
 
     def idf(self, term: str) -> float:
         """Rare terms weigh more; a term the corpus never uses gets the largest weight."""
         return self.term_idf.get(term, math.log(1 + max(1, len(self.chunks))))
+
+
+class TermIdf(Mapping[str, float]):
+    """term → log(1 + chunks / chunks holding it), for the terms the corpus holds; computed per lookup, so opening
+    an index does not count every chunk's terms."""
+
+    def __init__(self, sparse: SparseIndex, chunk_count: int) -> None:
+        self._sparse, self._n = sparse, chunk_count
+
+    def __getitem__(self, term: str) -> float:
+        df = self._sparse.document_frequency(term)
+        if not df:
+            raise KeyError(term)
+        return math.log(1 + self._n / df)
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self._sparse.document_frequency(term) > 0
+
+    def __iter__(self) -> Iterator[str]:
+        return (t for t in self._sparse.vocab if self._sparse.document_frequency(t) > 0)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

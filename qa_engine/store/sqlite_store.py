@@ -200,10 +200,13 @@ class SQLiteStore:
         )
 
     # chunks
-    def chunks(self) -> list[Chunk]:
+    def chunks(self, with_tokens: bool = True) -> list[Chunk]:
+        """Every chunk in document order; without their search terms (`tokens=()`) when only queries will use them:
+        decoding the terms is most of the time and memory of opening an index, and only writes need them."""
+        tokens = "tokens" if with_tokens else "'[]'"
         with store_errors(self.path):
             rows = self._conn.execute(
-                "SELECT chunk_id, doc_id, text, start, end, section, page_start, page_end, context, tokens"
+                "SELECT chunk_id, doc_id, text, start, end, section, page_start, page_end, context, " + tokens +
                 " FROM chunks ORDER BY doc_id, ord"
             ).fetchall()
             return [_chunk(row) for row in rows]
