@@ -34,15 +34,16 @@ class RankBM25Search:
 
     name = "rank_bm25"
 
-    def __init__(self, texts: list[str]) -> None:
+    def __init__(self, texts: list[str], tokens: list[list[str]] | None = None) -> None:
         import jieba
         from rank_bm25 import BM25Okapi
 
         t0 = time.perf_counter()
         jieba.initialize()
         t1 = time.perf_counter()
-        corpus = [naive_tokens(text) or ["<empty>"] for text in texts]
+        corpus = tokens if tokens is not None else [naive_tokens(text) or ["<empty>"] for text in texts]
         t2 = time.perf_counter()
+        self.tokens = corpus
         self._bm25 = BM25Okapi(corpus)
         t3 = time.perf_counter()
         self.build_times = {"jieba_init_s": round(t1 - t0, 3), "tokenize_s": round(t2 - t1, 3),
