@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -192,7 +193,7 @@ def print_report(run: dict[str, object]) -> None:
         base = entry["variants"]["engine"]["total_s"]
         for name, summary in entry["variants"].items():
             stages = " ".join(f"{k}={v}" for k, v in summary["stages_s"].items())
-            ratio = summary["total_s"] / base if base == base and base else float("nan")
+            ratio = summary["total_s"] / base if base and not math.isnan(base) else float("nan")
             print(f"{entry['scale']:>4}× {name[-40:]:>40} | {summary['chunks'] or 0:>7} {summary['total_s']:7.2f} "
                   f"{summary['chunks_per_s']:9.1f} {summary['cpu_s']:7.1f} {summary['peak_rss_mb']:8.0f} "
                   f"{ratio:6.2f} | {stages}")

@@ -48,6 +48,20 @@ def ingest(paths, settings: Settings | None = None, rebuild: bool = False) -> In
 
 
 __all__ = [
-    "Answer", "Chunk", "Citation", "Document", "DocumentInfo", "DocumentMeta", "Engine", "Filters", "Hit",
-    "IngestReport", "QAEngineError", "Settings", "Turn", "ingest", "ingest_paths", "__version__",
+    "Answer",
+    "Chunk",
+    "Citation",
+    "Document",
+    "DocumentInfo",
+    "DocumentMeta",
+    "Engine",
+    "Filters",
+    "Hit",
+    "IngestReport",
+    "QAEngineError",
+    "Settings",
+    "Turn",
+    "__version__",
+    "ingest",
+    "ingest_paths",
 ]

@@ -64,7 +64,7 @@ def _rjieba_class() -> type:
         module = importlib.util.module_from_spec(native)  # type: ignore[arg-type]
         native.loader.exec_module(module)  # type: ignore[union-attr]
         return module.Jieba  # type: ignore[no-any-return]
-    except Exception:  # another layout: the ordinary import
+    except (ImportError, OSError, StopIteration, AttributeError, TypeError):  # another layout: the ordinary import
         import rjieba
 
         return rjieba.Jieba  # type: ignore[no-any-return]

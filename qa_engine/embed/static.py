@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np

@@ -31,7 +31,7 @@ class DenseIndex:
         self.size = int(index.ntotal)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, hnsw_threshold: int) -> "DenseIndex":
+    def build(cls, vectors: np.ndarray, hnsw_threshold: int) -> DenseIndex:
         faiss = _faiss()
         dim = vectors.shape[1]
         if len(vectors) >= hnsw_threshold:
@@ -46,7 +46,7 @@ class DenseIndex:
         _faiss().write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> "DenseIndex":
+    def load(cls, path: Path) -> DenseIndex:
         faiss = _faiss()
         index = faiss.read_index(str(path))
         if isinstance(index, faiss.IndexHNSW):

@@ -59,7 +59,8 @@ class SparseIndex:
         if num_docs != size or len(arrays[2]) < len(vocab):  # bm25s adds "" to the vocabulary, not to the matrix
             raise ValueError(f"bm25 index holds {num_docs} chunks and {len(arrays[2]) - 1} terms, "
                              f"the generation lists {size} chunks and its vocabulary {len(vocab)} terms")
-        return cls(*arrays, vocab, size, params.get("dtype", "float32"), nonoccurrence)
+        data, indices, indptr = arrays
+        return cls(data, indices, indptr, vocab, size, params.get("dtype", "float32"), nonoccurrence)
 
     def scores(self, ids: Sequence[int]) -> np.ndarray:
         """BM25 score of every chunk for the query term ids (repeats count again), as bm25s computes them."""
