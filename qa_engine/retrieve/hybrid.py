@@ -37,7 +37,8 @@ def retrieve(snapshot: Snapshot, plan: QueryPlan, k: int, allowed: set[str] | No
     corpus's best 50 chunks can hold none of it), then the rest of the corpus.
     """
     if params.prefer_named_company and plan.named_docs and allowed is None:
-        named = _fused(snapshot, plan, k, snapshot.mask_for(set(plan.named_docs)), params)
+        own_names = _company_names(snapshot, plan.named_docs)
+        named = _fused(snapshot, plan, k, snapshot.mask_for(set(plan.named_docs)), params, own_names)
         rest = [item for item in _fused(snapshot, plan, k, None, params)
                 if snapshot.chunks[item[0]].doc_id not in plan.named_docs]
         return [Scored(pos, score) for pos, score in (named + rest)[:k]]
@@ -45,13 +46,13 @@ def retrieve(snapshot: Snapshot, plan: QueryPlan, k: int, allowed: set[str] | No
     return [Scored(pos, score) for pos, score in _fused(snapshot, plan, k, mask, params)[:k]]
 
 
-def _fused(snapshot: Snapshot, plan: QueryPlan, k: int, mask: np.ndarray | None,
-           params: RetrievalParams) -> list[tuple[int, float]]:
+def _fused(snapshot: Snapshot, plan: QueryPlan, k: int, mask: np.ndarray | None, params: RetrievalParams,
+           ignored_terms: frozenset[str] = frozenset()) -> list[tuple[int, float]]:
     """Rank-fused (position, score) pairs of the configured mode's rankings."""
     pool = max(params.pool, k)
     rankings, weights = [], []
     if params.mode in ("bm25", "hybrid"):
-        rankings.append(_bm25_ranking(snapshot, plan, pool, mask))
+        rankings.append(_bm25_ranking(snapshot, plan, pool, mask, ignored_terms))
         weights.append(params.bm25_weight)
     if params.mode in ("dense", "hybrid") and snapshot.dense is not None and snapshot.embedder is not None:
         rankings.append(_dense_ranking(snapshot, plan, pool, mask))
@@ -59,9 +60,17 @@ def _fused(snapshot: Snapshot, plan: QueryPlan, k: int, mask: np.ndarray | None,
     return rrf_fuse(rankings, weights, params.rrf_k)
 
 
-def _bm25_ranking(snapshot: Snapshot, plan: QueryPlan, pool: int, mask: np.ndarray | None) -> list[int]:
-    terms = snapshot.tokenizer.search_terms(plan.search_text)
-    return [pos for pos, _ in snapshot.sparse.search(terms, pool, mask)]
+def _bm25_ranking(snapshot: Snapshot, plan: QueryPlan, pool: int, mask: np.ndarray | None,
+                  ignored_terms: frozenset[str] = frozenset()) -> list[int]:
+    terms = [t for t in snapshot.tokenizer.search_terms(plan.search_text) if t not in ignored_terms]
+    return [pos for pos, _ in snapshot.sparse.search(terms, pool, mask)] if terms else []
+
+
+def _company_names(snapshot: Snapshot, doc_ids: frozenset[str]) -> frozenset[str]:
+    """The names a filing's company goes by: within its own filings they say nothing about what is asked, and
+    would rank the header line (where the short name stands alone) above the sentence that answers."""
+    metas = [snapshot.documents[d].meta for d in doc_ids if d in snapshot.documents]
+    return frozenset(name for m in metas for name in (m.short_name, m.company) if name)
 
 
 def _dense_ranking(snapshot: Snapshot, plan: QueryPlan, pool: int, mask: np.ndarray | None) -> list[int]:
