@@ -86,11 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine-path", type=Path, default=None, help="a folder holding another qa_engine/")
     parser.add_argument("--old-index", type=Path, default=None, help="index for --engine-path (default --index)")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--reader", default=None, help="QA_READER for every run (default: the Settings default)")
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "cold_bench.json")
     args = parser.parse_args(argv)
     (BENCH / "results").mkdir(exist_ok=True)
     started = time.perf_counter()
     base_env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if args.reader:
+        base_env["QA_READER"] = args.reader
     variants = {"this tree": (args.index, base_env)}
     if args.engine_path is not None:
         old_env = {**base_env, "PYTHONPATH": f"{args.engine_path}{os.pathsep}{base_env.get('PYTHONPATH', '')}"}
@@ -101,9 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         for name, (index, env) in variants.items():
             rows[name].append(one_round(index, env))
-    run: dict[str, object] = {"machine": machine(), "variants": {n: summary(r) for n, r in rows.items()}, "rows": rows}
+    run: dict[str, object] = {"machine": machine(), "reader": args.reader or "Settings default", "variants": {n: summary(r) for n, r in rows.items()}, "rows": rows}
     totals = end_run(run, run["machine"], started)  # type: ignore[arg-type]
-    print(f"medians over {args.repeats} runs, seconds")
+    print(f"medians over {args.repeats} runs, seconds; reader: {run['reader']}")
     names = ("ask_cli_s", "import_qa_engine_s", "python_s", "import_s", "open_s", "first_ask_s", "second_ask_s")
     print(f"{'variant':>32} | " + " ".join(f"{n:>18}" for n in names) + " | heavy modules after two asks")
     for name, row in run["variants"].items():  # type: ignore[union-attr]
