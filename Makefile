@@ -23,7 +23,7 @@ models: $(STAMP)
 	$(VENV)/bin/qa-engine models prepare e5-small
 
 index: $(STAMP) models
-	$(VENV)/bin/qa-engine ingest data/filings --index $(INDEX)
+	$(VENV)/bin/qa-engine ingest data/filings --index $(INDEX) --replace
 
 run: index
 	$(VENV)/bin/qa-engine serve --index $(INDEX) --host $(HOST) --port $(PORT)

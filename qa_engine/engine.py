@@ -77,6 +77,12 @@ class Engine:
         for table in (load_glossary(settings.glossary_file), load_synonyms(settings.synonyms_file)):
             table.find("warm up")  # builds the phrase index once, at open
 
+    def warm_up_reader(self) -> None:
+        """Load the reader's model now (the neural reader's encoder takes seconds) rather than on the first question."""
+        warm = getattr(self._reader, "warm_up", None)
+        if callable(warm):
+            warm()
+
     @property
     def abstain_threshold(self) -> float:
         """The confidence below which `ask` abstains: QA_ABSTAIN_THRESHOLD, else the reader's calibrated one."""

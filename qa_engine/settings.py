@@ -54,9 +54,12 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa_engine" / "models")
 
     # reading
-    reader: str = "heuristic"  # "heuristic" | a transformers extractive-QA model id/path
+    # "neural" (default): the heuristic reader's top sentences reranked by the fine-tuned e5 encoder (about
+    # 0.1-0.3 s a question); "heuristic": the feature model alone (a few ms, no torch); or a transformers
+    # extractive-QA model id/path
+    reader: str = "neural"
     read_top_k: int = 5
-    abstain_threshold: float | None = None  # None: the threshold calibrated with the reader weights (resources/reader_weights.json)
+    abstain_threshold: float | None = None  # None: the reader's own, calibrated on the dev split with its weights
     max_question_chars: int = 2000
 
     # serving

@@ -132,7 +132,12 @@ class EngineHolder:
 def warm_up(engine: Engine) -> None:
     """Run one search per retrieval mode the configured one uses, so that the first client does not pay for loading
     the embedder and compiling the scorers (the first dense search took seconds). A BM25-only server never loads
-    the embedder: that would load torch (RSS 230 → 800 MB) for searches it does not run."""
+    the embedder: that would load torch (RSS 230 → 800 MB) for searches it does not run. The reader's model is
+    loaded too (the neural reader's encoder; nothing for the heuristic reader)."""
+    try:
+        engine.warm_up_reader()
+    except QAEngineError as exc:
+        log.warning("warm-up of the reader failed: %s", exc)
     modes = ("bm25",) if engine.settings.retrieval_mode == "bm25" else ("bm25", "dense")
     for mode in modes:
         try:

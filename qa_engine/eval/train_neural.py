@@ -92,19 +92,25 @@ def trainable(examples: Sequence[Listwise]) -> list[Listwise]:
     return [e for e in examples if 0 < e.labels.sum() < len(e.labels)]
 
 
-def train_adapter(examples: Sequence[Listwise], base: Path, config: TrainConfig, log: Any = print) -> tuple[Any, float]:
-    """Return (the trained encoder, the learned scale)."""
+def train_adapter(examples: Sequence[Listwise], base: Path, config: TrainConfig, log: Any = print,
+                  resume: Path | None = None) -> tuple[Any, float]:
+    """Return (the trained encoder, the learned scale); `resume`: go on training the adapter in that folder."""
     import torch
     from peft import LoraConfig, get_peft_model
 
     from qa_engine.read.encoder import PASSAGE_PREFIX, QUERY_PREFIX, SentenceEncoder
 
     torch.manual_seed(config.seed)
-    encoder = SentenceEncoder(base, None, config.max_tokens)
-    encoder.model = get_peft_model(encoder.model, LoraConfig(
-        r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.05, target_modules=LORA_TARGETS))
+    initial_scale = config.initial_scale
+    if resume is not None:
+        encoder = SentenceEncoder(base, resume, config.max_tokens, trainable=True)
+        initial_scale = float(json.loads((resume / HEAD_FILE).read_text("utf-8"))["scale"])
+    else:
+        encoder = SentenceEncoder(base, None, config.max_tokens)
+        encoder.model = get_peft_model(encoder.model, LoraConfig(
+            r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.05, target_modules=LORA_TARGETS))
     encoder.model.train(True)
-    scale = torch.nn.Parameter(torch.tensor(config.initial_scale))
+    scale = torch.nn.Parameter(torch.tensor(initial_scale))
     optimiser = torch.optim.AdamW([
         {"params": [p for p in encoder.model.parameters() if p.requires_grad], "lr": config.lr},
         {"params": [scale], "lr": config.scale_lr, "weight_decay": 0.0},
@@ -199,7 +205,7 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     print(f"{len(train_set)} trainable train questions of {len(train_items)}, {len(dev_set)} dev questions", flush=True)
     base = Path(resolve_model_path(config.base_model, settings))
     started = time.perf_counter()
-    encoder, scale = train_adapter(train_set, base, config, log=lambda m: print(m, flush=True))
+    encoder, scale = train_adapter(train_set, base, config, log=lambda m: print(m, flush=True), resume=getattr(args, "resume", None))
     minutes = (time.perf_counter() - started) / 60
     encoder.model.train(False)
     dev_rows = outcomes(encoder, dev_set, scale, config.temperature)
@@ -209,7 +215,8 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
         "top_n": config.top_n, "max_tokens": config.max_tokens, "calibration": calibration,
         "abstain_threshold": round(threshold, 4),
         "trained_on": {"split": "train", "questions": len(train_set), "epochs": config.epochs, "lr": config.lr,
-                       "lora_rank": config.lora_rank, "minutes": round(minutes, 1), "seed": config.seed},
+                       "lora_rank": config.lora_rank, "minutes": round(minutes, 1), "seed": config.seed,
+                       "resumed_from": _resumed_from(getattr(args, "resume", None))},
         "dev": summary(dev_rows) | {"calibrated": effect},
         "command": " ".join(["python -m qa_engine.eval.train_neural", *sys.argv[1:]]),
     }
@@ -218,6 +225,12 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
         encoder.model.save_pretrained(str(args.out))
         (args.out / HEAD_FILE).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return report
+
+
+def _resumed_from(folder: Path | None) -> dict[str, Any] | None:
+    if folder is None:
+        return None
+    return dict(json.loads((folder / HEAD_FILE).read_text("utf-8"))["trained_on"])
 
 
 def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
@@ -253,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-minutes", type=float, default=TrainConfig.max_minutes)
     parser.add_argument("--base-model", default=TrainConfig.base_model, help="model id or folder (e5-small: from the wheel)")
     parser.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed, help="shuffling and LoRA initialisation")
+    parser.add_argument("--resume", type=Path, default=None, help="go on training the adapter in this folder")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the adapter in --out, refit its calibration and threshold on dev")
     args = parser.parse_args(argv)
@@ -261,7 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dump({k: report[k] for k in ("abstain_threshold", "calibration", "dev")}, sys.stdout, indent=1)
         print()
         return 0
-    config = TrainConfig(epochs=args.epochs, lr=args.lr, max_minutes=args.max_minutes, base_model=args.base_model)
+    config = TrainConfig(epochs=args.epochs, lr=args.lr, max_minutes=args.max_minutes, base_model=args.base_model,
+                         seed=args.seed)
     report = train(args, config)
     json.dump({k: report[k] for k in ("scale", "abstain_threshold", "trained_on", "dev")}, sys.stdout, indent=1)
     print()

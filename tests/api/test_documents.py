@@ -162,8 +162,9 @@ def test_reads_keep_succeeding_during_upload(
 
     def ask_ten() -> None:
         with httpx.Client(base_url=server.url, timeout=60) as http:
-            for _ in range(10):
-                status = http.post("/v1/ask", json={"question": WHY_QUESTION}).status_code
+            for i in range(10):  # searches (milliseconds) interleaved with asks (the neural reader: ~0.3 s)
+                route = "/v1/ask" if i % 2 else "/v1/search"
+                status = http.post(route, json={"question" if route == "/v1/ask" else "query": WHY_QUESTION}).status_code
                 results.append((status, time.monotonic()))
 
     uploader = threading.Thread(target=upload)

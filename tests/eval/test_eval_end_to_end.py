@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from qa_engine.settings import Settings
+
 import json
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,8 @@ def test_results_have_the_expected_keys(results: dict[str, Any]) -> None:
     for key in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "exact_match", "f1", "answer_hit",
                 "citation_verbatim", "citation_contains_gold", "false_abstention_rate"):
         assert key in results["overall"], key
-    assert [row["name"] for row in results["ablations"]] == ["bm25", "dense", "hybrid", "reader=heuristic"]
+    default_reader = Settings().reader  # the reader `ask` uses unless QA_READER says otherwise
+    assert [row["name"] for row in results["ablations"]] == ["bm25", "dense", "hybrid", f"reader={default_reader}"]
     assert set(results["recall_curves"]) == {"bm25", "dense", "hybrid"}
     assert len(results["recall_curves"]["hybrid"]) == 10  # --k 10
     assert {"retrieve_ms", "total_ms"} <= set(results["latency"])
