@@ -70,8 +70,8 @@ def render_report(result: EvalResult) -> str:
         "## Reader training (held-out numbers from the readers' own files)\n",
         "```json\n" + json.dumps(result.meta.get("reader_training", {}), ensure_ascii=False, indent=1) + "\n```\n",
         "## Latency (ms)\n", _latency_table(result.latency),
-        "## Plots\n", f"![recall@k per retrieval mode]({RECALL_PLOT})\n\n![answer hit by type]({HIT_PLOT})\n\n"
-        f"![confidence against accuracy]({CALIBRATION_PLOT})\n",
+        "## Plots\n", (f"![recall@k per retrieval mode]({RECALL_PLOT})\n\n![answer hit by type]({HIT_PLOT})\n\n"
+                        f"![confidence against accuracy]({CALIBRATION_PLOT})\n"),
     ]
     return "\n".join(sections)
 

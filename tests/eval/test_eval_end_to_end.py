@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from qa_engine.settings import Settings
-
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 import pytest
 
 from qa_engine.eval import main
+from qa_engine.settings import Settings
 
 pytestmark = pytest.mark.slow
 E2E_ITEMS = 15  # conftest.harness_run runs the first 15 gold items at k=10
