@@ -189,8 +189,8 @@ def calibrate(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], float, di
 
 
 def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
-    from qa_engine.model_paths import resolve_model_path
     from qa_engine.engine import Engine
+    from qa_engine.model_paths import resolve_model_path
 
     settings = Settings().model_copy(update={"index_dir": args.index})
     if args.build:
