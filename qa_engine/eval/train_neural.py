@@ -28,8 +28,8 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
-from qa_engine.read.calibration import fit_calibration, threshold_for
-from qa_engine.read.heuristic import NO_RUNNER_UP, HeuristicReader, ScoredCandidates
+from qa_engine.read.calibration import best_and_lead, fit_calibration, threshold_for
+from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
 from qa_engine.read.neural import HEAD_FILE, shipped_folder
 from qa_engine.settings import Settings
 
@@ -151,9 +151,7 @@ def outcomes(encoder: Any, examples: Sequence[Listwise], scale: float, temperatu
     rows = []
     for ex in examples:
         combined = combined_scores(encoder, ex, scale, temperature)
-        order = np.argsort(-combined, kind="stable")
-        best = int(order[0])
-        margin = float(combined[best] - combined[order[1]]) if len(order) > 1 else NO_RUNNER_UP
+        best, margin = best_and_lead(combined)
         rows.append({"answerable": ex.item.answerable, "lang": ex.item.lang, "prior_hit": bool(ex.labels[0]),
                      "hit": bool(ex.labels[best]), "inputs": (float(combined[best]), margin, float(ex.prior[best])),
                      "off_topic": ex.off_topic})

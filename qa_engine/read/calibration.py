@@ -8,7 +8,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 CONFIDENCE_INPUTS = ("best", "margin", "prior")  # best score, lead over the runner-up, the heuristic logit
+NO_RUNNER_UP = 10.0  # the lead of a sole candidate
+
+
+def best_and_lead(scores: np.ndarray) -> tuple[int, float]:
+    """Return the index of the best score and its lead over the runner-up (NO_RUNNER_UP when alone)."""
+    order = np.argsort(-scores, kind="stable")
+    lead = float(scores[order[0]] - scores[order[1]]) if len(order) > 1 else NO_RUNNER_UP
+    return int(order[0]), lead
 
 
 @dataclass(frozen=True)

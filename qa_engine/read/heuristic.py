@@ -18,7 +18,7 @@ from qa_engine.ingest.sentences import FULL_STOP, Span, split_sentences
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.blocks import block_at
-from qa_engine.read.calibration import Calibration
+from qa_engine.read.calibration import Calibration, best_and_lead
 from qa_engine.read.features import FEATURES, Asked, SentenceView, answer_span, coverage, featurize
 
 MIN_SENTENCE_CHARS = 4
@@ -27,7 +27,6 @@ MIN_SENTENCE_CHARS = 4
 MAX_MISSING_TOPIC = 0.6
 MISSING_TOPIC = FEATURES.index("missing_topic")
 WEIGHTS_FILE = "reader_weights.json"
-NO_RUNNER_UP = 10.0  # the lead of a sole candidate
 
 
 @dataclass(frozen=True)
@@ -88,9 +87,7 @@ class ScoredCandidates:
 
     def best_and_margin(self) -> tuple[int, float]:
         """Return the best candidate's index and its logit's lead over the runner-up."""
-        order = self.top(2)
-        lead = float(self.logits[order[0]] - self.logits[order[1]]) if len(order) > 1 else NO_RUNNER_UP
-        return order[0], lead
+        return best_and_lead(self.logits)
 
     def top(self, n: int) -> list[int]:
         """Return the indexes of the n best candidates by logit, best first."""

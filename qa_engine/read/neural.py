@@ -22,9 +22,9 @@ import numpy as np
 from qa_engine.errors import ConfigError
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
-from qa_engine.read.calibration import Calibration
+from qa_engine.read.calibration import Calibration, best_and_lead
 from qa_engine.read.encoder import SentenceEncoder
-from qa_engine.read.heuristic import NO_RUNNER_UP, HeuristicReader, ScoredCandidates
+from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
 from qa_engine.settings import Settings
 
 HEAD_FILE = "head.json"
@@ -102,9 +102,7 @@ class NeuralReader:
         if scored is None:
             return None
         top, combined = self.rerank(analysis.question, scored)
-        order = np.argsort(-combined, kind="stable")
-        best = int(order[0])
-        margin = float(combined[best] - combined[order[1]]) if len(order) > 1 else NO_RUNNER_UP
+        best, margin = best_and_lead(combined)
         confidence = self.head.calibration.confidence(float(combined[best]), margin, float(scored.logits[top[best]]))
         return scored.extract(top[best], confidence)
 
