@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,26 +30,35 @@ def naive_tokens(text: str) -> list[str]:
     return [w.lower() for w in jieba.lcut(text) if w.strip() and any(ch.isalnum() for ch in w)]
 
 
+def timed_build(texts: list[str], tokens: list[list[str]] | None,
+                index: Callable[[list[list[str]]], None]) -> dict[str, float]:
+    """Load jieba, tokenise the texts (unless `tokens` are given), run `index` on them; return each step's time."""
+    import jieba
+
+    t0 = time.perf_counter()
+    jieba.initialize()
+    t1 = time.perf_counter()
+    corpus = tokens if tokens is not None else [naive_tokens(text) or ["<empty>"] for text in texts]
+    t2 = time.perf_counter()
+    index(corpus)
+    t3 = time.perf_counter()
+    return {"jieba_init_s": round(t1 - t0, 3), "tokenize_s": round(t2 - t1, 3), "index_s": round(t3 - t2, 3),
+            "total_s": round(t3 - t0, 3), "chars": sum(len(t) for t in texts)}
+
+
 class RankBM25Search:
     """jieba.lcut + rank_bm25.BM25Okapi; a query is lcut + get_scores + top k by argpartition."""
 
     name = "rank_bm25"
 
     def __init__(self, texts: list[str], tokens: list[list[str]] | None = None) -> None:
-        import jieba
         from rank_bm25 import BM25Okapi
 
-        t0 = time.perf_counter()
-        jieba.initialize()
-        t1 = time.perf_counter()
-        corpus = tokens if tokens is not None else [naive_tokens(text) or ["<empty>"] for text in texts]
-        t2 = time.perf_counter()
-        self.tokens = corpus
-        self._bm25 = BM25Okapi(corpus)
-        t3 = time.perf_counter()
-        self.build_times = {"jieba_init_s": round(t1 - t0, 3), "tokenize_s": round(t2 - t1, 3),
-                            "index_s": round(t3 - t2, 3), "total_s": round(t3 - t0, 3),
-                            "chars": sum(len(t) for t in texts)}
+        def index(corpus: list[list[str]]) -> None:
+            self.tokens = corpus
+            self._bm25 = BM25Okapi(corpus)
+
+        self.build_times = timed_build(texts, tokens, index)
 
     def search(self, query: str, k: int) -> list[int]:
         scores = self._bm25.get_scores(naive_tokens(query))
@@ -64,21 +74,14 @@ class BM25sSearch:
 
     def __init__(self, texts: list[str], tokens: list[list[str]] | None = None) -> None:
         import bm25s
-        import jieba
 
-        t0 = time.perf_counter()
-        jieba.initialize()
-        t1 = time.perf_counter()
-        corpus = tokens if tokens is not None else [naive_tokens(text) or ["<empty>"] for text in texts]
-        t2 = time.perf_counter()
-        self._bm25 = bm25s.BM25(backend=_bm25s_backend())
-        self._bm25.index(_tokenized(corpus), show_progress=False)
-        self._vocab = self._bm25.vocab_dict
-        t3 = time.perf_counter()
+        def index(corpus: list[list[str]]) -> None:
+            self._bm25 = bm25s.BM25(backend=_bm25s_backend())
+            self._bm25.index(_tokenized(corpus), show_progress=False)
+            self._vocab = self._bm25.vocab_dict
+
         self.texts = texts
-        self.build_times = {"jieba_init_s": round(t1 - t0, 3), "tokenize_s": round(t2 - t1, 3),
-                            "index_s": round(t3 - t2, 3), "total_s": round(t3 - t0, 3),
-                            "chars": sum(len(t) for t in texts)}
+        self.build_times = timed_build(texts, tokens, index)
 
     def search(self, query: str, k: int) -> list[int]:
         ids = [self._vocab[t] for t in naive_tokens(query) if t in self._vocab]
