@@ -20,8 +20,7 @@ from typing import Any
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import load_gold
-from qa_engine.eval.train_neural import MAX_FALSE_ABSTENTION
-from qa_engine.read.calibration import fit_calibration, threshold_for
+from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, fit_calibration, threshold_for
 from qa_engine.read.heuristic import WEIGHTS_FILE, HeuristicReader
 from qa_engine.settings import Settings
 

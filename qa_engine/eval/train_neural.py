@@ -28,12 +28,11 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
-from qa_engine.read.calibration import best_and_lead, fit_calibration, threshold_for
+from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, best_and_lead, fit_calibration, threshold_for
 from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
 from qa_engine.read.neural import HEAD_FILE, shipped_folder
 from qa_engine.settings import Settings
 
-MAX_FALSE_ABSTENTION = 0.10
 LORA_TARGETS = ["query", "key", "value", "dense"]
 
 

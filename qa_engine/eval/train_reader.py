@@ -24,12 +24,12 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
+from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, threshold_for
 from qa_engine.read.features import FEATURES, Asked
 from qa_engine.read.heuristic import candidate_sentences, feature_matrix, off_topic
 from qa_engine.settings import Settings
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "resources" / "reader_weights.json"
-MAX_FALSE_ABSTENTION = 0.10
 REGULARISATION_C = 0.1
 
 
@@ -81,14 +81,7 @@ def best_scores(model, examples: Sequence[Example]) -> list[tuple[bool, bool, fl
 
 def choose_threshold(outcomes: Sequence[tuple[bool, bool, float]]) -> float:
     """A threshold that abstains on at most MAX_FALSE_ABSTENTION of the answerable questions."""
-    answerable = sorted(p for a, _, p in outcomes if a)
-    if not answerable:
-        return 0.5
-    allowed = int(MAX_FALSE_ABSTENTION * len(answerable))
-    if allowed == 0:
-        return float(answerable[0])
-    # halfway between the last abstained and the first kept answerable score: a margin for unseen questions
-    return float((answerable[allowed - 1] + answerable[min(allowed, len(answerable) - 1)]) / 2)
+    return threshold_for([p for _, _, p in outcomes], [a for a, _, _ in outcomes], MAX_FALSE_ABSTENTION)
 
 
 def summarize(outcomes: Sequence[tuple[bool, bool, float]], threshold: float) -> dict[str, float]:

@@ -12,6 +12,7 @@ import numpy as np
 
 CONFIDENCE_INPUTS = ("best", "margin", "prior")  # best score, lead over the runner-up, the heuristic logit
 NO_RUNNER_UP = 10.0  # the lead of a sole candidate
+MAX_FALSE_ABSTENTION = 0.10  # every reader's threshold withholds at most this share of its calibration answers
 
 
 def best_and_lead(scores: np.ndarray) -> tuple[int, float]:
