@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, end_run, machine, save_run
+from common import ROOT, end_run, machine, save_run, wait_ready
 
 sys.path.insert(0, str(ROOT))
 from tests.helpers.hostile_pdfs import write_flate_bomb
@@ -95,7 +95,7 @@ def server_peak(bomb: Path, work: Path) -> dict[str, object]:
                                str(index)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url)
+        wait_ready(url, server, time.monotonic() + 300)
         before = status_mb(server.pid, "VmRSS")
         child_peak, done = [0.0], threading.Event()
 
@@ -128,17 +128,6 @@ def free_port() -> int:
         port: int = sock.getsockname()[1]
         return port
 
-
-def wait_ready(url: str, timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not become ready")
 
 
 def unbounded_peak(bomb: Path) -> float:

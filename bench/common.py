@@ -50,3 +50,19 @@ def save_run(run: dict[str, object], out: Path) -> None:
 
 def _loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
+
+
+def wait_ready(url: str, server: subprocess.Popen[bytes], deadline: float) -> None:
+    """Return once GET {url}/readyz answers 200; exit when the server died or the monotonic deadline passed."""
+    import httpx
+
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"server exited with code {server.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} was not ready within the budget")

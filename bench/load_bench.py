@@ -34,6 +34,9 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import wait_ready
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 FILINGS = ROOT / "data" / "filings"
@@ -96,20 +99,6 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen[bytes]:
     }
     code = "from qa_engine.api.app import serve; from qa_engine.settings import Settings; serve(Settings())"
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-
-
-def wait_ready(url: str, server: subprocess.Popen[bytes], deadline: float) -> None:
-    """Return once GET /readyz answers 200; exit when the server died or the deadline passed."""
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"server exited with code {server.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("server was not ready within the budget")
 
 
 def client_loop(url: str, index: int, requests: int, deadline: float, result: LoadResult) -> None:

@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, end_run, machine, save_run
+from common import ROOT, end_run, machine, save_run, wait_ready
 
 FILINGS = ROOT / "data" / "filings"
 RESULTS = ROOT / "bench" / "results"
@@ -193,17 +193,11 @@ def start_server(index: Path, uploads: Path, port: int, log: Path) -> subprocess
     command = [sys.executable, "-m", "qa_engine.cli", "serve", "--port", str(port), "--index", str(index)]
     with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited: see {log}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not become ready")
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", server, time.monotonic() + 300)
+    except SystemExit as exc:
+        raise SystemExit(f"{exc}: see {log}") from None
+    return server
 
 
 def peak_rss_mb(pid: int) -> float:
