@@ -205,16 +205,13 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     encoder, scale = train_adapter(train_set, base, config, log=lambda m: print(m, flush=True), resume=getattr(args, "resume", None))
     minutes = (time.perf_counter() - started) / 60
     encoder.model.train(False)
-    dev_rows = outcomes(encoder, dev_set, scale, config.temperature)
-    calibration, threshold, effect = calibrate(dev_rows)
     report = {
         "base_model": config.base_model, "scale": round(scale, 6), "temperature": config.temperature,
-        "top_n": config.top_n, "max_tokens": config.max_tokens, "calibration": calibration,
-        "abstain_threshold": round(threshold, 4),
+        "top_n": config.top_n, "max_tokens": config.max_tokens,
+        **dev_calibration(encoder, dev_set, scale, config.temperature),
         "trained_on": {"split": "train", "questions": len(train_set), "epochs": config.epochs, "lr": config.lr,
                        "lora_rank": config.lora_rank, "minutes": round(minutes, 1), "seed": config.seed,
                        "resumed_from": _resumed_from(getattr(args, "resume", None))},
-        "dev": summary(dev_rows) | {"calibrated": effect},
         "command": " ".join(["python -m qa_engine.eval.train_neural", *sys.argv[1:]]),
     }
     if not args.dry_run:
@@ -222,6 +219,14 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
         encoder.model.save_pretrained(str(args.out))
         (args.out / HEAD_FILE).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return report
+
+
+def dev_calibration(encoder: Any, dev_set: Sequence[Listwise], scale: float, temperature: float) -> dict[str, Any]:
+    """Return the head.json fields fit on the dev split: calibration, abstention threshold, dev scores."""
+    rows = outcomes(encoder, dev_set, scale, temperature)
+    calibration, threshold, effect = calibrate(rows)
+    return {"calibration": calibration, "abstain_threshold": round(threshold, 4),
+            "dev": summary(rows) | {"calibrated": effect}}
 
 
 def _resumed_from(folder: Path | None) -> dict[str, Any] | None:
@@ -243,10 +248,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     dev_set = collect(engine, load_gold(args.gold, split="dev"), Corpus.from_engine(engine), head["top_n"],
                       settings.read_top_k)
     encoder = SentenceEncoder(Path(resolve_model_path(head["base_model"], settings)), args.out, head["max_tokens"])
-    dev_rows = outcomes(encoder, dev_set, head["scale"], head["temperature"])
-    calibration, threshold, effect = calibrate(dev_rows)
-    head |= {"calibration": calibration, "abstain_threshold": round(threshold, 4),
-             "dev": summary(dev_rows) | {"calibrated": effect}}
+    head |= dev_calibration(encoder, dev_set, head["scale"], head["temperature"])
     if not args.dry_run:
         head_path.write_text(json.dumps(head, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return head
