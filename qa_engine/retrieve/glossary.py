@@ -84,6 +84,13 @@ def read_table(text: str) -> dict[str, tuple[str, ...]]:
     return table
 
 
+@lru_cache(maxsize=16)
+def word_list(name: str) -> frozenset[str]:
+    """The words of a one-word-per-line resource file, `#` lines being comments."""
+    lines = (line.strip() for line in _resource(name).splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
 def _resource(name: str) -> str:
     path = resources.files("qa_engine.resources").joinpath(name)
     return path.read_text(encoding="utf-8") if path.is_file() else ""

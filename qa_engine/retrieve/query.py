@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from qa_engine.models import Document, Filters
+from qa_engine.retrieve.english_names import english_aliases
 from qa_engine.retrieve.glossary import PhraseTable, expand_shorthand, is_english, translate_to_chinese
 
 
@@ -37,10 +38,18 @@ class CompanyIndex:
             for name in (meta.company, meta.short_name, meta.stock_code, meta.english_name):
                 if name and len(name) >= 2:
                     table.setdefault(name.lower(), set()).add(doc.doc_id)
+        self._add_english_short_forms(documents, table)
         for alias, targets in aliases.entries.items():
             for target in targets:
                 table.setdefault(alias, set()).update(table.get(target.lower(), set()))
         self._table = PhraseTable({k: tuple(sorted(v)) for k, v in table.items() if v})
+
+    @staticmethod
+    def _add_english_short_forms(documents: dict[str, Document], table: dict[str, set[str]]) -> None:
+        short_forms = english_aliases({doc.meta.english_name for doc in documents.values()})
+        for doc in documents.values():
+            for alias in short_forms.get(doc.meta.english_name, ()):
+                table.setdefault(alias, set()).add(doc.doc_id)
 
 
     def docs_named_in(self, text: str) -> set[str]:
