@@ -20,14 +20,14 @@ from typing import Any
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import load_gold
-from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, fit_calibration, threshold_for
+from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, Signals, fit_calibration, threshold_for
 from qa_engine.read.heuristic import WEIGHTS_FILE, HeuristicReader
 from qa_engine.settings import Settings
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "resources" / WEIGHTS_FILE
 
 
-Row = tuple[tuple[float, float, float] | None, bool, bool]  # inputs (None: answered "not found" at 0), answerable, right
+Row = tuple[Signals | None, bool, bool]  # inputs (None: answered "not found" at 0), answerable, right
 
 
 def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[Row]:
@@ -46,14 +46,14 @@ def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[Row]:
         right = (candidate.passage.document.doc_id == corpus.doc_id_of(item.doc)
                  and any(a in candidate.view.sentence for a in item.answers))
         logit = float(scored.logits[best])
-        rows.append(((logit, margin, logit), item.answerable, right))
+        rows.append((Signals(logit, margin, logit), item.answerable, right))
     return rows
 
 
 def calibrate(rows: Sequence[Row]) -> dict[str, Any]:
     scored = [(inputs, a and right) for inputs, a, right in rows if inputs is not None]
     calibration = fit_calibration([inputs for inputs, _ in scored], [right for _, right in scored])
-    confidences = [0.0 if r[0] is None else calibration.confidence(*r[0]) for r in rows]
+    confidences = [0.0 if r[0] is None else calibration.confidence(r[0]) for r in rows]
     threshold = threshold_for(confidences, [a for _, a, _ in rows], MAX_FALSE_ABSTENTION)
     return {"calibration": calibration.to_dict(), "abstain_threshold": round(threshold, 4),
             "calibrated_on": {"split": "dev", "questions": len(rows),

@@ -28,9 +28,18 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
-from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, best_and_lead, fit_calibration, threshold_for
-from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
+from qa_engine.read.calibration import (
+    CONFIDENCE_INPUTS,
+    MAX_FALSE_ABSTENTION,
+    SIGNALS,
+    Signals,
+    best_and_lead,
+    fit_calibration,
+    threshold_for,
+)
+from qa_engine.read.heuristic import MAX_MISSING_TOPIC, HeuristicReader, ScoredCandidates
 from qa_engine.read.neural import HEAD_FILE, shipped_folder
+from qa_engine.retrieve.glossary import is_english
 from qa_engine.settings import Settings
 
 LORA_TARGETS = ["query", "key", "value", "dense"]
@@ -50,6 +59,8 @@ class TrainConfig:
     lora_alpha: int = 32
     seed: int = 13
     max_minutes: float = 55.0
+    calibration_inputs: tuple[str, ...] = CONFIDENCE_INPUTS
+    off_topic_gate: bool = True  # confidence 0 when no passage covers the topic, whatever the scores
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,11 @@ class Listwise:
     sentences: tuple[str, ...]
     prior: np.ndarray  # heuristic logits
     labels: np.ndarray  # 1.0 where the sentence holds a gold span in the gold filing
-    off_topic: bool = False  # the reader answers at confidence 0 whatever the scores
+    missing_topic: float = 0.0  # the least share of the question's topic a passage leaves unmentioned
+
+    @property
+    def off_topic(self) -> bool:
+        return self.missing_topic > MAX_MISSING_TOPIC
 
 
 def collect(engine: Any, items: Sequence[GoldItem], corpus: Corpus, top_n: int, k: int) -> list[Listwise]:
@@ -83,7 +98,7 @@ def _listwise(item: GoldItem, question: str, scored: ScoredCandidates, corpus: C
     labels = [float(c.passage.document.doc_id == gold_doc and any(a in c.view.sentence for a in item.answers))
               for c in candidates]
     return Listwise(item, question, tuple(c.view.sentence for c in candidates), scored.logits[top].astype(np.float32),
-                    np.array(labels, dtype=np.float32), scored.off_topic)
+                    np.array(labels, dtype=np.float32), scored.missing_topic)
 
 
 def trainable(examples: Sequence[Listwise]) -> list[Listwise]:
@@ -151,9 +166,10 @@ def outcomes(encoder: Any, examples: Sequence[Listwise], scale: float, temperatu
     for ex in examples:
         combined = combined_scores(encoder, ex, scale, temperature)
         best, margin = best_and_lead(combined)
+        signals = Signals(float(combined[best]), margin, float(ex.prior[best]), ex.missing_topic,
+                          float(is_english(ex.question)))
         rows.append({"answerable": ex.item.answerable, "lang": ex.item.lang, "prior_hit": bool(ex.labels[0]),
-                     "hit": bool(ex.labels[best]), "inputs": (float(combined[best]), margin, float(ex.prior[best])),
-                     "off_topic": ex.off_topic})
+                     "hit": bool(ex.labels[best]), "signals": signals, "off_topic": ex.off_topic})
     return rows
 
 
@@ -168,11 +184,14 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def calibrate(rows: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], float, dict[str, Any]]:
+def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE_INPUTS,
+              off_topic_gate: bool = True) -> tuple[dict[str, Any], float, dict[str, Any]]:
     """Return (calibration dict, abstention threshold, what they do on these rows)."""
-    fitted = [r for r in rows if not r["off_topic"]]
-    calibration = fit_calibration([r["inputs"] for r in fitted], [r["answerable"] and r["hit"] for r in fitted])
-    confidences = [0.0 if r["off_topic"] else calibration.confidence(*r["inputs"]) for r in rows]
+    gated = [off_topic_gate and r["off_topic"] for r in rows]
+    fitted = [r for r, g in zip(rows, gated) if not g]
+    calibration = fit_calibration([r["signals"] for r in fitted], [r["answerable"] and r["hit"] for r in fitted],
+                                  inputs)
+    confidences = [0.0 if g else calibration.confidence(r["signals"]) for r, g in zip(rows, gated)]
     answerable = [r["answerable"] for r in rows]
     threshold = threshold_for(confidences, answerable, MAX_FALSE_ABSTENTION)
     shown = [(r, c) for r, c in zip(rows, confidences) if c >= threshold]
@@ -208,7 +227,7 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     report = {
         "base_model": config.base_model, "scale": round(scale, 6), "temperature": config.temperature,
         "top_n": config.top_n, "max_tokens": config.max_tokens,
-        **dev_calibration(encoder, dev_set, scale, config.temperature),
+        **dev_calibration(encoder, dev_set, scale, config),
         "trained_on": {"split": "train", "questions": len(train_set), "epochs": config.epochs, "lr": config.lr,
                        "lora_rank": config.lora_rank, "minutes": round(minutes, 1), "seed": config.seed,
                        "resumed_from": _resumed_from(getattr(args, "resume", None))},
@@ -221,12 +240,12 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     return report
 
 
-def dev_calibration(encoder: Any, dev_set: Sequence[Listwise], scale: float, temperature: float) -> dict[str, Any]:
+def dev_calibration(encoder: Any, dev_set: Sequence[Listwise], scale: float, config: TrainConfig) -> dict[str, Any]:
     """Return the head.json fields fit on the dev split: calibration, abstention threshold, dev scores."""
-    rows = outcomes(encoder, dev_set, scale, temperature)
-    calibration, threshold, effect = calibrate(rows)
+    rows = outcomes(encoder, dev_set, scale, config.temperature)
+    calibration, threshold, effect = calibrate(rows, config.calibration_inputs, config.off_topic_gate)
     return {"calibration": calibration, "abstain_threshold": round(threshold, 4),
-            "dev": summary(rows) | {"calibrated": effect}}
+            "off_topic_gate": config.off_topic_gate, "dev": summary(rows) | {"calibrated": effect}}
 
 
 def _resumed_from(folder: Path | None) -> dict[str, Any] | None:
@@ -248,7 +267,9 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     dev_set = collect(engine, load_gold(args.gold, split="dev"), Corpus.from_engine(engine), head["top_n"],
                       settings.read_top_k)
     encoder = SentenceEncoder(Path(resolve_model_path(head["base_model"], settings)), args.out, head["max_tokens"])
-    head |= dev_calibration(encoder, dev_set, head["scale"], head["temperature"])
+    config = TrainConfig(temperature=head["temperature"], calibration_inputs=tuple(args.calibration_inputs),
+                         off_topic_gate=args.off_topic_gate)
+    head |= dev_calibration(encoder, dev_set, head["scale"], config)
     if not args.dry_run:
         head_path.write_text(json.dumps(head, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return head
@@ -269,6 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--resume", type=Path, default=None, help="go on training the adapter in this folder")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the adapter in --out, refit its calibration and threshold on dev")
+    parser.add_argument("--calibration-inputs", type=lambda text: tuple(text.split(",")),
+                        default=TrainConfig.calibration_inputs, help=f"comma-separated, among {','.join(SIGNALS)}")
+    parser.add_argument("--off-topic-gate", action=argparse.BooleanOptionalAction, default=TrainConfig.off_topic_gate,
+                        help="confidence 0 when no passage covers the question's topic (else a calibration input)")
     args = parser.parse_args(argv)
     if args.calibrate_only:
         report = recalibrate(args)
@@ -276,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         return 0
     config = TrainConfig(epochs=args.epochs, lr=args.lr, max_minutes=args.max_minutes, base_model=args.base_model,
-                         seed=args.seed)
+                         seed=args.seed, calibration_inputs=args.calibration_inputs, off_topic_gate=args.off_topic_gate)
     report = train(args, config)
     json.dump({k: report[k] for k in ("scale", "abstain_threshold", "trained_on", "dev")}, sys.stdout, indent=1)
     print()

@@ -10,7 +10,10 @@ from typing import Any
 
 import numpy as np
 
-CONFIDENCE_INPUTS = ("best", "margin", "prior")  # best score, lead over the runner-up, the heuristic logit
+from qa_engine.errors import ConfigError
+
+SIGNALS = ("best", "margin", "prior", "missing_topic", "english")
+CONFIDENCE_INPUTS = SIGNALS[:3]  # what a calibration without named inputs was fit on
 NO_RUNNER_UP = 10.0  # the lead of a sole candidate
 MAX_FALSE_ABSTENTION = 0.10  # every reader's threshold withholds at most this share of its calibration answers
 
@@ -23,32 +26,55 @@ def best_and_lead(scores: np.ndarray) -> tuple[int, float]:
 
 
 @dataclass(frozen=True)
+class Signals:
+    """What a reader knows of its chosen sentence when it says how sure it is."""
+
+    best: float  # the sentence's score
+    margin: float  # its lead over the runner-up
+    prior: float  # the heuristic reader's logit for it
+    missing_topic: float = 0.0  # the least idf share of the question's topic a passage leaves unmentioned
+    english: float = 0.0  # 1.0 for an English question over Chinese filings
+
+    def values(self, names: Sequence[str]) -> list[float]:
+        return [float(getattr(self, name)) for name in names]
+
+
+@dataclass(frozen=True)
 class Calibration:
-    """P(answer right) = sigmoid(weights · (best, margin, prior) + bias)."""
+    """P(answer right) = sigmoid(weights · signals[inputs] + bias)."""
 
     weights: tuple[float, ...]
     bias: float
+    inputs: tuple[str, ...] = CONFIDENCE_INPUTS
 
-    def confidence(self, best: float, margin: float, prior: float) -> float:
-        z = sum(w * x for w, x in zip(self.weights, (best, margin, prior))) + self.bias
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.inputs if name not in SIGNALS]
+        if unknown or len(self.inputs) != len(self.weights):
+            raise ConfigError(f"calibration inputs {list(self.inputs)} with {len(self.weights)} weights: "
+                              f"inputs must be among {list(SIGNALS)}, one weight each")
+
+    def confidence(self, signals: Signals) -> float:
+        z = sum(w * x for w, x in zip(self.weights, signals.values(self.inputs))) + self.bias
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"inputs": list(CONFIDENCE_INPUTS), "weights": [round(w, 6) for w in self.weights],
+        return {"inputs": list(self.inputs), "weights": [round(w, 6) for w in self.weights],
                 "bias": round(self.bias, 6)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
-        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]))
+        inputs = tuple(str(name) for name in data.get("inputs", CONFIDENCE_INPUTS))
+        return cls(tuple(float(w) for w in data["weights"]), float(data["bias"]), inputs)
 
 
-def fit_calibration(rows: Sequence[tuple[float, float, float]], right: Sequence[bool]) -> Calibration:
-    """Return the logistic calibration of (best, margin, prior) rows against whether the answer was right."""
+def fit_calibration(rows: Sequence[Signals], right: Sequence[bool],
+                    inputs: Sequence[str] = CONFIDENCE_INPUTS) -> Calibration:
+    """Return the logistic calibration of the `inputs` of each row against whether the answer was right."""
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=1.0, max_iter=1000)
-    model.fit([list(r) for r in rows], [int(r) for r in right])
-    return Calibration(tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]))
+    model.fit([r.values(inputs) for r in rows], [int(r) for r in right])
+    return Calibration(tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]), tuple(inputs))
 
 
 def threshold_for(confidences: Sequence[float], answerable: Sequence[bool], max_false_abstention: float) -> float:

@@ -18,7 +18,7 @@ from qa_engine.ingest.sentences import FULL_STOP, Span, split_sentences
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.blocks import block_at
-from qa_engine.read.calibration import Calibration, best_and_lead
+from qa_engine.read.calibration import Calibration, Signals, best_and_lead
 from qa_engine.read.features import FEATURES, Asked, SentenceView, answer_span, coverage, featurize
 
 MIN_SENTENCE_CHARS = 4
@@ -60,7 +60,7 @@ class SentenceModel:
         """The probability that the best sentence holds the answer, from its logit and its lead."""
         if self.calibration is None:
             return float(1.0 / (1.0 + np.exp(-best)))
-        return self.calibration.confidence(best, margin, best)
+        return self.calibration.confidence(Signals(best, margin, best))
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +83,12 @@ class ScoredCandidates:
     asked: Asked
     candidates: list[Candidate]
     logits: np.ndarray
-    off_topic: bool
+    missing_topic: float  # the least idf share of the question's topic a passage leaves unmentioned
+
+    @property
+    def off_topic(self) -> bool:
+        """No passage mentions enough of what the question is about."""
+        return self.missing_topic > MAX_MISSING_TOPIC  # the same rule as off_topic(features)
 
     def best_and_margin(self) -> tuple[int, float]:
         """Return the best candidate's index and its logit's lead over the runner-up."""
@@ -94,8 +99,8 @@ class ScoredCandidates:
         return [int(i) for i in np.argsort(-self.logits, kind="stable")[:n]]
 
     def extract(self, index: int, score: float) -> Extraction:
-        """Return the answer span of candidate `index` with `score` as its confidence (0 when off topic)."""
-        return _extract(self.asked, self.candidates[index], 0.0 if self.off_topic else score)
+        """Return the answer span of candidate `index` with `score` as its confidence."""
+        return _extract(self.asked, self.candidates[index], score)
 
 
 class HeuristicReader:
@@ -124,19 +129,25 @@ class HeuristicReader:
             return None
         asked = Asked.of(analysis)
         features = feature_matrix(asked, candidates)
-        return ScoredCandidates(asked, candidates, self.model.logit(features), off_topic(features))
+        return ScoredCandidates(asked, candidates, self.model.logit(features), least_missing_topic(features))
 
     def read(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> Extraction | None:
         scored = self.score(analysis, passages)
         if scored is None:
             return None
         best, margin = scored.best_and_margin()
-        return scored.extract(best, self.model.confidence(float(scored.logits[best]), margin))
+        confidence = 0.0 if scored.off_topic else self.model.confidence(float(scored.logits[best]), margin)
+        return scored.extract(best, confidence)
+
+
+def least_missing_topic(features: np.ndarray) -> float:
+    """The least share of the question's topic a candidate's passage leaves unmentioned."""
+    return float(features[:, MISSING_TOPIC].min())
 
 
 def off_topic(features: np.ndarray) -> bool:
     """No passage mentions enough of what the question is about."""
-    return bool(features[:, MISSING_TOPIC].min() > MAX_MISSING_TOPIC)
+    return least_missing_topic(features) > MAX_MISSING_TOPIC
 
 
 def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:

@@ -22,9 +22,10 @@ import numpy as np
 from qa_engine.errors import ConfigError
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
-from qa_engine.read.calibration import Calibration, best_and_lead
+from qa_engine.read.calibration import Calibration, Signals, best_and_lead
 from qa_engine.read.encoder import SentenceEncoder
 from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
+from qa_engine.retrieve.glossary import is_english
 from qa_engine.settings import Settings
 
 HEAD_FILE = "head.json"
@@ -42,6 +43,9 @@ class RerankHead:
     max_tokens: int
     calibration: Calibration
     abstain_threshold: float
+    # True: answer at confidence 0 when no passage covers the question's topic (the heuristic reader's rule);
+    # False: the calibration weighs how much of the topic is missing instead
+    off_topic_gate: bool = True
 
     @classmethod
     def load(cls, folder: Path) -> RerankHead:
@@ -52,7 +56,7 @@ class RerankHead:
         data = json.loads(path.read_text("utf-8"))
         return cls(str(data["base_model"]), float(data["scale"]), float(data["temperature"]), int(data["top_n"]),
                    int(data["max_tokens"]), Calibration.from_dict(data["calibration"]),
-                   float(data["abstain_threshold"]))
+                   float(data["abstain_threshold"]), bool(data.get("off_topic_gate", True)))
 
     def combine(self, logits: np.ndarray, cosines: np.ndarray) -> np.ndarray:
         return logits + self.scale * cosines / self.temperature
@@ -103,8 +107,10 @@ class NeuralReader:
             return None
         top, combined = self.rerank(analysis.question, scored)
         best, margin = best_and_lead(combined)
-        confidence = self.head.calibration.confidence(float(combined[best]), margin, float(scored.logits[top[best]]))
-        return scored.extract(top[best], confidence)
+        if self.head.off_topic_gate and scored.off_topic:
+            return scored.extract(top[best], 0.0)
+        signals = confidence_signals(analysis.question, scored, top[best], float(combined[best]), margin)
+        return scored.extract(top[best], self.head.calibration.confidence(signals))
 
     def rerank(self, question: str, scored: ScoredCandidates) -> tuple[list[int], np.ndarray]:
         """Return the heuristic's top candidates and their combined scores (same order)."""
@@ -113,3 +119,9 @@ class NeuralReader:
         query = self.encoder.encode_queries([question])[0]
         cosines = self.encoder.encode_passages(sentences) @ query
         return top, self.head.combine(scored.logits[top], cosines)
+
+
+def confidence_signals(question: str, scored: ScoredCandidates, chosen: int, best: float, margin: float) -> Signals:
+    """What the calibration reads: the chosen sentence's combined score, its lead, its heuristic logit, how
+    much of the topic the passages miss, and the question's language."""
+    return Signals(best, margin, float(scored.logits[chosen]), scored.missing_topic, float(is_english(question)))
