@@ -1,4 +1,5 @@
-"""Answer-type cues: where in a sentence the answer to a why / number / date / list / yes-no question sits."""
+"""Answer-type cues: how strongly a sentence carries the answer to a why / number / date / list / entity / yes-no
+question, and where in it the answer to a why or yes-no question sits."""
 
 from __future__ import annotations
 
@@ -82,18 +83,37 @@ def yesno_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | 
     return best.start() + (marker.end() if marker else 0), best.end()
 
 
-def cue_strength(qtype: str, sentence: str) -> float:
-    """0..1: how strongly the sentence carries the kind of answer the question asks for."""
-    if qtype == "why":
-        return 1.0 if re.search(r"主要系|主要是|由于|因为|导致|所致|原因", sentence) else 0.4 if CAUSE_CUE.search(sentence) else 0.0
-    if qtype == "number":
-        return 1.0 if NUMBER_WITH_UNIT.search(sentence) else 0.0
-    if qtype == "date":
-        return 1.0 if re.search(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日", sentence) else 0.3 if DATE.search(sentence) else 0.0
-    if qtype == "list":
-        return min(1.0, sentence.count("、") / 3)
-    if qtype == "entity":
-        return 1.0 if ENTITY.search(sentence) else 0.3
-    if qtype == "yesno":
-        return 1.0 if re.search(r"不存在|不会|符合|不涉及|不属于|存在|已", sentence) else 0.3
-    return 0.5
+def why_cue(sentence: str) -> float:
+    """1 for a plain causal word (主要系, 由于, 所致, 原因…), 0.4 for a weaker cue (系, 受…影响), else 0."""
+    return 1.0 if re.search(r"主要系|主要是|由于|因为|导致|所致|原因", sentence) else 0.4 if CAUSE_CUE.search(sentence) else 0.0
+
+
+def number_cue(sentence: str) -> float:
+    return 1.0 if NUMBER_WITH_UNIT.search(sentence) else 0.0
+
+
+def date_cue(sentence: str) -> float:
+    """1 for a month or a day, 0.3 for a coarser date (a year, 年底), else 0."""
+    return 1.0 if re.search(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日", sentence) else 0.3 if DATE.search(sentence) else 0.0
+
+
+def list_cue(sentence: str) -> float:
+    return min(1.0, sentence.count("、") / 3)
+
+
+def entity_cue(sentence: str) -> float:
+    return 1.0 if ENTITY.search(sentence) else 0.3
+
+
+def yesno_cue(sentence: str) -> float:
+    return 1.0 if re.search(r"不存在|不会|符合|不涉及|不属于|存在|已", sentence) else 0.3
+
+
+def cause_adjacency(sentence: str, topic: Sequence[str]) -> float:
+    """1 when a causal cue directly follows (…毛利率为负主要是…) or precedes (…导致毛利率为负) what is asked
+    about; lower the more words sit between, as when the cause explains another clause in between."""
+    ends = [m.end() for t in topic for m in re.finditer(re.escape(t), sentence)]
+    starts = [m.start() for t in topic for m in re.finditer(re.escape(t), sentence)]
+    gaps = [c.start() - e for c in CAUSE_CUE.finditer(sentence) for e in ends if e <= c.start()]
+    gaps += [s - c.end() for c in TRAILING_CAUSE.finditer(sentence) for s in starts if s >= c.end()]
+    return 1.0 / (1.0 + min(gaps) / 4.0) if gaps else 0.0
