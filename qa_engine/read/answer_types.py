@@ -12,7 +12,9 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from qa_engine.errors import ConfigError
 from qa_engine.read import cues, spans
+from qa_engine.resources.wordlists import WordList, load_word_list
 
 Span = tuple[int, int]
 
@@ -93,61 +95,47 @@ class AnswerTypes:
         return tuple(f.name for t in self.types for f in t.features)
 
 
-def _question(zh: str, en: str) -> re.Pattern[str]:
-    return re.compile(f"{zh}|{en}", re.IGNORECASE)
+LANGUAGES = ("zh", "en")
+QUESTION_PATTERNS = "question_patterns.tsv"
+ENGLISH_WORDS = "english_question_words.tsv"
+WORD_CLASS = re.compile(r"\{\{(\w+)\}\}")
 
 
-# English verbs ending in -s that follow "which <noun>" ("which broker serves…"): not plural nouns
-_S_VERBS = (r"(?:serves|makes|does|has|holds|owns|runs|provides|acts|counts|uses|sits|links|leads|buys|sells|pays|supplies"
-            r"|produces|manages|operates|controls|plans|expects|says|reports|needs|means|takes|gives|is|was)")
-_PLURAL_NOUN = r"(?!" + _S_VERBS + r"\b)[a-z][\w-]*(?:ies|[^su\W]s)\b"
-_QUANTITY_NOUN = (r"revenues?|profits?|margin|prices?|capacity|stake|quota|volume|output|ratio|rate|roe|reserves|amount"
-                  r"|percentage|share|value|total|costs?|coverage|weight|income|cap|balance|headcount|size")
-_ENTITY_NOUN = (r"company|firm|entity|bank|institution|institute|auditor|sponsor|broker|subsidiary|group|customer|supplier"
-                r"|shareholder|controller|individual|person|meeting|committee|department|regulator|exchange|process|method"
-                r"|platform|project|body|agency|authority|law firm|accounting firm|counsel")
-
-_ZH = {
-    "why": r"为什么|为何|为啥|凭什么|原因|理由|何故|缘由|怎么会|什么因素",
-    "list": r"哪些|有哪几|哪[几两三四五六七八九十]个?(?!个?月)[\u4e00-\u9fff]|列举|包括什么|包含什么",
-    "date": r"何时|什么时候|哪一?天|哪一?年|哪个月|哪几个月|几月|日期|时间是",
-    "number": r"多少|几[个家名人次年]|多大|多高|多长|多久|金额|比例|比率|占比|百分之",
-    "entity": r"谁|哪家|哪个|哪位|哪次|哪一?条|哪项|什么公司|什么机构|什么名字|叫什么|全称|名称|什么方法|什么工艺",
-    "yesno": r"是否|有没有|是不是|会不会|能否|可否|吗[？?]?$",
-}
-_EN = {
-    "why": (r"\bwhy\b|\breasons?\b|\bcause[sd]?\b|\bwhat (drove|caused|led|explains)\b|\bhow come\b|\bhow (can|could)\b"
-            r"|\bhow (was|were|is|are|did) [^?]{1,80}\bable to\b"),
-    "list": (r"\bwhich (\w+ )?(are|were)\b|\bwhich ((?!" + _S_VERBS + r"\b)[\w-]+ ){0,3}?" + _PLURAL_NOUN
-             + r"|\bwhat (\w+ ){0,2}?(types|kinds|measures|methods|steps|products|risks)\b|^(list|name)\b|\bwho (are|were)\b"
-             r"|\bwhat are\b|\bwhat were\b"),
-    "date": r"\bwhen\b|\bwhat (date|day|year|time|month)\b|\bon which date\b|\bat what point\b|\bin which (year|month|quarter)\b",
-    "number": r"\bhow (much|many|large|big|high|long|far)\b|\bwhat\b[^?]{0,80}?\b(" + _QUANTITY_NOUN + r")\b|\bpercentage\b",
-    "entity": (r"\bwho\b|\bwhich\b|\bwhat (\w+[- ]){0,2}?(" + _ENTITY_NOUN + r")\b|\baddress\b|\bwhat is the name\b"
-               r"|\bname of\b"),
-    # a yes/no verb first, or after a leading clause ("Apart from the oxide price, does …")
-    "yesno": r"^([^,?]{1,80},\s*)?(is|are|does|did|do|was|were|has|have|had|can|will|could|should)\b",
-}
+def question_pattern(patterns: WordList, word_classes: WordList, name: str) -> re.Pattern[str]:
+    """The pattern of the questions that ask for answer type `name`: its Chinese rows, then its English ones,
+    with each {{word class}} spelled out."""
+    rows = [patterns.alternation(name, lang) for lang in LANGUAGES]
+    return re.compile(WORD_CLASS.sub(lambda m: word_classes.alternation(m.group(1)), "|".join(rows)), re.IGNORECASE)
 
 
-def _pattern(name: str) -> re.Pattern[str]:
-    return _question(_ZH[name], _EN[name])
+def _shipped_pattern(name: str) -> re.Pattern[str]:
+    return question_pattern(load_word_list(QUESTION_PATTERNS), load_word_list(ENGLISH_WORDS), name)
+
+
+def check_question_tags(patterns: WordList, registry: AnswerTypes) -> None:
+    """Raises ConfigError for a question pattern row whose tags are not one answer type and one language."""
+    for word in patterns.words:
+        types, langs = word.tags - set(LANGUAGES), word.tags & set(LANGUAGES)
+        if len(types) != 1 or len(langs) != 1 or not registry.find(next(iter(types))):
+            raise ConfigError(f"{patterns.name}:{word.line}: tag one answer type of {list(registry.names)} "
+                              f"and one language of {list(LANGUAGES)}, not {sorted(word.tags)}")
 
 
 ANSWER_TYPES = AnswerTypes(
     types=(
         # "哪些原因" is a why-question: why is tried first
-        AnswerType("why", _pattern("why"), 0, cues.why_cue, lambda s, t: cues.why_span(s, t.anchors),
+        AnswerType("why", _shipped_pattern("why"), 0, cues.why_cue, lambda s, t: cues.why_span(s, t.anchors),
                    (TypeFeature("cause_adjacency", lambda s, t: cues.cause_adjacency(s, t.topic)),)),
-        AnswerType("number", _pattern("number"), 3, cues.number_cue,
+        AnswerType("number", _shipped_pattern("number"), 3, cues.number_cue,
                    lambda s, t: spans.number_span(s, t.anchors, t.hint_text)),
-        AnswerType("date", _pattern("date"), 2, cues.date_cue, lambda s, t: spans.date_span(s, t.anchors)),
-        AnswerType("entity", _pattern("entity"), 4, cues.entity_cue,
+        AnswerType("date", _shipped_pattern("date"), 2, cues.date_cue, lambda s, t: spans.date_span(s, t.anchors)),
+        AnswerType("entity", _shipped_pattern("entity"), 4, cues.entity_cue,
                    lambda s, t: spans.entity_span(s, t.anchors, t.hint_text, t.named)),
         # "which countries" is a list before it is an entity
-        AnswerType("list", _pattern("list"), 1, cues.list_cue, lambda s, t: spans.list_span(s)),
-        AnswerType("yesno", _pattern("yesno"), 5, cues.yesno_cue, lambda s, t: cues.yesno_span(s, t.anchors)),
+        AnswerType("list", _shipped_pattern("list"), 1, cues.list_cue, lambda s, t: spans.list_span(s)),
+        AnswerType("yesno", _shipped_pattern("yesno"), 5, cues.yesno_cue, lambda s, t: cues.yesno_span(s, t.anchors)),
         AnswerType("fact", None, 6, lambda s: 0.5, lambda s, t: None),
     ),
     fallback="fact",
 )
+check_question_tags(load_word_list(QUESTION_PATTERNS), ANSWER_TYPES)

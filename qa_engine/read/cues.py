@@ -6,12 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-CAUSE_CUE = re.compile(r"主要系|主要是由于|主要是因为|主要是|主要原因|主要受|主要由于|系由于|是由于|由于|因为|受到|受[^，,。；]{1,20}影响|原因[是为系]|系")
-TRAILING_CAUSE = re.compile(r"所致|导致")
+from qa_engine.resources.wordlists import load_word_list
+
+CAUSAL = load_word_list("causal_cues.tsv")
+POLAR_WORDS = load_word_list("polar_words.tsv")
+CAUSE_CUE = re.compile(CAUSAL.alternation("lead"))
+TRAILING_CAUSE = re.compile(CAUSAL.alternation("trailing"))
+STRONG_CAUSE = re.compile(CAUSAL.alternation("strong"))
 CLAUSE_BREAKS = "，,；;"
 CLAUSE = re.compile(r"[^，,。；;]+")
-CONNECTIVE = re.compile(r"主要是由于|主要是因为|主要由于|主要系|主要是|系由于|是由于|由于|因为|主要原因[是为系]|原因[是为系]|系")
-CONSEQUENCE = re.compile(r"所致|导致|致使|使得|从而|因而|进而|；|;|[，,]除此之外|[，,]具有合理性")
+CONNECTIVE = re.compile(CAUSAL.alternation("connective"))
+CONSEQUENCE = re.compile(CAUSAL.alternation("consequence"))
 MIN_CAUSE_CHARS = 4
 NUMBER_WITH_UNIT = re.compile(
     r"(?<![\d.,=])-?\d[\d,]*(?:\.\d+)?\s*(?:%|％|万元/吨|元/吨|元/股|万元|亿元|千元|元|万吨/年|吨/年|万吨|吨|万股|亿股|股|人|名|家|个月|个|项|倍|万|亿|平方米|亩|处)(?:左右)?"
@@ -23,10 +28,11 @@ DATE = re.compile(
     r"|(?<![\d年\-—~至])\d{1,2}月(?:[上中下]旬|初|末|底|份)?(?![\d日])|明年|今年|去年|年内|年底"
 )
 ENUMERATION = re.compile(r"[^，,。；;：:、等]{1,30}(?:、[^，,。；;：:、等]{1,30})+")
-POLAR = re.compile(r"不存在|不属于|不构成|不会|不得|不涉及|不能|尚需|能够|可以|同意|符合|未|无|存在|属于|构成|已")
+POLAR = re.compile(POLAR_WORDS.alternation("polar"))
 LIST_MARKER = re.compile(r"^\s*(?:[-—●•·]+\s*)?(?:[一二三四五六七八九十]+、|\d+[.、．]|[(（][一二三四五六七八九十\d]+[)）])?\s*")
-YESNO_CUE = re.compile(r"不存在|不会|不涉及|不属于|不构成|未发生|未|符合|具有|存在|已经|已|是|否|均为|不")
-ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|事务所|证券|银行|委员会|国资委)")
+YESNO_CUE = re.compile(POLAR_WORDS.alternation("fallback"))
+STRONG_POLAR = re.compile(POLAR_WORDS.alternation("strong"))
+ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:" + load_word_list("organisation_suffixes.tsv").alternation("entity_cue") + ")")
 
 
 def why_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | None:
@@ -85,7 +91,7 @@ def yesno_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | 
 
 def why_cue(sentence: str) -> float:
     """1 for a plain causal word (主要系, 由于, 所致, 原因…), 0.4 for a weaker cue (系, 受…影响), else 0."""
-    return 1.0 if re.search(r"主要系|主要是|由于|因为|导致|所致|原因", sentence) else 0.4 if CAUSE_CUE.search(sentence) else 0.0
+    return 1.0 if STRONG_CAUSE.search(sentence) else 0.4 if CAUSE_CUE.search(sentence) else 0.0
 
 
 def number_cue(sentence: str) -> float:
@@ -106,7 +112,7 @@ def entity_cue(sentence: str) -> float:
 
 
 def yesno_cue(sentence: str) -> float:
-    return 1.0 if re.search(r"不存在|不会|符合|不涉及|不属于|存在|已", sentence) else 0.3
+    return 1.0 if STRONG_POLAR.search(sentence) else 0.3
 
 
 def cause_adjacency(sentence: str, topic: Sequence[str]) -> float:

@@ -16,13 +16,14 @@ from qa_engine.ingest.sections import detect_heading
 from qa_engine.read.analysis import YEAR, QuestionAnalysis
 from qa_engine.read.answer_types import ANSWER_TYPES, AnswerTypes, Span, Target
 from qa_engine.read.blocks import BLOCKS
+from qa_engine.resources.wordlists import load_word_list
 
 QTYPES = ANSWER_TYPES.names
 QUOTED_QUESTION = re.compile(r"[？?]$|^(问题\s*\d+|请发行人|请保荐|请申报会计师|请会计师|请律师|请公司|请说明)")
 HEADING_CHARS = 60
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # what English question words translate to ("why" → 原因|主要系|由于…): cues of an answer, not its topic
-CUE_TERMS = frozenset(["原因", "主要系", "主要是", "由于", "所致", "导致", "系", "因为", "影响", "驱动", "理由"])
+CUE_TERMS = frozenset(load_word_list("causal_cues.tsv").texts("not_topic"))
 BOOK_TITLE = re.compile(r"《[^《》]*》")  # a term inside a cited title is a mention, not a statement
 REPLY_MARKER = re.compile(r"^【?(答复|回复)】?\s*[:：]")
 

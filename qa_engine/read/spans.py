@@ -7,12 +7,12 @@ import re
 from collections.abc import Sequence
 
 from qa_engine.read.cues import DATE, ENUMERATION, NUMBER_WITH_UNIT
+from qa_engine.resources.wordlists import load_word_list
 
 Span = tuple[int, int]
 
 DATE_RANGE = re.compile(f"(?:{DATE.pattern})(?:至|到|-|—|～|~)(?:{DATE.pattern})")
-ORG_SUFFIX = (r"股份有限公司|有限责任公司|有限公司|事务所(?:[(（]特殊普通合伙[)）])?|集团(?:[(（][^()（）]{1,6}[)）])?(?:公司)?"
-              r"|证券(?!报|时报|日报)|银行|委员会|国资委|研究院|设计院|交易所|协会")
+ORG_SUFFIX = load_word_list("organisation_suffixes.tsv").alternation("name_end", with_tails=True)
 ORGANISATION = re.compile(r"[\u4e00-\u9fffA-Za-z0-9()（）·]{2,40}?(?:" + ORG_SUFFIX + ")")
 # Words that end a lead-in rather than start a name: "即与上海洗霸科技股份有限公司" → 上海洗霸科技股份有限公司
 LEAD_WORD = re.compile(r"控股子公司|全资子公司|子公司|控股股东|关联方|供应商|客户|认购对象|发行对象|股东|所属|旗下|下属|情形"
