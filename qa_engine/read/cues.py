@@ -18,9 +18,10 @@ CLAUSE = re.compile(r"[^，,。；;]+")
 CONNECTIVE = re.compile(CAUSAL.alternation("connective"))
 CONSEQUENCE = re.compile(CAUSAL.alternation("consequence"))
 MIN_CAUSE_CHARS = 4
+UNITS = load_word_list("units.tsv")
 NUMBER_WITH_UNIT = re.compile(
-    r"(?<![\d.,=])-?\d[\d,]*(?:\.\d+)?\s*(?:%|％|万元/吨|元/吨|元/股|万元|亿元|千元|元|万吨/年|吨/年|万吨|吨|万股|亿股|股|人|名|家|个月|个|项|倍|万|亿|平方米|亩|处)(?:左右)?"
-    r"|(?<![\d.,=])\d{1,2}(?:\.\d+)?\s*(?:个月|年)(?![\d度末初])(?:左右)?"
+    r"(?<![\d.,=])-?\d[\d,]*(?:\.\d+)?\s*(?:" + UNITS.alternation("amount") + r")(?:左右)?"
+    r"|(?<![\d.,=])\d{1,2}(?:\.\d+)?\s*(?:" + UNITS.alternation("duration") + r")(?![\d度末初])(?:左右)?"
 )
 DATE = re.compile(
     r"\d{4}年\d{1,2}月(?:\d{1,2}日|[上中下]旬|初|末|底)?|\d{4}-\d{1,2}-\d{1,2}"

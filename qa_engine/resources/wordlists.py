@@ -56,6 +56,8 @@ def parse_word_list(name: str, text: str, known_tags: Iterable[str] | None = Non
     return WordList(name, tuple(words))
 
 
+# the kinds of number a question may hint at, each with its units, in the order the hints are tried
+UNIT_GROUPS = ("percent", "headcount", "duration", "price", "tonnage", "money")
 # Each shipped list with the tags its rows may carry; None: any tag (the question patterns' answer types,
 # checked against the registry in read/answer_types.py)
 KNOWN_TAGS: dict[str, frozenset[str] | None] = {
@@ -64,6 +66,10 @@ KNOWN_TAGS: dict[str, frozenset[str] | None] = {
     "polar_words.tsv": frozenset({"polar", "fallback", "strong"}),
     "question_patterns.tsv": None,
     "english_question_words.tsv": frozenset({"s_verb", "quantity_noun", "entity_noun"}),
+    "question_stopwords.tsv": frozenset({"stop"}),
+    "question_hints.tsv": frozenset({"person", "individual", "name", "method", "code", *UNIT_GROUPS}),
+    "units.tsv": frozenset({"amount", "range", "duration", *UNIT_GROUPS}),
+    "person_roles.tsv": frozenset({"role"}),
 }
 
 
