@@ -65,7 +65,7 @@ def test_shipped_lists_load_once_and_keep_file_order() -> None:
 
 
 def test_company_suffixes_are_one_list_for_metadata_and_reader() -> None:
-    from qa_engine.ingest.metadata import COMPANY_NAME
+    from qa_engine.ingest.metadata import COMPANY_NAME, SIGNER
     from qa_engine.read.spans import ORG_SUFFIX
 
     suffixes = load_word_list("organisation_suffixes.tsv")
@@ -73,6 +73,8 @@ def test_company_suffixes_are_one_list_for_metadata_and_reader() -> None:
     company = COMPANY_NAME.search("发行人：福建省金龙稀土股份有限公司")
     assert company is not None and company.group(1) == "福建省金龙稀土股份有限公司"
     assert "事务所(?:[(（]特殊普通合伙[)）])?" in ORG_SUFFIX and "研究院" in ORG_SUFFIX
+    assert suffixes.texts("signer") == ("有限公司", "股份公司")
+    assert SIGNER.search("中国北方稀土（集团）高科技股份有限公司") and not SIGNER.search("华泰联合证券有限责任公司")
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -34,8 +34,8 @@ DOC_TYPES = (  # most specific first: a 业绩预告 or an inquiry reply names �
     ("招股说明书", r"招股说明书"),
     ("公告", r"公告"),
 )
-COMPANY_FORMS = load_word_list("organisation_suffixes.tsv").alternation("company")
-COMPANY_NAME = re.compile(r"([\u4e00-\u9fff（）()]{4,30}?(" + COMPANY_FORMS + "))")
+ORGANISATION_SUFFIXES = load_word_list("organisation_suffixes.tsv")
+COMPANY_NAME = re.compile(r"([\u4e00-\u9fff（）()]{4,30}?(" + ORGANISATION_SUFFIXES.alternation("company") + "))")
 STOCK_CODE = re.compile(r"(?:证券代码|股票代码|公司代码|NEEQ)\s*[:：]\s*(\d{6})")
 SHORT_NAME = re.compile(r"(?:证券|股票|公司)简称\s*[:：]\s*([\u4e00-\u9fffA-Z*]{2,8})")
 ABBREVIATION_BLOCK = re.compile(r"以下简称([^)）]{1,80})[)）]")
@@ -54,7 +54,7 @@ TITLE_END = re.compile(
 NOT_AN_END_BEFORE = "的之及和与暨、事中》期日编内所等"  # "年度报告的…问询函", "公告编号", "报告期"
 CJK_NEXT = re.compile(r"[\u4e00-\u9fff]")  # "回复情况的公告": 回复 ends a title only at the end of the text
 # The closing signature: the board (or the company) and the date, on lines of their own, at the end.
-SIGNER = re.compile(r"(董事会|监事会|" + COMPANY_FORMS + r"|（盖章）|\(盖章\))\s*$")
+SIGNER = re.compile(r"(董事会|监事会|" + ORGANISATION_SUFFIXES.alternation("signer") + r"|（盖章）|\(盖章\))\s*$")
 DATE_LINE = re.compile(r"^\s*(20\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*$")
 NUMBER_YEAR = re.compile(r"(20\d{2})\s*[-—－]")
 

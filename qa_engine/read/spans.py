@@ -12,13 +12,14 @@ from qa_engine.resources.wordlists import UNIT_GROUPS, load_word_list
 Span = tuple[int, int]
 
 DATE_RANGE = re.compile(f"(?:{DATE.pattern})(?:至|到|-|—|～|~)(?:{DATE.pattern})")
-ORG_SUFFIX = load_word_list("organisation_suffixes.tsv").alternation("name_end", with_tails=True)
+ORGANISATION_WORDS = load_word_list("organisation_suffixes.tsv")
+BOUNDS = load_word_list("span_bounds.tsv")
+ORG_SUFFIX = ORGANISATION_WORDS.alternation("name_end", with_tails=True)
 ORGANISATION = re.compile(r"[\u4e00-\u9fffA-Za-z0-9()（）·]{2,40}?(?:" + ORG_SUFFIX + ")")
 # Words that end a lead-in rather than start a name: "即与上海洗霸科技股份有限公司" → 上海洗霸科技股份有限公司
-LEAD_WORD = re.compile(r"控股子公司|全资子公司|子公司|控股股东|关联方|供应商|客户|认购对象|发行对象|股东|所属|旗下|下属|情形"
-                       r"|为|与|向|由|即|系|是|给|将|对|在|从|及|和|的|等")
+LEAD_WORD = re.compile(BOUNDS.alternation("name_lead"))
 # what is left when a lead-in word was really part of the name ("信永中和|会计师事务所")
-GENERIC_NAME = re.compile(r"^(?:会计师|律师|资产评估|评估|审计|证券|投资|科技)?(?:" + ORG_SUFFIX + ")$")
+GENERIC_NAME = re.compile("^(?:" + ORGANISATION_WORDS.alternation("generic") + ")?(?:" + ORG_SUFFIX + ")$")
 HINTS = load_word_list("question_hints.tsv")
 ROLE = load_word_list("person_roles.tsv").alternation("role")
 PERSON = re.compile(r"(?:" + ROLE + r")(?:、(?:" + ROLE + r"))*[：:为是]?\s*(?P<name>[\u4e00-\u9fff]{2,3}?)"
@@ -30,8 +31,8 @@ QUOTED_NAME = re.compile(r"[“\"《](?P<name>[^”\"《》]{2,60})[”\"》]")
 ASKS_METHOD = re.compile(HINTS.alternation("method"), re.IGNORECASE)
 METHOD = re.compile(r"(?:按照|采用|使用|按|以)(?P<name>[\u4e00-\u9fff]{1,8}?法)(?=[对进计摊确核,，。；;]|$)")
 # what ends the last item ("…稀土铝镁合金等方面", "…汀稀投资七个平台", "…生命周期阶段") and starts the first one
-LIST_ITEM_END = re.compile(r"等|方面|领域|的|阶段|[一二三四五六七八九十两几\d]+[个项类种]|[)）]")
-LIST_LEAD_IN = re.compile(r"包括|包含|主要有|分别为|分别是|主要为|设立|通过|采购|涉及|持有|聚焦|为|是|有|在|即|如|对|从|的|与")
+LIST_ITEM_END = re.compile(BOUNDS.alternation("list_end"))
+LIST_LEAD_IN = re.compile(BOUNDS.alternation("list_lead"))
 MAX_LAST_ITEM = 40
 
 # Ranges, qualifiers and codes: "3.35亿元到5.76亿元", "-1.6亿元至-2亿元", "200%-230%", "约98%", "不超过人民币150亿元",
@@ -41,8 +42,8 @@ _UNIT = r"(?:" + UNITS.alternation("range") + ")?"
 _RANGE_JOIN = r"\s*(?:至|到|~|～|-|—|－)\s*"
 RANGE_START = re.compile(rf"(?<![\d.,]){_NUMBER}{_UNIT}{_RANGE_JOIN}$")
 RANGE_END = re.compile(rf"{_RANGE_JOIN}{_NUMBER}{_UNIT}(?![\d.])")
-QUALIFIER_BEFORE = re.compile(r"(?:约[为合占]?|大约|不超过|不低于|不少于|不高于|不到|超过|最高|最多|至少|逾|近)(?:人民币)?$")
-QUALIFIER_AFTER = re.compile(r"(?:以上|以下(?!简称)|以内|左右)?(?:[(（]含[)）])?")
+QUALIFIER_BEFORE = re.compile("(?:" + BOUNDS.alternation("before_number") + ")(?:人民币)?$")
+QUALIFIER_AFTER = re.compile("(?:" + BOUNDS.alternation("after_number", with_tails=True) + ")?(?:[(（]含[)）])?")
 ASKS_CODE = re.compile(HINTS.alternation("code"), re.IGNORECASE)
 STOCK_CODE = re.compile(r"(?<![\d.,])\d{6}(?![\d.,%])")
 

@@ -62,7 +62,7 @@ UNIT_GROUPS = ("percent", "headcount", "duration", "price", "tonnage", "money")
 # checked against the registry in read/answer_types.py)
 KNOWN_TAGS: dict[str, frozenset[str] | None] = {
     "causal_cues.tsv": frozenset({"lead", "connective", "trailing", "consequence", "strong", "not_topic"}),
-    "organisation_suffixes.tsv": frozenset({"company", "entity_cue", "name_end"}),
+    "organisation_suffixes.tsv": frozenset({"company", "signer", "entity_cue", "name_end", "generic"}),
     "polar_words.tsv": frozenset({"polar", "fallback", "strong"}),
     "question_patterns.tsv": None,
     "english_question_words.tsv": frozenset({"s_verb", "quantity_noun", "entity_noun"}),
@@ -70,6 +70,7 @@ KNOWN_TAGS: dict[str, frozenset[str] | None] = {
     "question_hints.tsv": frozenset({"person", "individual", "name", "method", "code", *UNIT_GROUPS}),
     "units.tsv": frozenset({"amount", "range", "duration", *UNIT_GROUPS}),
     "person_roles.tsv": frozenset({"role"}),
+    "span_bounds.tsv": frozenset({"name_lead", "list_lead", "list_end", "before_number", "after_number"}),
 }
 
 
