@@ -123,18 +123,33 @@ def check_question_tags(patterns: WordList, registry: AnswerTypes) -> None:
 
 ANSWER_TYPES = AnswerTypes(
     types=(
-        # "哪些原因" is a why-question: why is tried first
-        AnswerType("why", _shipped_pattern("why"), 0, cues.why_cue, lambda s, t: cues.why_span(s, t.anchors),
-                   (TypeFeature("cause_adjacency", lambda s, t: cues.cause_adjacency(s, t.topic)),)),
-        AnswerType("number", _shipped_pattern("number"), 3, cues.number_cue,
-                   lambda s, t: spans.number_span(s, t.anchors, t.hint_text)),
-        AnswerType("date", _shipped_pattern("date"), 2, cues.date_cue, lambda s, t: spans.date_span(s, t.anchors)),
-        AnswerType("entity", _shipped_pattern("entity"), 4, cues.entity_cue,
-                   lambda s, t: spans.entity_span(s, t.anchors, t.hint_text, t.named)),
-        # "which countries" is a list before it is an entity
-        AnswerType("list", _shipped_pattern("list"), 1, cues.list_cue, lambda s, t: spans.list_span(s)),
-        AnswerType("yesno", _shipped_pattern("yesno"), 5, cues.yesno_cue, lambda s, t: cues.yesno_span(s, t.anchors)),
-        AnswerType("fact", None, 6, lambda s: 0.5, lambda s, t: None),
+        AnswerType(
+            "why", _shipped_pattern("why"), priority=0,  # "哪些原因" is a why-question, not a list
+            cue=cues.why_cue, span=lambda s, t: cues.why_span(s, t.anchors),
+            features=(TypeFeature("cause_adjacency", lambda s, t: cues.cause_adjacency(s, t.topic)),),
+        ),
+        AnswerType(
+            "number", _shipped_pattern("number"), priority=3,
+            cue=cues.number_cue, span=lambda s, t: spans.number_span(s, t.anchors, t.hint_text),
+        ),
+        AnswerType(
+            "date", _shipped_pattern("date"), priority=2,
+            cue=cues.date_cue, span=lambda s, t: spans.date_span(s, t.anchors),
+        ),
+        AnswerType(
+            "entity", _shipped_pattern("entity"), priority=4,
+            cue=cues.entity_cue, span=lambda s, t: spans.entity_span(s, t.anchors, t.hint_text, t.named),
+        ),
+        AnswerType(
+            "list", _shipped_pattern("list"), priority=1,  # "which countries" is a list before it is an entity
+            cue=cues.list_cue, span=lambda s, t: spans.list_span(s),
+        ),
+        AnswerType(
+            "yesno", _shipped_pattern("yesno"), priority=5,
+            cue=cues.yesno_cue, span=lambda s, t: cues.yesno_span(s, t.anchors),
+        ),
+        # any other question: no pattern, a neutral cue, the whole sentence as the answer
+        AnswerType("fact", None, priority=6, cue=lambda s: 0.5, span=lambda s, t: None),
     ),
     fallback="fact",
 )

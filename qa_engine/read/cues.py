@@ -10,15 +10,16 @@ from qa_engine.resources.wordlists import load_word_list
 
 CAUSAL = load_word_list("causal_cues.tsv")
 POLAR_WORDS = load_word_list("polar_words.tsv")
+UNITS = load_word_list("units.tsv")
+
 CAUSE_CUE = re.compile(CAUSAL.alternation("lead"))
 TRAILING_CAUSE = re.compile(CAUSAL.alternation("trailing"))
 STRONG_CAUSE = re.compile(CAUSAL.alternation("strong"))
-CLAUSE_BREAKS = "，,；;"
-CLAUSE = re.compile(r"[^，,。；;]+")
 CONNECTIVE = re.compile(CAUSAL.alternation("connective"))
 CONSEQUENCE = re.compile(CAUSAL.alternation("consequence"))
+CLAUSE_BREAKS = "，,；;"
+CLAUSE = re.compile(r"[^，,。；;]+")
 MIN_CAUSE_CHARS = 4
-UNITS = load_word_list("units.tsv")
 NUMBER_WITH_UNIT = re.compile(
     r"(?<![\d.,=])-?\d[\d,]*(?:\.\d+)?\s*(?:" + UNITS.alternation("amount") + r")(?:左右)?"
     r"|(?<![\d.,=])\d{1,2}(?:\.\d+)?\s*(?:" + UNITS.alternation("duration") + r")(?![\d度末初])(?:左右)?"
@@ -30,9 +31,9 @@ DATE = re.compile(
 )
 ENUMERATION = re.compile(r"[^，,。；;：:、等]{1,30}(?:、[^，,。；;：:、等]{1,30})+")
 POLAR = re.compile(POLAR_WORDS.alternation("polar"))
-LIST_MARKER = re.compile(r"^\s*(?:[-—●•·]+\s*)?(?:[一二三四五六七八九十]+、|\d+[.、．]|[(（][一二三四五六七八九十\d]+[)）])?\s*")
 YESNO_CUE = re.compile(POLAR_WORDS.alternation("fallback"))
 STRONG_POLAR = re.compile(POLAR_WORDS.alternation("strong"))
+LIST_MARKER = re.compile(r"^\s*(?:[-—●•·]+\s*)?(?:[一二三四五六七八九十]+、|\d+[.、．]|[(（][一二三四五六七八九十\d]+[)）])?\s*")
 ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:" + load_word_list("organisation_suffixes.tsv").alternation("entity_cue") + ")")
 
 
