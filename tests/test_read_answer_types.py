@@ -145,6 +145,13 @@ def test_a_type_added_to_a_registry_is_detected_and_featurized() -> None:
     assert with_number["percent_after_focus"] == 0.0 and with_number["type_percent"] == 0.0
 
 
+def test_target_anchors_are_the_focus_ends_else_the_topic_ends() -> None:
+    sentence = "公司毛利率为负主要系原材料价格上涨，毛利率为负的情况已改善。"
+    assert Target(sentence, focus=("毛利率",), topic=("原材料",)).anchors == (5, 21)
+    assert Target(sentence, focus=("净利润",), topic=("原材料",)).anchors == (13,)
+    assert Target(sentence, focus=("净利润",)).anchors == ()
+
+
 def test_a_registry_refuses_repeated_names_and_an_unknown_fallback() -> None:
     with pytest.raises(ValueError, match="repeat"):
         AnswerTypes((*ANSWER_TYPES.types, ANSWER_TYPES.types[0]), fallback="fact")

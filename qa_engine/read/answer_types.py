@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from qa_engine.errors import ConfigError
 from qa_engine.read import cues, spans
@@ -23,10 +24,21 @@ Span = tuple[int, int]
 class Target:
     """What an answer type knows of the question while it looks at one sentence."""
 
-    anchors: tuple[int, ...] = ()  # where the asked-about terms end in the sentence
-    hint_text: str = ""  # the question and its terms, where unit and role hints are looked for
+    sentence: str
+    focus: tuple[str, ...] = ()  # the terms next to the question word: what exactly is asked
     topic: tuple[str, ...] = ()  # the terms that say what is asked
+    hint_text: str = ""  # the question and its terms, where unit and role hints are looked for
     named: tuple[str, ...] = ()  # terms that only name a company: never the answer
+
+    @cached_property
+    def anchors(self) -> tuple[int, ...]:
+        """Where the asked-about terms end in the sentence: the focus terms, else the topic terms (found only for
+        the types whose spans look for them)."""
+        for terms in (self.focus, self.topic):
+            ends = tuple(m.end() for t in terms for m in re.finditer(re.escape(t), self.sentence))
+            if ends:
+                return ends
+        return ()
 
 
 @dataclass(frozen=True)
@@ -47,7 +59,7 @@ class AnswerType:
     features: tuple[TypeFeature, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a cache key for its feature names
 class AnswerTypes:
     """The registry: answer types in feature order, and the one asked when no question pattern matches."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -34,6 +35,7 @@ SENTENCE_FEATURES = (
 )
 
 
+@cache
 def feature_names(registry: AnswerTypes = ANSWER_TYPES) -> tuple[str, ...]:
     """The names of the feature vector's entries, in order: the sentence's, each answer type's own, the block's,
     then a cue, a span and a type indicator per answer type."""
@@ -75,25 +77,26 @@ class Asked:
 
 
 def featurize(asked: Asked, view: SentenceView, registry: AnswerTypes = ANSWER_TYPES) -> np.ndarray:
-    """The feature vector of one sentence, in the order of `feature_names(registry)`."""
-    s = view.sentence
-    target = target_in(asked, s)
-    asked_type = registry.find(asked.analysis.qtype)
-    span = asked_type.span(s, target) if asked_type else None
-    values = sentence_features(asked, view)
-    values["answer_novelty"] = _novelty(asked.analysis.terms, s[span[0] : span[1]]) if span else 0.0
+    """The feature vector of one sentence, in the order of `feature_names(registry)`: an answer type's own
+    features, cue, span and type indicator are 0 unless it is the type asked for."""
+    names = feature_names(registry)
+    values = dict.fromkeys(names, 0.0)
+    values.update(sentence_features(asked, view))
     for b in BLOCKS:
         values[f"in_{b}"] = float(view.block == b)
-    for answer_type in registry:
-        asked_for = answer_type is asked_type
-        for feature in answer_type.features:
-            values[feature.name] = feature.value(s, target) if asked_for else 0.0
-        values[f"cue_{answer_type.name}"] = answer_type.cue(s) if asked_for else 0.0
-        values[f"span_{answer_type.name}"] = float(span is not None) if asked_for else 0.0
+    asked_type = registry.find(asked.analysis.qtype)
+    if asked_type is not None:
+        s, target = view.sentence, target_in(asked, view.sentence)
+        span = asked_type.span(s, target)
+        values["answer_novelty"] = _novelty(asked.analysis.terms, s[span[0] : span[1]]) if span else 0.0
+        for feature in asked_type.features:
+            values[feature.name] = feature.value(s, target)
+        values[f"cue_{asked_type.name}"] = asked_type.cue(s)
+        values[f"span_{asked_type.name}"] = float(span is not None)
         # the same for every sentence of a question: no effect on which sentence wins, only on how sure the
         # reader is, so each question type gets its own calibration for abstention
-        values[f"type_{answer_type.name}"] = float(asked_for)
-    return np.array([values[name] for name in feature_names(registry)], dtype=np.float64)
+        values[f"type_{asked_type.name}"] = 1.0
+    return np.array([values[name] for name in names], dtype=np.float64)
 
 
 def sentence_features(asked: Asked, view: SentenceView) -> dict[str, float]:
@@ -138,16 +141,8 @@ def answer_span(asked: Asked, sentence: str, registry: AnswerTypes = ANSWER_TYPE
 
 def target_in(asked: Asked, sentence: str) -> Target:
     """What the answer types need to know of the question while they look at `sentence`."""
-    return Target(focus_ends(asked, sentence), asked.hint_text, asked.topic, tuple(asked.analysis.company_terms))
-
-
-def focus_ends(asked: Asked, sentence: str) -> tuple[int, ...]:
-    """Where the asked-about terms end in the sentence: the focus terms, else the topic terms."""
-    for terms in (asked.analysis.focus, asked.topic):
-        ends = tuple(m.end() for t in terms for m in re.finditer(re.escape(t), sentence))
-        if ends:
-            return ends
-    return ()
+    analysis = asked.analysis
+    return Target(sentence, analysis.focus, asked.topic, asked.hint_text, tuple(analysis.company_terms))
 
 
 def _novelty(terms: tuple[str, ...], answer: str) -> float:
