@@ -101,6 +101,8 @@ def test_question_pattern_joins_chinese_then_english_rows_with_word_classes() ->
     pattern = question_pattern(patterns, classes, "share")
     assert pattern.pattern == r"几成|\bwhat (stake|portion)\b"
     assert pattern.search("What PORTION is held?") and not pattern.search("持股多少")
+    with pytest.raises(ConfigError, match=re.escape("{{nouns}} in a question pattern: w.tsv has no row tagged 'nouns'")):
+        question_pattern(parse_word_list("q.tsv", "\\bwhat {{nouns}}\tshare,en\n"), classes, "share")
 
 
 def test_a_question_pattern_tagged_with_no_registered_type_is_refused() -> None:
@@ -153,7 +155,7 @@ def test_target_anchors_are_the_focus_ends_else_the_topic_ends() -> None:
 
 
 def test_a_registry_refuses_repeated_names_and_an_unknown_fallback() -> None:
-    with pytest.raises(ValueError, match="repeat"):
+    with pytest.raises(ConfigError, match="repeat"):
         AnswerTypes((*ANSWER_TYPES.types, ANSWER_TYPES.types[0]), fallback="fact")
-    with pytest.raises(ValueError, match="'other'"):
+    with pytest.raises(ConfigError, match="'other'"):
         AnswerTypes(ANSWER_TYPES.types, fallback="other")

@@ -70,9 +70,9 @@ class AnswerTypes:
     def __post_init__(self) -> None:
         by_name = {t.name: t for t in self.types}
         if len(by_name) != len(self.types):
-            raise ValueError(f"answer type names repeat: {[t.name for t in self.types]}")
+            raise ConfigError(f"answer type names repeat: {[t.name for t in self.types]}")
         if self.fallback not in by_name:
-            raise ValueError(f"fallback answer type {self.fallback!r} is not one of {sorted(by_name)}")
+            raise ConfigError(f"fallback answer type {self.fallback!r} is not one of {sorted(by_name)}")
         object.__setattr__(self, "_by_name", by_name)
 
     def __iter__(self) -> Iterator[AnswerType]:
@@ -117,7 +117,13 @@ def question_pattern(patterns: WordList, word_classes: WordList, name: str) -> r
     """The pattern of the questions that ask for answer type `name`: its Chinese rows, then its English ones,
     with each {{word class}} spelled out."""
     rows = [patterns.alternation(name, lang) for lang in LANGUAGES]
-    return re.compile(WORD_CLASS.sub(lambda m: word_classes.alternation(m.group(1)), "|".join(rows)), re.IGNORECASE)
+    return re.compile(WORD_CLASS.sub(lambda m: _word_class(word_classes, m.group(1)), "|".join(rows)), re.IGNORECASE)
+
+
+def _word_class(word_classes: WordList, name: str) -> str:
+    if not word_classes.tagged(name):
+        raise ConfigError(f"{{{{{name}}}}} in a question pattern: {word_classes.name} has no row tagged {name!r}")
+    return word_classes.alternation(name)
 
 
 def _shipped_pattern(name: str) -> re.Pattern[str]:

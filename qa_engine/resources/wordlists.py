@@ -4,7 +4,8 @@ tags that say where it is used, so each list is written once and every rule that
     # comment
     word<TAB>tag,tag[<TAB>tail]
 
-`tail` is a pattern that may follow the word where the list ends a name (事务所 → "(特殊普通合伙)"). Rows keep
+`tail` is a pattern kept with the word where a rule asks for it: what may follow it in a name (事务所 →
+"(特殊普通合伙)"), or what must not (证券 not before 报, 以下 not before 简称). Rows keep
 their file order: where one word is a prefix of another, the longer one is listed first. A list is read once;
 a malformed row raises ConfigError naming the file and line.
 """
@@ -25,7 +26,7 @@ class Word:
     text: str  # a word, or a regular-expression fragment
     tags: frozenset[str]
     line: int
-    tail: str = ""  # a pattern that may follow the word where it ends a name
+    tail: str = ""  # a pattern kept with the word where a rule asks for it
 
 
 @dataclass(frozen=True)
