@@ -20,13 +20,14 @@ from qa_engine.read.blocks import BLOCKS
 from qa_engine.resources.wordlists import load_word_list
 
 QTYPES = ANSWER_TYPES.names
-QUOTED_QUESTION = re.compile(r"[？?]$|^(问题\s*\d+|请发行人|请保荐|请申报会计师|请会计师|请律师|请公司|请说明)")
+INQUIRY = load_word_list("inquiry_words.tsv")
+QUOTED_QUESTION = re.compile(r"[？?]$|^(" + INQUIRY.alternation("question_opener") + ")")
 HEADING_CHARS = 60
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # what English question words translate to ("why" → 原因|主要系|由于…): cues of an answer, not its topic
 CUE_TERMS = frozenset(load_word_list("causal_cues.tsv").texts("not_topic"))
 BOOK_TITLE = re.compile(r"《[^《》]*》")  # a term inside a cited title is a mention, not a statement
-REPLY_MARKER = re.compile(r"^【?(答复|回复)】?\s*[:：]")
+REPLY_MARKER = re.compile(r"^【?(" + INQUIRY.alternation("reply") + r")】?\s*[:：]")
 
 SENTENCE_FEATURES = (
     "coverage", "topic_coverage", "focus_coverage", "context_coverage", "passage_coverage", "top_topic_term", "missing_topic",

@@ -29,7 +29,7 @@ ASKS_INDIVIDUAL = re.compile(HINTS.alternation("individual") + "|" + ROLE, re.IG
 ASKS_NAME = re.compile(HINTS.alternation("name"), re.IGNORECASE)
 QUOTED_NAME = re.compile(r"[“\"《](?P<name>[^”\"《》]{2,60})[”\"》]")
 ASKS_METHOD = re.compile(HINTS.alternation("method"), re.IGNORECASE)
-METHOD = re.compile(r"(?:按照|采用|使用|按|以)(?P<name>[\u4e00-\u9fff]{1,8}?法)(?=[对进计摊确核,，。；;]|$)")
+METHOD = re.compile("(?:" + BOUNDS.alternation("method_lead") + r")(?P<name>[\u4e00-\u9fff]{1,8}?法)(?=[对进计摊确核,，。；;]|$)")
 # what ends the last item ("…稀土铝镁合金等方面", "…汀稀投资七个平台", "…生命周期阶段") and starts the first one
 LIST_ITEM_END = re.compile(BOUNDS.alternation("list_end"))
 LIST_LEAD_IN = re.compile(BOUNDS.alternation("list_lead"))

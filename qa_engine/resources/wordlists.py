@@ -71,7 +71,8 @@ KNOWN_TAGS: dict[str, frozenset[str] | None] = {
     "question_hints.tsv": frozenset({"person", "individual", "name", "method", "code", *UNIT_GROUPS}),
     "units.tsv": frozenset({"amount", "range", "duration", *UNIT_GROUPS}),
     "person_roles.tsv": frozenset({"role"}),
-    "span_bounds.tsv": frozenset({"name_lead", "list_lead", "list_end", "before_number", "after_number"}),
+    "inquiry_words.tsv": frozenset({"question_opener", "reply"}),
+    "span_bounds.tsv": frozenset({"name_lead", "list_lead", "list_end", "before_number", "after_number", "method_lead"}),
 }
 
 
