@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.read.qtypes import QTYPE_PATTERNS, detect_qtype
+from qa_engine.resources.wordlists import load_word_list
 from qa_engine.retrieve.query import QueryPlan
 
 YEAR = re.compile(r"(20\d{2}|19\d{2})")
-QUESTION_WORDS = frozenset(
-    ["为什么", "为何", "原因", "多少", "哪些", "何时", "什么", "时候", "是否", "谁", "哪家", "哪个", "怎么", "如何", "请问", "情况", "主要", "有", "没有", "是不是", "why", "what", "how", "when", "which", "who", "whom", "whose", "is", "are", "was", "were", "did", "does", "do", "the", "a", "an", "of", "in", "for", "on", "to", "and", "or", "its", "it", "reason", "reasons", "cause", "much", "many", "there", "has", "have", "had", "be", "been", "will", "would", "can", "could", "should", "吗", "呢"]
-)
+QUESTION_WORDS = frozenset(load_word_list("question_stopwords.tsv").texts("stop"))
 
 
 @dataclass(frozen=True)

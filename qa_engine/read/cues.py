@@ -1,20 +1,28 @@
-"""Answer-type cues: where in a sentence the answer to a why / number / date / list / yes-no question sits."""
+"""Answer-type cues: how strongly a sentence carries the answer to a why / number / date / list / entity / yes-no
+question, and where in it the answer to a why or yes-no question sits."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-CAUSE_CUE = re.compile(r"主要系|主要是由于|主要是因为|主要是|主要原因|主要受|主要由于|系由于|是由于|由于|因为|受到|受[^，,。；]{1,20}影响|原因[是为系]|系")
-TRAILING_CAUSE = re.compile(r"所致|导致")
+from qa_engine.resources.wordlists import load_word_list
+
+CAUSAL = load_word_list("causal_cues.tsv")
+POLAR_WORDS = load_word_list("polar_words.tsv")
+UNITS = load_word_list("units.tsv")
+
+CAUSE_CUE = re.compile(CAUSAL.alternation("lead"))
+TRAILING_CAUSE = re.compile(CAUSAL.alternation("trailing"))
+STRONG_CAUSE = re.compile(CAUSAL.alternation("strong"))
+CONNECTIVE = re.compile(CAUSAL.alternation("connective"))
+CONSEQUENCE = re.compile(CAUSAL.alternation("consequence"))
 CLAUSE_BREAKS = "，,；;"
 CLAUSE = re.compile(r"[^，,。；;]+")
-CONNECTIVE = re.compile(r"主要是由于|主要是因为|主要由于|主要系|主要是|系由于|是由于|由于|因为|主要原因[是为系]|原因[是为系]|系")
-CONSEQUENCE = re.compile(r"所致|导致|致使|使得|从而|因而|进而|；|;|[，,]除此之外|[，,]具有合理性")
 MIN_CAUSE_CHARS = 4
 NUMBER_WITH_UNIT = re.compile(
-    r"(?<![\d.,=])-?\d[\d,]*(?:\.\d+)?\s*(?:%|％|万元/吨|元/吨|元/股|万元|亿元|千元|元|万吨/年|吨/年|万吨|吨|万股|亿股|股|人|名|家|个月|个|项|倍|万|亿|平方米|亩|处)(?:左右)?"
-    r"|(?<![\d.,=])\d{1,2}(?:\.\d+)?\s*(?:个月|年)(?![\d度末初])(?:左右)?"
+    r"(?<![\d.,=])-?\d[\d,]*(?:\.\d+)?\s*(?:" + UNITS.alternation("amount") + r")(?:左右)?"
+    r"|(?<![\d.,=])\d{1,2}(?:\.\d+)?\s*(?:" + UNITS.alternation("duration") + r")(?![\d度末初])(?:左右)?"
 )
 DATE = re.compile(
     r"\d{4}年\d{1,2}月(?:\d{1,2}日|[上中下]旬|初|末|底)?|\d{4}-\d{1,2}-\d{1,2}"
@@ -22,10 +30,11 @@ DATE = re.compile(
     r"|(?<![\d年\-—~至])\d{1,2}月(?:[上中下]旬|初|末|底|份)?(?![\d日])|明年|今年|去年|年内|年底"
 )
 ENUMERATION = re.compile(r"[^，,。；;：:、等]{1,30}(?:、[^，,。；;：:、等]{1,30})+")
-POLAR = re.compile(r"不存在|不属于|不构成|不会|不得|不涉及|不能|尚需|能够|可以|同意|符合|未|无|存在|属于|构成|已")
+POLAR = re.compile(POLAR_WORDS.alternation("polar"))
+YESNO_CUE = re.compile(POLAR_WORDS.alternation("fallback"))
+STRONG_POLAR = re.compile(POLAR_WORDS.alternation("strong"))
 LIST_MARKER = re.compile(r"^\s*(?:[-—●•·]+\s*)?(?:[一二三四五六七八九十]+、|\d+[.、．]|[(（][一二三四五六七八九十\d]+[)）])?\s*")
-YESNO_CUE = re.compile(r"不存在|不会|不涉及|不属于|不构成|未发生|未|符合|具有|存在|已经|已|是|否|均为|不")
-ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:股份有限公司|有限责任公司|有限公司|集团|事务所|证券|银行|委员会|国资委)")
+ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:" + load_word_list("organisation_suffixes.tsv").alternation("entity_cue") + ")")
 
 
 def why_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | None:
@@ -82,18 +91,37 @@ def yesno_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | 
     return best.start() + (marker.end() if marker else 0), best.end()
 
 
-def cue_strength(qtype: str, sentence: str) -> float:
-    """0..1: how strongly the sentence carries the kind of answer the question asks for."""
-    if qtype == "why":
-        return 1.0 if re.search(r"主要系|主要是|由于|因为|导致|所致|原因", sentence) else 0.4 if CAUSE_CUE.search(sentence) else 0.0
-    if qtype == "number":
-        return 1.0 if NUMBER_WITH_UNIT.search(sentence) else 0.0
-    if qtype == "date":
-        return 1.0 if re.search(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日", sentence) else 0.3 if DATE.search(sentence) else 0.0
-    if qtype == "list":
-        return min(1.0, sentence.count("、") / 3)
-    if qtype == "entity":
-        return 1.0 if ENTITY.search(sentence) else 0.3
-    if qtype == "yesno":
-        return 1.0 if re.search(r"不存在|不会|符合|不涉及|不属于|存在|已", sentence) else 0.3
-    return 0.5
+def why_cue(sentence: str) -> float:
+    """1 for a plain causal word (主要系, 由于, 所致, 原因…), 0.4 for a weaker cue (系, 受…影响), else 0."""
+    return 1.0 if STRONG_CAUSE.search(sentence) else 0.4 if CAUSE_CUE.search(sentence) else 0.0
+
+
+def number_cue(sentence: str) -> float:
+    return 1.0 if NUMBER_WITH_UNIT.search(sentence) else 0.0
+
+
+def date_cue(sentence: str) -> float:
+    """1 for a month or a day, 0.3 for a coarser date (a year, 年底), else 0."""
+    return 1.0 if re.search(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日", sentence) else 0.3 if DATE.search(sentence) else 0.0
+
+
+def list_cue(sentence: str) -> float:
+    return min(1.0, sentence.count("、") / 3)
+
+
+def entity_cue(sentence: str) -> float:
+    return 1.0 if ENTITY.search(sentence) else 0.3
+
+
+def yesno_cue(sentence: str) -> float:
+    return 1.0 if STRONG_POLAR.search(sentence) else 0.3
+
+
+def cause_adjacency(sentence: str, topic: Sequence[str]) -> float:
+    """1 when a causal cue directly follows (…毛利率为负主要是…) or precedes (…导致毛利率为负) what is asked
+    about; lower the more words sit between, as when the cause explains another clause in between."""
+    ends = [m.end() for t in topic for m in re.finditer(re.escape(t), sentence)]
+    starts = [m.start() for t in topic for m in re.finditer(re.escape(t), sentence)]
+    gaps = [c.start() - e for c in CAUSE_CUE.finditer(sentence) for e in ends if e <= c.start()]
+    gaps += [s - c.end() for c in TRAILING_CAUSE.finditer(sentence) for s in starts if s >= c.end()]
+    return 1.0 / (1.0 + min(gaps) / 4.0) if gaps else 0.0

@@ -9,29 +9,43 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from qa_engine.ingest.sections import detect_heading
-from qa_engine.read import cues, spans
 from qa_engine.read.analysis import YEAR, QuestionAnalysis
+from qa_engine.read.answer_types import ANSWER_TYPES, AnswerTypes, Span, Target
 from qa_engine.read.blocks import BLOCKS
+from qa_engine.resources.wordlists import load_word_list
 
-QTYPES = ("why", "number", "date", "entity", "list", "yesno", "fact")
-QUOTED_QUESTION = re.compile(r"[？?]$|^(问题\s*\d+|请发行人|请保荐|请申报会计师|请会计师|请律师|请公司|请说明)")
+QTYPES = ANSWER_TYPES.names
+INQUIRY = load_word_list("inquiry_words.tsv")
+QUOTED_QUESTION = re.compile(r"[？?]$|^(" + INQUIRY.alternation("question_opener") + ")")
 HEADING_CHARS = 60
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # what English question words translate to ("why" → 原因|主要系|由于…): cues of an answer, not its topic
-CUE_TERMS = frozenset(["原因", "主要系", "主要是", "由于", "所致", "导致", "系", "因为", "影响", "驱动", "理由"])
+CUE_TERMS = frozenset(load_word_list("causal_cues.tsv").texts("not_topic"))
 BOOK_TITLE = re.compile(r"《[^《》]*》")  # a term inside a cited title is a mention, not a statement
-REPLY_MARKER = re.compile(r"^【?(答复|回复)】?\s*[:：]")
+REPLY_MARKER = re.compile(r"^【?(" + INQUIRY.alternation("reply") + r")】?\s*[:：]")
 
-FEATURES: tuple[str, ...] = (
+SENTENCE_FEATURES = (
     "coverage", "topic_coverage", "focus_coverage", "context_coverage", "passage_coverage", "top_topic_term", "missing_topic",
     "bigram_recall", "year_match", "year_conflict", "rank", "log_length", "quoted_question", "heading",
-    "untitled_coverage", "reply_marker", "answer_novelty", "cause_adjacency", *(f"in_{b}" for b in BLOCKS),
-    *(f"cue_{q}" for q in QTYPES), *(f"span_{q}" for q in QTYPES), *(f"type_{q}" for q in QTYPES),
+    "untitled_coverage", "reply_marker", "answer_novelty",
 )
+
+
+@cache
+def feature_names(registry: AnswerTypes = ANSWER_TYPES) -> tuple[str, ...]:
+    """The names of the feature vector's entries, in order: the sentence's, each answer type's own, the block's,
+    then a cue, a span and a type indicator per answer type."""
+    names = registry.names
+    return (*SENTENCE_FEATURES, *registry.type_features(), *(f"in_{b}" for b in BLOCKS),
+            *(f"cue_{q}" for q in names), *(f"span_{q}" for q in names), *(f"type_{q}" for q in names))
+
+
+FEATURES: tuple[str, ...] = feature_names()
 
 
 @dataclass(frozen=True)
@@ -63,12 +77,35 @@ class Asked:
         return cls(analysis, terms, weights, bigrams, f"{analysis.question} {' '.join(analysis.terms)}")
 
 
-def featurize(asked: Asked, view: SentenceView) -> np.ndarray:
-    """The feature vector of one sentence, in the order of FEATURES."""
+def featurize(asked: Asked, view: SentenceView, registry: AnswerTypes = ANSWER_TYPES) -> np.ndarray:
+    """The feature vector of one sentence, in the order of `feature_names(registry)`: an answer type's own
+    features, cue, span and type indicator are 0 unless it is the type asked for."""
+    names = feature_names(registry)
+    values = dict.fromkeys(names, 0.0)
+    values.update(sentence_features(asked, view))
+    for b in BLOCKS:
+        values[f"in_{b}"] = float(view.block == b)
+    asked_type = registry.find(asked.analysis.qtype)
+    if asked_type is not None:
+        s, target = view.sentence, target_in(asked, view.sentence)
+        span = asked_type.span(s, target)
+        values["answer_novelty"] = _novelty(asked.analysis.terms, s[span[0] : span[1]]) if span else 0.0
+        for feature in asked_type.features:
+            values[feature.name] = feature.value(s, target)
+        values[f"cue_{asked_type.name}"] = asked_type.cue(s)
+        values[f"span_{asked_type.name}"] = float(span is not None)
+        # the same for every sentence of a question: no effect on which sentence wins, only on how sure the
+        # reader is, so each question type gets its own calibration for abstention
+        values[f"type_{asked_type.name}"] = 1.0
+    return np.array([values[name] for name in names], dtype=np.float64)
+
+
+def sentence_features(asked: Asked, view: SentenceView) -> dict[str, float]:
+    """The features that do not depend on the answer type: coverage, years, rank, shape of the sentence."""
     analysis, s, bigrams = asked.analysis, view.sentence, asked.bigrams
     topic = (asked.topic, asked.topic_weights)
     passage_coverage = coverage(*topic, view.passage)
-    values = {
+    return {
         "coverage": coverage(analysis.terms, analysis.weights, s),
         "topic_coverage": coverage(*topic, s),
         "focus_coverage": coverage(analysis.focus, (), s),
@@ -87,18 +124,6 @@ def featurize(asked: Asked, view: SentenceView) -> np.ndarray:
         "untitled_coverage": coverage(*topic, BOOK_TITLE.sub("", s)),
         "reply_marker": float(bool(REPLY_MARKER.match(s))),
     }
-    for b in BLOCKS:
-        values[f"in_{b}"] = float(view.block == b)
-    span = answer_span(asked, s)
-    values["answer_novelty"] = _novelty(analysis.terms, s[span[0] : span[1]]) if span else 0.0
-    values["cause_adjacency"] = _cause_adjacency(asked.topic, s) if analysis.qtype == "why" else 0.0
-    for q in QTYPES:
-        values[f"cue_{q}"] = cues.cue_strength(q, s) if q == analysis.qtype else 0.0
-        values[f"span_{q}"] = float(span is not None) if q == analysis.qtype else 0.0
-        # the same for every sentence of a question: no effect on which sentence wins, only on how sure the
-        # reader is, so each question type gets its own calibration for abstention
-        values[f"type_{q}"] = float(q == analysis.qtype)
-    return np.array([values[name] for name in FEATURES], dtype=np.float64)
 
 
 def coverage(terms: tuple[str, ...], weights: tuple[float, ...], text: str) -> float:
@@ -109,42 +134,16 @@ def coverage(terms: tuple[str, ...], weights: tuple[float, ...], text: str) -> f
     return sum(w for t, w in zip(terms, weights) if t in text) / sum(weights)
 
 
-def answer_span(asked: Asked, sentence: str) -> tuple[int, int] | None:
+def answer_span(asked: Asked, sentence: str, registry: AnswerTypes = ANSWER_TYPES) -> Span | None:
     """The minimal span in `sentence` that answers a question of this type, when the type has one."""
+    asked_type = registry.find(asked.analysis.qtype)
+    return asked_type.span(sentence, target_in(asked, sentence)) if asked_type else None
+
+
+def target_in(asked: Asked, sentence: str) -> Target:
+    """What the answer types need to know of the question while they look at `sentence`."""
     analysis = asked.analysis
-    qtype = analysis.qtype
-    if qtype == "why":
-        return cues.why_span(sentence, focus_ends(asked, sentence))
-    if qtype == "number":
-        return spans.number_span(sentence, focus_ends(asked, sentence), asked.hint_text)
-    if qtype == "date":
-        return spans.date_span(sentence, focus_ends(asked, sentence))
-    if qtype == "list":
-        return spans.list_span(sentence)
-    if qtype == "entity":
-        return spans.entity_span(sentence, focus_ends(asked, sentence), asked.hint_text, tuple(analysis.company_terms))
-    if qtype == "yesno":
-        return cues.yesno_span(sentence, focus_ends(asked, sentence))
-    return None
-
-
-def focus_ends(asked: Asked, sentence: str) -> list[int]:
-    """Where the asked-about terms end in the sentence: the focus terms, else the topic terms."""
-    for terms in (asked.analysis.focus, asked.topic):
-        ends = [m.end() for t in terms for m in re.finditer(re.escape(t), sentence)]
-        if ends:
-            return ends
-    return []
-
-
-def _cause_adjacency(topic: tuple[str, ...], sentence: str) -> float:
-    """1 when a causal cue directly follows (…毛利率为负主要是…) or precedes (…导致毛利率为负) what is asked
-    about; lower the more words sit between, as when the cause explains another clause in between."""
-    ends = [m.end() for t in topic for m in re.finditer(re.escape(t), sentence)]
-    starts = [m.start() for t in topic for m in re.finditer(re.escape(t), sentence)]
-    gaps = [c.start() - e for c in cues.CAUSE_CUE.finditer(sentence) for e in ends if e <= c.start()]
-    gaps += [s - c.end() for c in cues.TRAILING_CAUSE.finditer(sentence) for s in starts if s >= c.end()]
-    return 1.0 / (1.0 + min(gaps) / 4.0) if gaps else 0.0
+    return Target(sentence, analysis.focus, asked.topic, asked.hint_text, tuple(analysis.company_terms))
 
 
 def _novelty(terms: tuple[str, ...], answer: str) -> float:

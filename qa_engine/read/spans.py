@@ -6,54 +6,49 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from qa_engine.read.cues import DATE, ENUMERATION, NUMBER_WITH_UNIT
+from qa_engine.read.cues import DATE, ENUMERATION, NUMBER_WITH_UNIT, UNITS
+from qa_engine.resources.wordlists import UNIT_GROUPS, load_word_list
 
 Span = tuple[int, int]
 
 DATE_RANGE = re.compile(f"(?:{DATE.pattern})(?:至|到|-|—|～|~)(?:{DATE.pattern})")
-ORG_SUFFIX = (r"股份有限公司|有限责任公司|有限公司|事务所(?:[(（]特殊普通合伙[)）])?|集团(?:[(（][^()（）]{1,6}[)）])?(?:公司)?"
-              r"|证券(?!报|时报|日报)|银行|委员会|国资委|研究院|设计院|交易所|协会")
+ORGANISATION_WORDS = load_word_list("organisation_suffixes.tsv")
+BOUNDS = load_word_list("span_bounds.tsv")
+ORG_SUFFIX = ORGANISATION_WORDS.alternation("name_end", with_tails=True)
 ORGANISATION = re.compile(r"[\u4e00-\u9fffA-Za-z0-9()（）·]{2,40}?(?:" + ORG_SUFFIX + ")")
 # Words that end a lead-in rather than start a name: "即与上海洗霸科技股份有限公司" → 上海洗霸科技股份有限公司
-LEAD_WORD = re.compile(r"控股子公司|全资子公司|子公司|控股股东|关联方|供应商|客户|认购对象|发行对象|股东|所属|旗下|下属|情形"
-                       r"|为|与|向|由|即|系|是|给|将|对|在|从|及|和|的|等")
+LEAD_WORD = re.compile(BOUNDS.alternation("name_lead"))
 # what is left when a lead-in word was really part of the name ("信永中和|会计师事务所")
-GENERIC_NAME = re.compile(r"^(?:会计师|律师|资产评估|评估|审计|证券|投资|科技)?(?:" + ORG_SUFFIX + ")$")
-ROLE = (r"董事长|副董事长|总经理|副总经理|总裁|董事会秘书|财务总监|财务负责人|独立董事|监事会主席|法定代表人|自然人"
-        r"|实际控制人|首席[\u4e00-\u9fff]{1,4}官|董事|监事")
+GENERIC_NAME = re.compile("^(?:" + ORGANISATION_WORDS.alternation("generic") + ")?(?:" + ORG_SUFFIX + ")$")
+HINTS = load_word_list("question_hints.tsv")
+ROLE = load_word_list("person_roles.tsv").alternation("role")
 PERSON = re.compile(r"(?:" + ROLE + r")(?:、(?:" + ROLE + r"))*[：:为是]?\s*(?P<name>[\u4e00-\u9fff]{2,3}?)"
                     r"(?=先生|女士|[，,、。；;（(\s]|同时|在|$)")
-ASKS_PERSON = re.compile(r"谁|哪位|姓名|\bwho\b|\bwhich (individual|person)\b|" + ROLE, re.IGNORECASE)
-ASKS_INDIVIDUAL = re.compile(r"哪位|姓名|自然人|\bindividual\b|\bperson\b|" + ROLE, re.IGNORECASE)
-ASKS_NAME = re.compile(r"全称|名称|叫什么|\bname[ds]?\b|\bcalled\b", re.IGNORECASE)
+ASKS_PERSON = re.compile(HINTS.alternation("person") + "|" + ROLE, re.IGNORECASE)
+ASKS_INDIVIDUAL = re.compile(HINTS.alternation("individual") + "|" + ROLE, re.IGNORECASE)
+ASKS_NAME = re.compile(HINTS.alternation("name"), re.IGNORECASE)
 QUOTED_NAME = re.compile(r"[“\"《](?P<name>[^”\"《》]{2,60})[”\"》]")
-ASKS_METHOD = re.compile(r"方法|方式|\bmethod\b|\bapproach\b", re.IGNORECASE)
-METHOD = re.compile(r"(?:按照|采用|使用|按|以)(?P<name>[\u4e00-\u9fff]{1,8}?法)(?=[对进计摊确核,，。；;]|$)")
+ASKS_METHOD = re.compile(HINTS.alternation("method"), re.IGNORECASE)
+METHOD = re.compile("(?:" + BOUNDS.alternation("method_lead") + r")(?P<name>[\u4e00-\u9fff]{1,8}?法)(?=[对进计摊确核,，。；;]|$)")
 # what ends the last item ("…稀土铝镁合金等方面", "…汀稀投资七个平台", "…生命周期阶段") and starts the first one
-LIST_ITEM_END = re.compile(r"等|方面|领域|的|阶段|[一二三四五六七八九十两几\d]+[个项类种]|[)）]")
-LIST_LEAD_IN = re.compile(r"包括|包含|主要有|分别为|分别是|主要为|设立|通过|采购|涉及|持有|聚焦|为|是|有|在|即|如|对|从|的|与")
+LIST_ITEM_END = re.compile(BOUNDS.alternation("list_end"))
+LIST_LEAD_IN = re.compile(BOUNDS.alternation("list_lead"))
 MAX_LAST_ITEM = 40
 
 # Ranges, qualifiers and codes: "3.35亿元到5.76亿元", "-1.6亿元至-2亿元", "200%-230%", "约98%", "不超过人民币150亿元",
 # "430亿元以上"; "600111" when the stock code is asked.
 _NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
-_UNIT = r"(?:%|％|万元/吨|元/吨|元/股|万元|亿元|千元|元|万吨|吨|万股|亿股|股|人|家|个月|个|倍|万|亿)?"
+_UNIT = r"(?:" + UNITS.alternation("range") + ")?"
 _RANGE_JOIN = r"\s*(?:至|到|~|～|-|—|－)\s*"
 RANGE_START = re.compile(rf"(?<![\d.,]){_NUMBER}{_UNIT}{_RANGE_JOIN}$")
 RANGE_END = re.compile(rf"{_RANGE_JOIN}{_NUMBER}{_UNIT}(?![\d.])")
-QUALIFIER_BEFORE = re.compile(r"(?:约[为合占]?|大约|不超过|不低于|不少于|不高于|不到|超过|最高|最多|至少|逾|近)(?:人民币)?$")
-QUALIFIER_AFTER = re.compile(r"(?:以上|以下(?!简称)|以内|左右)?(?:[(（]含[)）])?")
-ASKS_CODE = re.compile(r"代码|\bcode\b|\bticker\b", re.IGNORECASE)
+QUALIFIER_BEFORE = re.compile("(?:" + BOUNDS.alternation("before_number") + ")(?:人民币)?$")
+QUALIFIER_AFTER = re.compile("(?:" + BOUNDS.alternation("after_number", with_tails=True) + ")?(?:[(（]含[)）])?")
+ASKS_CODE = re.compile(HINTS.alternation("code"), re.IGNORECASE)
 STOCK_CODE = re.compile(r"(?<![\d.,])\d{6}(?![\d.,%])")
 
-UNIT_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"比例|比率|占比|百分|增速|增幅|降幅|涨幅|毛利率|收益率|覆盖率|增长率|权重|percent|stake|ratio|\brate\b|margin|weight|share of", re.IGNORECASE),
-     ("%", "％")),
-    (re.compile(r"多少人|人数|员工|employees|headcount|staff", re.IGNORECASE), ("人", "名")),
-    (re.compile(r"多长|多久|期限|锁定期|how long|lock-up", re.IGNORECASE), ("个月", "年")),
-    (re.compile(r"价格|单价|price", re.IGNORECASE), ("元/吨", "万元/吨", "元/股", "元")),
-    (re.compile(r"产量|产能|指标|吨|capacity|output|quota|tonnes", re.IGNORECASE), ("吨", "万吨")),
-    (re.compile(r"金额|总额|多少钱|收入|利润|资金|amount|revenue|profit|value|cash", re.IGNORECASE), ("元", "万元", "亿元", "千元")),
+UNIT_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (re.compile(HINTS.alternation(group), re.IGNORECASE), UNITS.texts(group)) for group in UNIT_GROUPS
 )
 
 
