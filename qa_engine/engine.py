@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Self
 
 from qa_engine.backends import ChunkFilter, SearchBackend, SearchRequest, open_backend
 from qa_engine.chunk.tokenizer import FinanceTokenizer
@@ -32,6 +33,7 @@ from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change
 from qa_engine.ingest.loaders import ParseLimits
 from qa_engine.ingest.pipeline import IngestReport, SourceFile, collect_files, prepare_document
 from qa_engine.models import Answer, Chunk, Document, Filters, Hit, Turn, as_turns
+from qa_engine.question import check_question
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, answer_question, prepare_reading
 from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
@@ -122,7 +124,7 @@ class Engine:
             store.close()
         generation = load_generation(self.index_dir / name, dense_now=self.settings.retrieval_mode != "bm25")
         self._check_manifest(generation.manifest.embedder, generation.manifest.format_version)
-        tokenizer = FinanceTokenizer(tuple(generation.manifest.tokenizer_words), self.settings.user_dict,
+        tokenizer = FinanceTokenizer(tuple(generation.manifest.company_words), self.settings.user_dict,
                                      self.settings.segmenter)
         embedder = None
         if self.settings.embedder != "none":
@@ -245,13 +247,7 @@ class Engine:
                           load_synonyms(self.settings.synonyms_file))
 
     def _validate(self, query: str) -> None:
-        if not query or not query.strip():
-            raise InvalidQueryError("the question is empty")
-        if len(query) > self.settings.max_question_chars:
-            raise InvalidQueryError(
-                f"the question has {len(query)} characters, over the limit of {self.settings.max_question_chars}"
-                " (QA_MAX_QUESTION_CHARS)"
-            )
+        check_question(query, self.settings.max_question_chars)
 
     def _search(self, snapshot: Snapshot, plan: QueryPlan, k: int, filters: Filters | None, mode: str | None) -> list[Hit]:
         mode = mode or self.settings.retrieval_mode
@@ -275,7 +271,7 @@ class Engine:
         """Releases the search backend's connection (nothing for the local backend)."""
         self._backend.close()
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

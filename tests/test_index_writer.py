@@ -15,7 +15,7 @@ from qa_engine import Engine, Settings
 from qa_engine import engine as engine_module
 from qa_engine.engine import ingest_paths
 from qa_engine.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from qa_engine.index.generation import FORMAT_VERSION
+from qa_engine.index.generation import FORMAT_VERSION, read_manifest
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, writer_lock
 from qa_engine.store.sqlite_store import SQLiteStore
 
@@ -110,7 +110,18 @@ def test_rebuild_keeps_chunk_ids_and_manifest_records_the_build(small_index: Set
     assert manifest["document_count"] == documents == 2
     assert manifest["embedder"].startswith("static:") and manifest["embed_dim"] <= SMALL_EMBED_DIM
     assert manifest["parameters"]["chunk_tokens"] == small_index.chunk_tokens
-    assert "北方稀土" in manifest["tokenizer_words"]
+    assert "北方稀土" in manifest["company_words"]
+
+
+def test_a_manifest_naming_company_words_tokenizer_words_still_reads(small_index: Settings) -> None:
+    generation, _, _ = _store_state(small_index.index_dir)
+    folder = small_index.index_dir / str(generation)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["tokenizer_words"] = manifest.pop("company_words")
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    assert "北方稀土" in read_manifest(folder).company_words
+    with Engine.open(small_index.index_dir, small_index) as engine:
+        assert engine.search(QUERIES[0], k=3)
 
 
 def test_ingest_upgrades_an_index_written_in_an_older_format(small_index: Settings, small_filings: Path) -> None:

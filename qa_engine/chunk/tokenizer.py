@@ -63,11 +63,12 @@ def _rjieba_class() -> type:
         native = importlib.util.spec_from_file_location("rjieba.rjieba", library)
         module = importlib.util.module_from_spec(native)  # type: ignore[arg-type]
         native.loader.exec_module(module)  # type: ignore[union-attr]
-        return module.Jieba  # type: ignore[no-any-return]
+        native_class: type = module.Jieba
+        return native_class
     except (ImportError, OSError, StopIteration, AttributeError, TypeError):  # another layout: the ordinary import
         import rjieba
 
-        return rjieba.Jieba  # type: ignore[no-any-return]
+        return rjieba.Jieba
 
 
 def resolve_segmenter(name: str) -> str:
@@ -94,10 +95,12 @@ class _Jieba:
             self._tokenizer.add_word(word, freq)
 
     def cut(self, text: str) -> list[str]:
-        return self._tokenizer.lcut(text, HMM=False)
+        words: list[str] = self._tokenizer.lcut(text, HMM=False)
+        return words
 
     def cut_for_search(self, text: str) -> list[str]:
-        return self._tokenizer.lcut_for_search(text, HMM=False)
+        words: list[str] = self._tokenizer.lcut_for_search(text, HMM=False)
+        return words
 
     def expand(self, words: list[str]) -> list[str]:
         """`cut_for_search` of a text from its `cut`: each word after its dictionary 2- and 3-character parts."""
@@ -125,12 +128,14 @@ class _Rjieba:
     def cut(self, text: str) -> list[str]:
         if WIDER_CJK.search(text):
             return self._jieba().cut(text)
-        return self._tokenizer.cut(text, False)
+        words: list[str] = self._tokenizer.cut(text, False)
+        return words
 
     def cut_for_search(self, text: str) -> list[str]:
         if WIDER_CJK.search(text):
             return self._jieba().cut_for_search(text)
-        return self._tokenizer.cut_for_search(text, False)
+        words: list[str] = self._tokenizer.cut_for_search(text, False)
+        return words
 
     def _jieba(self) -> _Jieba:
         if self._fallback is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +61,7 @@ class AblationRow:
     name: str
     kind: str  # "retrieval" | "reader"
     metrics: dict[str, Score]
-    by_split: dict[str, dict[str, Score]] = field(default_factory=dict)
+    by_split: dict[str, Mapping[str, Score]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -309,7 +309,7 @@ def training_report(reader: str) -> dict[str, Any]:
 
     if reader == "heuristic":
         raw = resources.files("qa_engine.resources").joinpath("reader_weights.json").read_text("utf-8")
-        keys = ("trained_on", "cv_by_filing", "cv_by_question", "calibrated_on")
+        keys: tuple[str, ...] = ("trained_on", "cv_by_filing", "cv_by_question", "calibrated_on")
     elif reader == "neural":
         from qa_engine.read.neural import HEAD_FILE, shipped_folder
 

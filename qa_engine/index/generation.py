@@ -34,7 +34,7 @@ class Manifest:
     format_version: int
     embedder: str  # model id, or "none"
     embed_dim: int
-    tokenizer_words: list[str]
+    company_words: list[str]  # company names and short names, added to the tokenizer's dictionary
     parameters: dict[str, object]
     corpus_hash: str
     chunk_count: int
@@ -83,7 +83,10 @@ def write_generation(
 def read_manifest(folder: Path) -> Manifest:
     """Return the generation's manifest; raises IndexCorruptError when it is missing or unreadable."""
     try:
-        return Manifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+        fields = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if "tokenizer_words" in fields:  # the earlier name of company_words
+            fields["company_words"] = fields.pop("tokenizer_words")
+        return Manifest(**fields)
     except DAMAGED as exc:
         raise damaged(folder, exc) from exc
 

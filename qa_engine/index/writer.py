@@ -183,7 +183,7 @@ def _manifest(
         format_version=FORMAT_VERSION,
         embedder=embedder_id,
         embed_dim=0 if vectors is None else int(vectors.shape[1]),
-        tokenizer_words=list(tokenizer.extra_words),
+        company_words=list(tokenizer.extra_words),
         parameters={"chunk_tokens": settings.chunk_tokens, "chunk_overlap_sentences": settings.chunk_overlap_sentences,
                     "bm25_k1": settings.bm25_k1, "bm25_b": settings.bm25_b, "segmenter": tokenizer.segmenter},
         corpus_hash=corpus_hash([d.content_hash for d in docs]),

@@ -48,7 +48,7 @@ def prepare_reading(
     resolved = resolve_followup(question, history, companies) if history else question
     plan = planner(resolved)
     analysis = analyse_question(plan, snapshot.tokenizer, snapshot.idf, snapshot.term_idf.__contains__,
-                                frozenset(snapshot.manifest.tokenizer_words))
+                                frozenset(snapshot.manifest.company_words))
     hits = search(plan, k)
     passages = [Passage(h, snapshot.documents[h.doc_id], i) for i, h in enumerate(hits)]
     return Reading(resolved, plan, analysis, hits, _about_named_company(plan, passages))
@@ -89,14 +89,17 @@ def answer_question(
     timings["read_ms"] = clock.ms_since(mark)
     timings["total_ms"] = clock.ms_since(started)
     resolved = reading.resolved
-    common = dict(question=question, qtype=reading.analysis.qtype, hits=tuple(reading.hits), timings=timings,
-                  lang=reading.plan.lang, resolved_question=resolved if resolved != question else None)
-    if extraction is None or extraction.score < abstain_threshold(settings, reader):
-        confidence = 0.0 if extraction is None else extraction.score
-        return Answer(text=None, confidence=round(confidence, 4), citations=(), sentence=None, **common)
-    return Answer(text=_answer_text(snapshot, extraction), confidence=round(extraction.score, 4),
-                  citations=(_citation(snapshot, extraction),), sentence=_sentence(snapshot, extraction),
-                  answer_start=extraction.answer_start, answer_end=extraction.answer_end, **common)
+    found = extraction is not None and extraction.score >= abstain_threshold(settings, reader)
+    return Answer(
+        question=question, qtype=reading.analysis.qtype, hits=tuple(reading.hits), timings=timings,
+        lang=reading.plan.lang, resolved_question=resolved if resolved != question else None,
+        confidence=round(extraction.score if extraction is not None else 0.0, 4),
+        text=_answer_text(snapshot, extraction) if found and extraction else None,
+        citations=(_citation(snapshot, extraction),) if found and extraction else (),
+        sentence=_sentence(snapshot, extraction) if found and extraction else None,
+        answer_start=extraction.answer_start if found and extraction else None,
+        answer_end=extraction.answer_end if found and extraction else None,
+    )
 
 
 def abstain_threshold(settings: Settings, reader: Reader | None = None) -> float:

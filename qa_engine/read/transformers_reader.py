@@ -162,17 +162,18 @@ def _window_best(start_logits: np.ndarray, end_logits: np.ndarray, in_context: n
 
 def _masked_softmax(logits: np.ndarray, keep: np.ndarray) -> np.ndarray:
     shifted = np.where(keep, logits - logits[keep].max(), -np.inf)
-    weights = np.exp(shifted)
-    return weights / weights.sum()
+    weights: np.ndarray = np.exp(shifted)
+    normalised: np.ndarray = weights / weights.sum()
+    return normalised
 
 
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+def _trimmed(text: str, start: int, end: int) -> Span | None:
     """The span without surrounding whitespace, or None when nothing is left."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    return (start, end) if end > start else None
+    return Span(start, end) if end > start else None
 
 
 def enclosing_sentence(text: str, lo: int, hi: int, start: int, end: int) -> Span:
