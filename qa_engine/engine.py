@@ -37,9 +37,9 @@ from qa_engine.question import check_question
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, answer_question, prepare_reading
 from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
-from qa_engine.retrieve.hybrid import MODES, RetrievalParams
+from qa_engine.retrieve.hybrid import RetrievalParams
 from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
-from qa_engine.settings import Settings
+from qa_engine.settings import RETRIEVAL_MODES, Settings, is_retrieval_mode
 from qa_engine.store.sqlite_store import SQLiteStore, read_current_generation
 
 log = logging.getLogger("qa_engine")
@@ -251,13 +251,12 @@ class Engine:
 
     def _search(self, snapshot: Snapshot, plan: QueryPlan, k: int, filters: Filters | None, mode: str | None) -> list[Hit]:
         mode = mode or self.settings.retrieval_mode
-        if mode not in MODES:
-            raise InvalidQueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+        if not is_retrieval_mode(mode):
+            raise InvalidQueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(RETRIEVAL_MODES)}")
         if mode != "bm25" and snapshot.manifest.embedder == "none":
             raise InvalidQueryError(_no_vectors(self.index_dir, mode))
         allowed = allowed_docs(snapshot.documents, filters, self._companies)
-        params = RetrievalParams(mode=mode, pool=self.settings.candidate_pool, rrf_k=self.settings.rrf_k,
-                                 bm25_weight=self.settings.bm25_weight, dense_weight=self.settings.dense_weight)
+        params = RetrievalParams.from_settings(self.settings, mode)
         depth = max(k, self.settings.rerank_top) if self._reranker else k
         request = SearchRequest(plan, depth, params, ChunkFilter.for_documents(allowed))
         positions = snapshot.position_by_chunk_id

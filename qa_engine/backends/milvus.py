@@ -48,7 +48,7 @@ class _Route:
 class MilvusBackend:
     """One collection per index folder; rows are keyed by chunk id, so re-upserting a chunk replaces it."""
 
-    def __init__(self, client: Any, collection: str, bm25: tuple[float, float] = (0.9, 0.5)) -> None:
+    def __init__(self, client: Any, collection: str, bm25: tuple[float, float]) -> None:
         self._client = client
         self._name = collection
         self._bm25 = bm25  # (k1, b), fixed when the collection is created

@@ -15,13 +15,16 @@ import threading
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import get_args
+
+from qa_engine.settings import Segmenter
 
 PUNCT_OR_SPACE = re.compile(r"^[\s\W_]+$", re.UNICODE)
 THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3})")
 DECIMAL = re.compile(r"\d+\.\d+")  # jieba would cut 3.00 into 3 / . / 00
 # CJK characters jieba-rs takes as Chinese and jieba does not: text holding one is cut by jieba
 WIDER_CJK = re.compile("[\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-SEGMENTERS = ("auto", "rjieba", "jieba")
+SEGMENTERS: tuple[str, ...] = get_args(Segmenter)
 
 
 def _resource_text(name: str) -> str:

@@ -22,7 +22,7 @@ from qa_engine.eval.retrieval import (
     evaluate_retriever,
     score_judgements,
 )
-from qa_engine.settings import Settings
+from qa_engine.settings import RETRIEVAL_MODES, Settings
 
 if TYPE_CHECKING:
     from qa_engine.engine import Engine
@@ -37,7 +37,7 @@ class EvalConfig:
     index: Path = Path("index")
     gold: Path = Path("eval/gold")
     out: Path = Path("eval/runs/latest")
-    modes: tuple[str, ...] = ("bm25", "dense", "hybrid")
+    modes: tuple[str, ...] = RETRIEVAL_MODES
     k: int = 20
     readers: tuple[str, ...] = ()  # empty: only the configured `settings.reader`
     limit: int | None = None  # evaluate the first N gold items only
@@ -49,9 +49,9 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k}")
-        unknown = [m for m in self.modes if m not in ("bm25", "dense", "hybrid")]
+        unknown = [m for m in self.modes if m not in RETRIEVAL_MODES]
         if unknown:
-            raise ValueError(f"unknown retrieval mode(s) {unknown}: use bm25, dense, hybrid")
+            raise ValueError(f"unknown retrieval mode(s) {unknown}: use {', '.join(RETRIEVAL_MODES)}")
 
 
 @dataclass(frozen=True)

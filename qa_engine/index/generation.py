@@ -63,7 +63,7 @@ def next_generation_name(index_dir: Path, current: str | None) -> str:
 
 def write_generation(
     index_dir: Path, name: str, chunks: list[Chunk], vectors: np.ndarray | None, manifest: Manifest,
-    hnsw_threshold: int, bm25_k1: float = 0.9, bm25_b: float = 0.5,
+    hnsw_threshold: int, bm25_k1: float, bm25_b: float,
 ) -> Path:
     """Writes every file into a temp folder, fsyncs, then renames it into place; returns the folder."""
     final = index_dir / name

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -214,5 +213,3 @@ def _commit(
         SQLiteStore.set_meta(conn, CURRENT_KEY, name)
         SQLiteStore.set_meta(conn, "embedder_id", embedder_id)
         SQLiteStore.set_meta(conn, PENDING_DELETES_KEY, json.dumps(sorted(pending_deletes)))
-        if os.environ.get("QA_TEST_CRASH_BEFORE_COMMIT"):
-            raise RuntimeError("simulated crash before commit (QA_TEST_CRASH_BEFORE_COMMIT)")

@@ -9,18 +9,25 @@ import numpy as np
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.retrieve.fusion import rrf_fuse
 from qa_engine.retrieve.query import QueryPlan
-
-MODES = ("bm25", "dense", "hybrid")
+from qa_engine.settings import RetrievalMode, Settings
 
 
 @dataclass(frozen=True)
 class RetrievalParams:
-    mode: str = "hybrid"
-    pool: int = 50
-    rrf_k: int = 60
-    bm25_weight: float = 1.0
-    dense_weight: float = 0.5
+    """How one search ranks: its values come from Settings (`from_settings`), the one place with defaults."""
+
+    mode: RetrievalMode
+    pool: int
+    rrf_k: int
+    bm25_weight: float
+    dense_weight: float
     prefer_named_company: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, mode: RetrievalMode | None = None) -> RetrievalParams:
+        """Return the configured parameters, in `mode` when given (else settings.retrieval_mode)."""
+        return cls(mode=mode or settings.retrieval_mode, pool=settings.candidate_pool, rrf_k=settings.rrf_k,
+                   bm25_weight=settings.bm25_weight, dense_weight=settings.dense_weight)
 
 
 @dataclass(frozen=True)
