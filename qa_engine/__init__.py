@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from qa_engine.version import __version__
 
 _EXPORTS = {
     "DocumentInfo": "qa_engine.engine", "Engine": "qa_engine.engine", "ingest_paths": "qa_engine.engine",

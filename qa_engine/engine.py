@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Self
@@ -37,7 +38,7 @@ from qa_engine.question import check_question
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, answer_question, prepare_reading
 from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
-from qa_engine.retrieve.hybrid import RetrievalParams
+from qa_engine.retrieve.params import RetrievalParams
 from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
 from qa_engine.settings import RETRIEVAL_MODES, Settings, is_retrieval_mode
 from qa_engine.store.sqlite_store import SQLiteStore, read_current_generation
@@ -172,7 +173,7 @@ class Engine:
             if doc_id not in self._snapshot.documents:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}: see `qa-engine docs`")
             with writer_lock(self.index_dir):
-                apply_change(self.index_dir, self.settings, Change(add=[], remove={doc_id}), backend=self._backend)
+                apply_change(self.index_dir, self.settings, Change(add=[], remove={doc_id}), self._backend)
             self._refresh()
 
     @property
@@ -258,7 +259,7 @@ class Engine:
         allowed = allowed_docs(snapshot.documents, filters, self._companies)
         params = RetrievalParams.from_settings(self.settings, mode)
         depth = max(k, self.settings.rerank_top) if self._reranker else k
-        request = SearchRequest(plan, depth, params, ChunkFilter.for_documents(allowed))
+        request = _search_request(snapshot, plan, depth, params, ChunkFilter.for_documents(allowed))
         positions = snapshot.position_by_chunk_id
         hits = [_hit(snapshot, snapshot.chunks[positions[s.chunk_id]], s.score)
                 for s in self._backend.search(snapshot, request)]
@@ -309,20 +310,33 @@ def apply_documents(index_dir: Path, settings: Settings, documents: list[Documen
     is something to write, so a conflict or an unchanged file is answered at once even while another writer runs."""
     if not rebuild and _nothing_to_write(index_dir, documents, replace, report):
         return report
-    with writer_lock(index_dir):
+    with writer_lock(index_dir), _opened(settings, backend) as target:
         store = SQLiteStore(index_dir / STORE_FILE)
         try:
             known = store.known_documents()
         finally:
             store.close()
-        _upgrade_format(index_dir, settings, backend)
+        _upgrade_format(index_dir, settings, target)
         plan = plan_change(documents, known, replace)
         _report_plan(report, plan)
         _adopt_origins(index_dir, plan.adopt)
         change = plan.change
         if change.add or change.remove or (rebuild and known):
-            report.generation = apply_change(index_dir, settings, change, retrain=rebuild, backend=backend)
+            report.generation = apply_change(index_dir, settings, change, target, retrain=rebuild)
     return report
+
+
+@contextmanager
+def _opened(settings: Settings, backend: SearchBackend | None) -> Iterator[SearchBackend]:
+    """Yield `backend`, or one opened for `settings` (and closed afterwards) when none is given."""
+    if backend is not None:
+        yield backend
+        return
+    opened = open_backend(settings)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def _nothing_to_write(index_dir: Path, documents: list[Document], replace: bool, report: IngestReport) -> bool:
@@ -370,7 +384,7 @@ def _needs_upgrade(index_dir: Path, current: str) -> bool:
         return True
 
 
-def _upgrade_format(index_dir: Path, settings: Settings, backend: SearchBackend | None) -> None:
+def _upgrade_format(index_dir: Path, settings: Settings, backend: SearchBackend) -> None:
     """An index written by an older qa_engine (or whose current generation is damaged) is re-chunked and
     re-indexed from its stored documents, so that index and queries tokenise alike. Caller holds the writer lock."""
     store = SQLiteStore(index_dir / STORE_FILE)
@@ -381,8 +395,8 @@ def _upgrade_format(index_dir: Path, settings: Settings, backend: SearchBackend 
         documents = store.documents()
     finally:
         store.close()
-    apply_change(index_dir, settings, Change(add=documents, remove={d.doc_id for d in documents}), retrain=True,
-                 backend=backend)
+    apply_change(index_dir, settings, Change(add=documents, remove={d.doc_id for d in documents}), backend,
+                 retrain=True)
 
 
 def _progress(files: Sequence[SourceFile], enabled: bool) -> Iterable[SourceFile]:
@@ -391,6 +405,24 @@ def _progress(files: Sequence[SourceFile], enabled: bool) -> Iterable[SourceFile
     from rich.progress import track
 
     return track(files, description="Reading filings")
+
+
+def _search_request(snapshot: Snapshot, plan: QueryPlan, k: int, params: RetrievalParams,
+                    chunk_filter: ChunkFilter) -> SearchRequest:
+    """Return the backend's request for a planned query: its terms and vector as the mode needs them."""
+    text = plan.search_text
+    terms = tuple(snapshot.tokenizer.search_terms(text)) if params.uses_bm25 else ()
+    embedder = snapshot.embedder
+    vector = embedder.encode([text], query=True)[0] if params.uses_dense and embedder is not None else None
+    return SearchRequest(text, terms, vector, k, params, chunk_filter, plan.named_docs,
+                         _company_names(snapshot, plan.named_docs))
+
+
+def _company_names(snapshot: Snapshot, doc_ids: frozenset[str]) -> frozenset[str]:
+    """The names a filing's company goes by: within its own filings they say nothing about what is asked, and
+    would rank the header line (where the short name stands alone) above the sentence that answers."""
+    metas = [snapshot.documents[d].meta for d in doc_ids if d in snapshot.documents]
+    return frozenset(name for m in metas for name in (m.short_name, m.company) if name)
 
 
 def _hit(snapshot: Snapshot, chunk: Chunk, score: float) -> Hit:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from qa_engine.cli import app as cli
 from qa_engine.render import prompts_dir
-from qa_engine.retrieve.hybrid import RetrievalParams
+from qa_engine.retrieve.params import RetrievalParams
 from qa_engine.settings import Settings, settings_error
 
 

@@ -12,11 +12,13 @@ import importlib.util
 import logging
 import re
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import get_args
 
+from qa_engine.models import Document
 from qa_engine.settings import Segmenter
 
 PUNCT_OR_SPACE = re.compile(r"^[\s\W_]+$", re.UNICODE)
@@ -144,6 +146,12 @@ class _Rjieba:
         if self._fallback is None:
             self._fallback = _Jieba(self._words)
         return self._fallback
+
+
+def company_words(documents: Iterable[Document]) -> tuple[str, ...]:
+    """Short names and full names of the indexed companies, added to the jieba dictionary."""
+    words = {w for d in documents for w in (d.meta.short_name, d.meta.company) if w and len(w) >= 2}
+    return tuple(sorted(words))
 
 
 class FinanceTokenizer:

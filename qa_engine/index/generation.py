@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_engine import __version__
 from qa_engine.errors import IndexCorruptError
 from qa_engine.index.dense import DenseIndex, LazyDenseIndex
 from qa_engine.index.sparse import SparseIndex
@@ -134,4 +133,4 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(handle.fileno())
 
 
-__all__ = ["FORMAT_VERSION", "Generation", "Manifest", "__version__"]
+__all__ = ["FORMAT_VERSION", "Generation", "Manifest"]
