@@ -2,7 +2,8 @@
 
 ingest (files → Documents) → index writer (chunks, BM25, FAISS, search backend, atomic generation switch)
 → snapshot (immutable, in memory) → retrieve (plan query, backend search fused by RRF, optional rerank)
-→ read (answer + citations)
+→ read (resolve follow-ups, the reader's extraction) → answer (abstain below the reader's threshold, or the
+Answer with its citation)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Self
 
+from qa_engine.answer import abstain_threshold, assemble_answer
 from qa_engine.backends import ChunkFilter, SearchBackend, SearchRequest, open_backend
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.factory import EMBEDDER_DIR, open_embedder
@@ -36,10 +38,11 @@ from qa_engine.ingest.pipeline import IngestReport, SourceFile, collect_files, p
 from qa_engine.models import Answer, Chunk, Document, Filters, Hit, Turn, as_turns
 from qa_engine.question import check_question
 from qa_engine.read.factory import make_reader
-from qa_engine.read.pipeline import Reading, answer_question, prepare_reading
+from qa_engine.read.pipeline import Reading, prepare_reading, read_question
 from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
 from qa_engine.retrieve.params import RetrievalParams
 from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
+from qa_engine.retrieve.rerank import Reranker
 from qa_engine.settings import RETRIEVAL_MODES, Settings, is_retrieval_mode
 from qa_engine.store.sqlite_store import SQLiteStore, read_current_generation
 
@@ -89,8 +92,6 @@ class Engine:
     @property
     def abstain_threshold(self) -> float:
         """The confidence below which `ask` abstains: QA_ABSTAIN_THRESHOLD, else the reader's calibrated one."""
-        from qa_engine.read.pipeline import abstain_threshold
-
         return abstain_threshold(self.settings, self._reader)
 
     # ---- construction -------------------------------------------------------------------------
@@ -221,26 +222,16 @@ class Engine:
         started = time.perf_counter()
         snapshot = self._snapshot
         self._validate(question)
-        return answer_question(
-            question=question,
-            history=as_turns(history or []),
-            search=lambda plan, n: self._search(snapshot, plan, n, filters, None),
-            planner=self._plan,
-            reader=self._reader,
-            snapshot=snapshot,
-            settings=self.settings,
-            k=k or self.settings.read_top_k,
-            started=started,
-        )
+        outcome = read_question(question, as_turns(history or []), _BoundRetriever(self, snapshot, filters),
+                                self._reader, k or self.settings.read_top_k)
+        return assemble_answer(outcome, self.abstain_threshold, snapshot.documents, started)
 
     def prepare(self, question: str, k: int | None = None, filters: Filters | None = None,
                 history: Sequence[Turn | Answer | str] | None = None) -> Reading:
         """What `ask` hands its reader (analysis and ranked passages): for training and debugging readers."""
-        snapshot = self._snapshot
         self._validate(question)
-        return prepare_reading(question, as_turns(history or []),
-                               lambda plan, n: self._search(snapshot, plan, n, filters, None),
-                               self._plan, snapshot, k or self.settings.read_top_k)
+        return prepare_reading(question, as_turns(history or []), _BoundRetriever(self, self._snapshot, filters),
+                               k or self.settings.read_top_k)
 
     def _plan(self, query: str) -> QueryPlan:
         self._validate(query)
@@ -276,6 +267,21 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class _BoundRetriever:
+    """The engine's planning and search over one snapshot with one question's filters: what `ask` reads from."""
+
+    engine: Engine
+    snapshot: Snapshot
+    filters: Filters | None
+
+    def plan(self, text: str) -> QueryPlan:
+        return self.engine._plan(text)
+
+    def retrieve(self, plan: QueryPlan, k: int) -> list[Hit]:
+        return self.engine._search(self.snapshot, plan, k, self.filters, None)
 
 
 def ingest_paths(index_dir: Path, settings: Settings, paths: Iterable[str | Path], rebuild: bool = False,
@@ -434,7 +440,7 @@ def _hit(snapshot: Snapshot, chunk: Chunk, score: float) -> Hit:
     )
 
 
-def _rerank(reranker, query: str, hits: list[Hit], top: int) -> list[Hit]:  # type: ignore[no-untyped-def]
+def _rerank(reranker: Reranker, query: str, hits: list[Hit], top: int) -> list[Hit]:
     head, tail = hits[:top], hits[top:]
     scores = reranker.scores(query, [h.text for h in head])
     order = sorted(range(len(head)), key=lambda i: -scores[i])
@@ -443,7 +449,7 @@ def _rerank(reranker, query: str, hits: list[Hit], top: int) -> list[Hit]:  # ty
     return [replace(head[i], score=scores[i]) for i in order] + tail
 
 
-def _make_reranker(settings: Settings):  # type: ignore[no-untyped-def]
+def _make_reranker(settings: Settings) -> Reranker | None:
     if not settings.reranker:
         return None
     from qa_engine.retrieve.rerank import CrossEncoderReranker

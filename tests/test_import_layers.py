@@ -13,7 +13,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "qa_engine"
 STAGE_MODULES = [
     "qa_engine.index.writer", "qa_engine.index.generation", "qa_engine.backends.base", "qa_engine.backends.local",
-    "qa_engine.backends.milvus", "qa_engine.retrieve.params", "qa_engine.read.pipeline", "qa_engine.engine",
+    "qa_engine.backends.milvus", "qa_engine.retrieve.params", "qa_engine.read.pipeline", "qa_engine.answer",
+    "qa_engine.engine",
 ]
 
 
