@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # chunking (sizes in jieba tokens)
     chunk_tokens: int = Field(160, ge=16, le=4096)
     chunk_overlap_sentences: int = Field(1, ge=0, le=8)
-    max_file_bytes: int = 200 * 1024 * 1024
+    max_file_bytes: int = Field(200 * 1024 * 1024, ge=1)
     max_document_chars: int = Field(5_000_000, ge=1)  # extracted text of one filing; a 300-page report has ~0.6M
     # PDFs are parsed in a child process bounded in memory (address space) and time, so that a decompression
     # bomb (a small file whose streams inflate to GBs) fails alone with a 422 naming the limit
@@ -55,13 +55,13 @@ class Settings(BaseSettings):
     # BM25 saturation and length normalisation; flat optimum on the gold set for k1 0.7-1.0, b 0.2-0.6 (eval/README.md)
     bm25_k1: float = Field(0.9, gt=0, le=5)
     bm25_b: float = Field(0.5, ge=0, le=1)
-    rrf_k: int = 60
-    bm25_weight: float = 1.0
-    dense_weight: float = 0.2
-    candidate_pool: int = 50
-    hnsw_threshold: int = 100_000
+    rrf_k: int = Field(60, ge=1)
+    bm25_weight: float = Field(1.0, ge=0)
+    dense_weight: float = Field(0.2, ge=0)
+    candidate_pool: int = Field(50, ge=1)
+    hnsw_threshold: int = Field(100_000, ge=1)
     reranker: str | None = None  # a sentence-transformers CrossEncoder id/path
-    rerank_top: int = 20
+    rerank_top: int = Field(20, ge=1)
     aliases_file: Path | None = None
     glossary_file: Path | None = None
     synonyms_file: Path | None = None  # extra Chinese shorthand → filing wording rows
@@ -74,19 +74,19 @@ class Settings(BaseSettings):
     # 0.1-0.3 s a question); "heuristic": the feature model alone (a few ms, no torch); or a transformers
     # extractive-QA model id/path
     reader: str = "neural"
-    read_top_k: int = 5
-    abstain_threshold: float | None = None  # None: the reader's own, calibrated on the dev split with its weights
-    max_question_chars: int = 2000
+    read_top_k: int = Field(5, ge=1)
+    abstain_threshold: float | None = Field(None, ge=0, le=1)  # None: the reader's own, calibrated on the dev split with its weights
+    max_question_chars: int = Field(2000, ge=1)
     prompts_dir: Path | None = None  # the answer templates; None: the repository's prompts/
 
     # serving
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=0, le=65535)
     api_key: str | None = None
     protect_documents: bool = True
-    max_body_bytes: int = 1 * 1024 * 1024
-    max_upload_bytes: int = 50 * 1024 * 1024
-    request_timeout_s: float = 30.0
+    max_body_bytes: int = Field(1 * 1024 * 1024, ge=1)
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    request_timeout_s: float = Field(30.0, gt=0)
     upload_dir: Path | None = None
     # Host header values served (against DNS rebinding); "*" serves any. The bind address is always allowed.
     # Comma-separated in the environment: QA_ALLOWED_HOSTS=localhost,qa.internal

@@ -36,6 +36,14 @@ def test_an_environment_value_out_of_range_names_the_variable_and_the_value(monk
     assert "bm25_b '2' (QA_BM25_B): input should be less than or equal to 1" in str(settings_error(caught.value))
 
 
+@pytest.mark.parametrize(("field", "value"), [("read_top_k", 0), ("candidate_pool", -1), ("abstain_threshold", 1.5),
+                                              ("port", 70000), ("request_timeout_s", 0)])
+def test_a_number_out_of_range_is_refused_naming_the_field_and_the_value(field: str, value: float) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(**{field: value})
+    assert f"{field} {value!r} (QA_{field.upper()}): input should be" in str(settings_error(caught.value))
+
+
 def test_the_command_line_reports_invalid_settings_without_a_traceback() -> None:
     result = CliRunner().invoke(cli, ["docs"], env={"QA_RETRIEVAL_MODE": "fuzzy", "NO_COLOR": "1", "COLUMNS": "200"})
     assert result.exit_code == 2
