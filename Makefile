@@ -1,4 +1,4 @@
-# Two commands on a fresh machine:  `make run` (build the index and serve) and `make test` (the whole suite).
+# Two commands on a fresh machine:  `make run` (build the index and serve) and `make test` (lint, then the whole suite).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -35,6 +35,7 @@ EVAL_INDEX := build/eval-index
 EVAL := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/qa-engine eval
 
 test: $(STAMP) models
+	$(MAKE) lint
 	bash scripts/install_chromium.sh
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest tests -q -p no:cacheprovider
 	$(MAKE) eval-check
@@ -58,6 +59,7 @@ bench: $(STAMP)
 	$(PY) bench/search_bench.py --quick
 	$(PY) bench/ask_bench.py
 
+# ruff over the code and tests; mypy --strict (with the pydantic plugin, see pyproject.toml) over the package
 lint: $(STAMP)
 	$(VENV)/bin/ruff check qa_engine tests bench
 	$(VENV)/bin/mypy qa_engine

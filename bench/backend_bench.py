@@ -75,7 +75,7 @@ def time_index_write(backend: str, engine, settings) -> float:  # type: ignore[n
     store.close()
     started = time.perf_counter()
     if backend == "local":
-        SparseIndex.build([tokens[c.chunk_id] for c in snapshot.chunks])
+        SparseIndex.build([tokens[c.chunk_id] for c in snapshot.chunks], settings.bm25_k1, settings.bm25_b)
         DenseIndex.build(vectors, settings.hnsw_threshold)
         return time.perf_counter() - started
     from qa_engine.backends.milvus import MilvusBackend

@@ -29,8 +29,8 @@ Cut = Callable[[str], list[str]]
 
 def corpus_sentences(corpus: Path, limit: int) -> tuple[list[str], tuple[str, ...]]:
     """Sentences of the corpus's documents as the engine reads them, and the company words it adds to jieba."""
+    from qa_engine.chunk.tokenizer import company_words
     from qa_engine.engine import read_documents
-    from qa_engine.index.writer import company_words
     from qa_engine.ingest.pipeline import IngestReport, collect_files
     from qa_engine.ingest.sentences import split_sentences
     from qa_engine.settings import Settings

@@ -6,9 +6,11 @@ The public names below are imported on first use (PEP 562), so that `import qa_e
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from qa_engine.version import __version__
 
 _EXPORTS = {
     "DocumentInfo": "qa_engine.engine", "Engine": "qa_engine.engine", "ingest_paths": "qa_engine.engine",
@@ -40,7 +42,7 @@ def __getattr__(name: str) -> Any:
 importlib.import_module("qa_engine.ingest")
 
 
-def ingest(paths, settings: Settings | None = None, rebuild: bool = False) -> IngestReport:  # type: ignore[no-untyped-def]
+def ingest(paths: Iterable[str | Path], settings: Settings | None = None, rebuild: bool = False) -> IngestReport:
     """Ingests files or folders into settings.index_dir (default `index/`) and returns the per-file report."""
     from qa_engine.engine import Engine
 

@@ -8,11 +8,11 @@ wraps them); every --help has examples; exit codes are documented in `qa-engine 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
@@ -22,7 +22,7 @@ from qa_engine.engine import Engine, ingest_paths
 from qa_engine.errors import DocumentNotFoundError, InvalidQueryError, QAEngineError
 from qa_engine.models import Filters
 from qa_engine.render import render_answer
-from qa_engine.settings import Settings
+from qa_engine.settings import Settings, settings_error
 
 EXIT_CODES = """Exit codes: 0 success (an answer that is not in the filings included: see --json's "found");
 1 some files failed to ingest, or `eval --check` found a score drop; 2 a usage error or a failure that
@@ -73,11 +73,15 @@ def _say(text: str) -> None:
 
 
 def _settings(index: Path | None) -> Settings:
-    settings = Settings()
+    """Return the settings from the environment (exiting with their errors named when invalid)."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        _fail(settings_error(exc))
     return settings.model_copy(update={"index_dir": index}) if index else settings
 
 
-def _fail(exc: QAEngineError) -> None:
+def _fail(exc: QAEngineError) -> NoReturn:
     console.print(f"[red]error:[/red] {exc}")
     raise typer.Exit(code=2)
 
@@ -236,15 +240,16 @@ def ask(
       qa-engine ask "北方稀土的股票代码是多少？" --json
       qa-engine ask "Which company supplies China Northern Rare Earth with rare-earth concentrate?"
     """
+    settings = _settings(index)
     try:
-        answer = Engine.open(settings=_settings(index)).ask(question, k=k, filters=_filters(company, None))
+        answer = Engine.open(settings=settings).ask(question, k=k, filters=_filters(company, None))
     except QAEngineError as exc:
         _fail(exc)
         return
     if as_json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return
-    _say(render_answer(answer))
+    _say(render_answer(answer, templates=settings.prompts_dir))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -275,7 +280,7 @@ def models_prepare(
     from qa_engine.model_paths import resolve_model_path
 
     try:
-        folder = resolve_model_path(name, Settings())
+        folder = resolve_model_path(name, _settings(None))
     except QAEngineError as exc:
         _fail(exc)
         return
@@ -308,4 +313,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -2,7 +2,8 @@
 
 ingest (files → Documents) → index writer (chunks, BM25, FAISS, search backend, atomic generation switch)
 → snapshot (immutable, in memory) → retrieve (plan query, backend search fused by RRF, optional rerank)
-→ read (answer + citations)
+→ read (resolve follow-ups, the reader's extraction) → answer (abstain below the reader's threshold, or the
+Answer with its citation)
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Self
 
+from qa_engine.answer import abstain_threshold, assemble_answer
 from qa_engine.backends import ChunkFilter, SearchBackend, SearchRequest, open_backend
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.factory import EMBEDDER_DIR, open_embedder
@@ -32,12 +36,14 @@ from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change
 from qa_engine.ingest.loaders import ParseLimits
 from qa_engine.ingest.pipeline import IngestReport, SourceFile, collect_files, prepare_document
 from qa_engine.models import Answer, Chunk, Document, Filters, Hit, Turn, as_turns
+from qa_engine.question import check_question
 from qa_engine.read.factory import make_reader
-from qa_engine.read.pipeline import Reading, answer_question, prepare_reading
+from qa_engine.read.pipeline import Reading, prepare_reading, read_question
 from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
-from qa_engine.retrieve.hybrid import MODES, RetrievalParams
+from qa_engine.retrieve.params import RetrievalParams
 from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
-from qa_engine.settings import Settings
+from qa_engine.retrieve.rerank import Reranker
+from qa_engine.settings import RETRIEVAL_MODES, Settings, is_retrieval_mode
 from qa_engine.store.sqlite_store import SQLiteStore, read_current_generation
 
 log = logging.getLogger("qa_engine")
@@ -86,8 +92,6 @@ class Engine:
     @property
     def abstain_threshold(self) -> float:
         """The confidence below which `ask` abstains: QA_ABSTAIN_THRESHOLD, else the reader's calibrated one."""
-        from qa_engine.read.pipeline import abstain_threshold
-
         return abstain_threshold(self.settings, self._reader)
 
     # ---- construction -------------------------------------------------------------------------
@@ -122,7 +126,7 @@ class Engine:
             store.close()
         generation = load_generation(self.index_dir / name, dense_now=self.settings.retrieval_mode != "bm25")
         self._check_manifest(generation.manifest.embedder, generation.manifest.format_version)
-        tokenizer = FinanceTokenizer(tuple(generation.manifest.tokenizer_words), self.settings.user_dict,
+        tokenizer = FinanceTokenizer(tuple(generation.manifest.company_words), self.settings.user_dict,
                                      self.settings.segmenter)
         embedder = None
         if self.settings.embedder != "none":
@@ -170,7 +174,7 @@ class Engine:
             if doc_id not in self._snapshot.documents:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}: see `qa-engine docs`")
             with writer_lock(self.index_dir):
-                apply_change(self.index_dir, self.settings, Change(add=[], remove={doc_id}), backend=self._backend)
+                apply_change(self.index_dir, self.settings, Change(add=[], remove={doc_id}), self._backend)
             self._refresh()
 
     @property
@@ -218,26 +222,16 @@ class Engine:
         started = time.perf_counter()
         snapshot = self._snapshot
         self._validate(question)
-        return answer_question(
-            question=question,
-            history=as_turns(history or []),
-            search=lambda plan, n: self._search(snapshot, plan, n, filters, None),
-            planner=self._plan,
-            reader=self._reader,
-            snapshot=snapshot,
-            settings=self.settings,
-            k=k or self.settings.read_top_k,
-            started=started,
-        )
+        outcome = read_question(question, as_turns(history or []), _BoundRetriever(self, snapshot, filters),
+                                self._reader, k or self.settings.read_top_k)
+        return assemble_answer(outcome, self.abstain_threshold, snapshot.documents, started)
 
     def prepare(self, question: str, k: int | None = None, filters: Filters | None = None,
                 history: Sequence[Turn | Answer | str] | None = None) -> Reading:
         """What `ask` hands its reader (analysis and ranked passages): for training and debugging readers."""
-        snapshot = self._snapshot
         self._validate(question)
-        return prepare_reading(question, as_turns(history or []),
-                               lambda plan, n: self._search(snapshot, plan, n, filters, None),
-                               self._plan, snapshot, k or self.settings.read_top_k)
+        return prepare_reading(question, as_turns(history or []), _BoundRetriever(self, self._snapshot, filters),
+                               k or self.settings.read_top_k)
 
     def _plan(self, query: str) -> QueryPlan:
         self._validate(query)
@@ -245,25 +239,18 @@ class Engine:
                           load_synonyms(self.settings.synonyms_file))
 
     def _validate(self, query: str) -> None:
-        if not query or not query.strip():
-            raise InvalidQueryError("the question is empty")
-        if len(query) > self.settings.max_question_chars:
-            raise InvalidQueryError(
-                f"the question has {len(query)} characters, over the limit of {self.settings.max_question_chars}"
-                " (QA_MAX_QUESTION_CHARS)"
-            )
+        check_question(query, self.settings.max_question_chars)
 
     def _search(self, snapshot: Snapshot, plan: QueryPlan, k: int, filters: Filters | None, mode: str | None) -> list[Hit]:
         mode = mode or self.settings.retrieval_mode
-        if mode not in MODES:
-            raise InvalidQueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+        if not is_retrieval_mode(mode):
+            raise InvalidQueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(RETRIEVAL_MODES)}")
         if mode != "bm25" and snapshot.manifest.embedder == "none":
             raise InvalidQueryError(_no_vectors(self.index_dir, mode))
         allowed = allowed_docs(snapshot.documents, filters, self._companies)
-        params = RetrievalParams(mode=mode, pool=self.settings.candidate_pool, rrf_k=self.settings.rrf_k,
-                                 bm25_weight=self.settings.bm25_weight, dense_weight=self.settings.dense_weight)
+        params = RetrievalParams.from_settings(self.settings, mode)
         depth = max(k, self.settings.rerank_top) if self._reranker else k
-        request = SearchRequest(plan, depth, params, ChunkFilter.for_documents(allowed))
+        request = _search_request(snapshot, plan, depth, params, ChunkFilter.for_documents(allowed))
         positions = snapshot.position_by_chunk_id
         hits = [_hit(snapshot, snapshot.chunks[positions[s.chunk_id]], s.score)
                 for s in self._backend.search(snapshot, request)]
@@ -275,11 +262,26 @@ class Engine:
         """Releases the search backend's connection (nothing for the local backend)."""
         self._backend.close()
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class _BoundRetriever:
+    """The engine's planning and search over one snapshot with one question's filters: what `ask` reads from."""
+
+    engine: Engine
+    snapshot: Snapshot
+    filters: Filters | None
+
+    def plan(self, text: str) -> QueryPlan:
+        return self.engine._plan(text)
+
+    def retrieve(self, plan: QueryPlan, k: int) -> list[Hit]:
+        return self.engine._search(self.snapshot, plan, k, self.filters, None)
 
 
 def ingest_paths(index_dir: Path, settings: Settings, paths: Iterable[str | Path], rebuild: bool = False,
@@ -314,20 +316,33 @@ def apply_documents(index_dir: Path, settings: Settings, documents: list[Documen
     is something to write, so a conflict or an unchanged file is answered at once even while another writer runs."""
     if not rebuild and _nothing_to_write(index_dir, documents, replace, report):
         return report
-    with writer_lock(index_dir):
+    with writer_lock(index_dir), _opened(settings, backend) as target:
         store = SQLiteStore(index_dir / STORE_FILE)
         try:
             known = store.known_documents()
         finally:
             store.close()
-        _upgrade_format(index_dir, settings, backend)
+        _upgrade_format(index_dir, settings, target)
         plan = plan_change(documents, known, replace)
         _report_plan(report, plan)
         _adopt_origins(index_dir, plan.adopt)
         change = plan.change
         if change.add or change.remove or (rebuild and known):
-            report.generation = apply_change(index_dir, settings, change, retrain=rebuild, backend=backend)
+            report.generation = apply_change(index_dir, settings, change, target, retrain=rebuild)
     return report
+
+
+@contextmanager
+def _opened(settings: Settings, backend: SearchBackend | None) -> Iterator[SearchBackend]:
+    """Yield `backend`, or one opened for `settings` (and closed afterwards) when none is given."""
+    if backend is not None:
+        yield backend
+        return
+    opened = open_backend(settings)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def _nothing_to_write(index_dir: Path, documents: list[Document], replace: bool, report: IngestReport) -> bool:
@@ -375,7 +390,7 @@ def _needs_upgrade(index_dir: Path, current: str) -> bool:
         return True
 
 
-def _upgrade_format(index_dir: Path, settings: Settings, backend: SearchBackend | None) -> None:
+def _upgrade_format(index_dir: Path, settings: Settings, backend: SearchBackend) -> None:
     """An index written by an older qa_engine (or whose current generation is damaged) is re-chunked and
     re-indexed from its stored documents, so that index and queries tokenise alike. Caller holds the writer lock."""
     store = SQLiteStore(index_dir / STORE_FILE)
@@ -386,8 +401,8 @@ def _upgrade_format(index_dir: Path, settings: Settings, backend: SearchBackend 
         documents = store.documents()
     finally:
         store.close()
-    apply_change(index_dir, settings, Change(add=documents, remove={d.doc_id for d in documents}), retrain=True,
-                 backend=backend)
+    apply_change(index_dir, settings, Change(add=documents, remove={d.doc_id for d in documents}), backend,
+                 retrain=True)
 
 
 def _progress(files: Sequence[SourceFile], enabled: bool) -> Iterable[SourceFile]:
@@ -396,6 +411,24 @@ def _progress(files: Sequence[SourceFile], enabled: bool) -> Iterable[SourceFile
     from rich.progress import track
 
     return track(files, description="Reading filings")
+
+
+def _search_request(snapshot: Snapshot, plan: QueryPlan, k: int, params: RetrievalParams,
+                    chunk_filter: ChunkFilter) -> SearchRequest:
+    """Return the backend's request for a planned query: its terms and vector as the mode needs them."""
+    text = plan.search_text
+    terms = tuple(snapshot.tokenizer.search_terms(text)) if params.uses_bm25 else ()
+    embedder = snapshot.embedder
+    vector = embedder.encode([text], query=True)[0] if params.uses_dense and embedder is not None else None
+    return SearchRequest(text, terms, vector, k, params, chunk_filter, plan.named_docs,
+                         _company_names(snapshot, plan.named_docs))
+
+
+def _company_names(snapshot: Snapshot, doc_ids: frozenset[str]) -> frozenset[str]:
+    """The names a filing's company goes by: within its own filings they say nothing about what is asked, and
+    would rank the header line (where the short name stands alone) above the sentence that answers."""
+    metas = [snapshot.documents[d].meta for d in doc_ids if d in snapshot.documents]
+    return frozenset(name for m in metas for name in (m.short_name, m.company) if name)
 
 
 def _hit(snapshot: Snapshot, chunk: Chunk, score: float) -> Hit:
@@ -407,7 +440,7 @@ def _hit(snapshot: Snapshot, chunk: Chunk, score: float) -> Hit:
     )
 
 
-def _rerank(reranker, query: str, hits: list[Hit], top: int) -> list[Hit]:  # type: ignore[no-untyped-def]
+def _rerank(reranker: Reranker, query: str, hits: list[Hit], top: int) -> list[Hit]:
     head, tail = hits[:top], hits[top:]
     scores = reranker.scores(query, [h.text for h in head])
     order = sorted(range(len(head)), key=lambda i: -scores[i])
@@ -416,7 +449,7 @@ def _rerank(reranker, query: str, hits: list[Hit], top: int) -> list[Hit]:  # ty
     return [replace(head[i], score=scores[i]) for i in order] + tail
 
 
-def _make_reranker(settings: Settings):  # type: ignore[no-untyped-def]
+def _make_reranker(settings: Settings) -> Reranker | None:
     if not settings.reranker:
         return None
     from qa_engine.retrieve.rerank import CrossEncoderReranker

@@ -67,6 +67,6 @@ class MissingDependencyError(QAEngineError):
     code = "missing_dependency"
 
     @classmethod
-    def for_package(cls, package: str, extra: str | None = None) -> "MissingDependencyError":
+    def for_package(cls, package: str, extra: str | None = None) -> MissingDependencyError:
         hint = f"pip install 'qa-engine[{extra}]'" if extra else f"pip install {package}"
         return cls(f"optional package {package!r} is not installed: run `{hint}`")

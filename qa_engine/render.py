@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,10 +12,10 @@ REPO_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 SNIPPET_CHARS = 80
 
 
-def prompts_dir() -> Path:
-    override = os.environ.get("QA_PROMPTS_DIR")
-    if override:
-        return Path(override)
+def prompts_dir(override: Path | None = None) -> Path:
+    """Return the answer templates' folder: `override` (QA_PROMPTS_DIR) when set, else the repository's."""
+    if override is not None:
+        return override
     if not REPO_PROMPTS.is_dir():
         raise ConfigError(f"answer templates not found in {REPO_PROMPTS}: set QA_PROMPTS_DIR to a prompts/ folder")
     return REPO_PROMPTS
@@ -27,10 +26,11 @@ def _template(folder: Path, name: str) -> str:
     return (folder / name).read_text(encoding="utf-8").rstrip("\n")
 
 
-def render_answer(answer: Answer, lang: str | None = None) -> str:
-    """The answer with numbered citations, or the not-found message with the closest passages."""
+def render_answer(answer: Answer, lang: str | None = None, templates: Path | None = None) -> str:
+    """The answer with numbered citations, or the not-found message with the closest passages; `templates` is
+    settings.prompts_dir."""
     lang = "en" if (lang or answer.lang) == "en" else "zh"
-    folder = prompts_dir()
+    folder = prompts_dir(templates)
     if answer.text is None:
         passages = "\n".join(_passage(folder, h.title, h.page, h.text) for h in answer.hits[:3])
         return _template(folder, f"not_found_{lang}.txt").format(passages=passages)

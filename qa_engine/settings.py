@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, TypeGuard, get_args
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from qa_engine.errors import ConfigError
+
+RetrievalMode = Literal["bm25", "dense", "hybrid"]
+RETRIEVAL_MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
+BackendName = Literal["local", "milvus"]
+Segmenter = Literal["auto", "rjieba", "jieba"]  # "auto": rjieba when installed
+DenseIndexPolicy = Literal["always", "auto"]
+CHOICE_FIELDS = ("segmenter", "backend", "dense_index", "retrieval_mode")
+# settings that are no longer read, and why: an old environment or config file still loads, with a warning
+RETIRED = {"company_boost": "it was never read"}
+
+
+def is_retrieval_mode(value: str) -> TypeGuard[RetrievalMode]:
+    return value in RETRIEVAL_MODES
 
 
 class Settings(BaseSettings):
@@ -17,7 +34,7 @@ class Settings(BaseSettings):
     # chunking (sizes in jieba tokens)
     chunk_tokens: int = Field(160, ge=16, le=4096)
     chunk_overlap_sentences: int = Field(1, ge=0, le=8)
-    max_file_bytes: int = 200 * 1024 * 1024
+    max_file_bytes: int = Field(200 * 1024 * 1024, ge=1)
     max_document_chars: int = Field(5_000_000, ge=1)  # extracted text of one filing; a 300-page report has ~0.6M
     # PDFs are parsed in a child process bounded in memory (address space) and time, so that a decompression
     # bomb (a small file whose streams inflate to GBs) fails alone with a 422 naming the limit
@@ -25,27 +42,26 @@ class Settings(BaseSettings):
     pdf_max_memory_mb: int = Field(1024, ge=64)
     pdf_timeout_s: float = Field(120.0, gt=0)
     user_dict: Path | None = None
-    segmenter: str = "auto"  # "auto" (rjieba when installed) | "rjieba" | "jieba": same cuts, rjieba ~10x faster
+    segmenter: Segmenter = "auto"  # rjieba and jieba make the same cuts, rjieba ~10x faster
 
     # retrieval
-    backend: str = "local"  # "local" | "milvus"
+    backend: BackendName = "local"
     embedder: str = "static"  # "static" (corpus-trained, offline) | "none" | a sentence-transformers id/path
     embed_dim: int = Field(256, ge=8, le=4096)
     # "always": every index gets dense vectors, so that any query may ask for dense or hybrid (the evaluation does);
     # "auto": only when retrieval_mode uses them (a BM25-only index skips training and loading the embedder)
-    dense_index: str = Field("always", pattern="^(always|auto)$")
-    retrieval_mode: str = "bm25"  # "bm25" | "dense" | "hybrid"; bm25 measured best on the gold set (eval/README.md)
+    dense_index: DenseIndexPolicy = "always"
+    retrieval_mode: RetrievalMode = "bm25"  # bm25 measured best on the gold set (eval/README.md)
     # BM25 saturation and length normalisation; flat optimum on the gold set for k1 0.7-1.0, b 0.2-0.6 (eval/README.md)
     bm25_k1: float = Field(0.9, gt=0, le=5)
     bm25_b: float = Field(0.5, ge=0, le=1)
-    rrf_k: int = 60
-    bm25_weight: float = 1.0
-    dense_weight: float = 0.2
-    candidate_pool: int = 50
-    company_boost: float = 1.0
-    hnsw_threshold: int = 100_000
+    rrf_k: int = Field(60, ge=1)
+    bm25_weight: float = Field(1.0, ge=0)
+    dense_weight: float = Field(0.2, ge=0)
+    candidate_pool: int = Field(50, ge=1)
+    hnsw_threshold: int = Field(100_000, ge=1)
     reranker: str | None = None  # a sentence-transformers CrossEncoder id/path
-    rerank_top: int = 20
+    rerank_top: int = Field(20, ge=1)
     aliases_file: Path | None = None
     glossary_file: Path | None = None
     synonyms_file: Path | None = None  # extra Chinese shorthand → filing wording rows
@@ -58,18 +74,19 @@ class Settings(BaseSettings):
     # 0.1-0.3 s a question); "heuristic": the feature model alone (a few ms, no torch); or a transformers
     # extractive-QA model id/path
     reader: str = "neural"
-    read_top_k: int = 5
-    abstain_threshold: float | None = None  # None: the reader's own, calibrated on the dev split with its weights
-    max_question_chars: int = 2000
+    read_top_k: int = Field(5, ge=1)
+    abstain_threshold: float | None = Field(None, ge=0, le=1)  # None: the reader's own, calibrated on the dev split with its weights
+    max_question_chars: int = Field(2000, ge=1)
+    prompts_dir: Path | None = None  # the answer templates; None: the repository's prompts/
 
     # serving
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=0, le=65535)
     api_key: str | None = None
     protect_documents: bool = True
-    max_body_bytes: int = 1 * 1024 * 1024
-    max_upload_bytes: int = 50 * 1024 * 1024
-    request_timeout_s: float = 30.0
+    max_body_bytes: int = Field(1 * 1024 * 1024, ge=1)
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    request_timeout_s: float = Field(30.0, gt=0)
     upload_dir: Path | None = None
     # Host header values served (against DNS rebinding); "*" serves any. The bind address is always allowed.
     # Comma-separated in the environment: QA_ALLOWED_HOSTS=localhost,qa.internal
@@ -83,6 +100,28 @@ class Settings(BaseSettings):
     milvus_collection: str = "qa_engine_chunks"  # one collection per index folder
     milvus_token: str | None = None  # "user:password" or an API key, for clusters with authentication
 
+    @model_validator(mode="before")
+    @classmethod
+    def _warn_retired(cls, data: object) -> object:
+        """Return `data` as given, warning of each retired setting it (or the environment) sets."""
+        given = data if isinstance(data, dict) else {}
+        for name, why in RETIRED.items():
+            variable = f"QA_{name.upper()}"
+            value = given.get(name, os.environ.get(variable))
+            if value is not None:
+                warnings.warn(f"{name}={value!r} ({variable}) is ignored: {why}; remove it", UserWarning, stacklevel=2)
+        return data
+
+    @field_validator(*CHOICE_FIELDS, mode="before")
+    @classmethod
+    def _one_of_the_choices(cls, value: object, info: ValidationInfo) -> object:
+        """Return `value` when it is one of the field's choices; raise naming the value and the choices."""
+        name = info.field_name or ""
+        choices = get_args(cls.model_fields[name].annotation)
+        if value not in choices:
+            raise ValueError(f"unknown {name} {value!r} (QA_{name.upper()}): use one of {', '.join(choices)}")
+        return value
+
     @field_validator("allowed_hosts", "allowed_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -90,3 +129,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+
+def settings_error(exc: ValidationError) -> ConfigError:
+    """Return one ConfigError naming each invalid setting, its environment variable, value and the fix."""
+    problems = []
+    for error in exc.errors():
+        if error["type"] == "value_error":  # our own validators' messages already name all of it
+            problems.append(str(error["ctx"]["error"]))
+            continue
+        name = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{name} {error.get('input')!r} (QA_{name.upper()}): {error['msg'].lower()}")
+    return ConfigError("invalid settings: " + "; ".join(problems))

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from qa_engine.chunk.chunker import chunk_document
-from qa_engine.chunk.tokenizer import FinanceTokenizer
-from qa_engine.index.writer import STORE_FILE, company_words
+from qa_engine.chunk.tokenizer import FinanceTokenizer, company_words
+from qa_engine.index.writer import STORE_FILE
 from qa_engine.ingest.sections import build_section_map
 from qa_engine.ingest.text_rules import is_table_row
 from qa_engine.models import Chunk, Document

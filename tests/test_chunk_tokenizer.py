@@ -23,7 +23,7 @@ def sentences(engine) -> list[str]:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def company_words(engine) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
-    return tuple(engine._snapshot.manifest.tokenizer_words)
+    return tuple(engine._snapshot.manifest.company_words)
 
 
 @needs_rjieba

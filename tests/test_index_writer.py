@@ -15,9 +15,10 @@ from qa_engine import Engine, Settings
 from qa_engine import engine as engine_module
 from qa_engine.engine import ingest_paths
 from qa_engine.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from qa_engine.index.generation import FORMAT_VERSION
+from qa_engine.index.generation import FORMAT_VERSION, read_manifest
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, writer_lock
 from qa_engine.store.sqlite_store import SQLiteStore
+from tests.helpers.crash import crash_before_commit
 
 QUERIES = ("稀土精矿关联交易定价机制", "稀土管理条例对行业的影响", "半年度业绩说明会")
 NEW_FILING = "新增公告：公司拟投资建设高性能钕铁硼永磁材料项目。\n项目总投资约十二亿元。\n"
@@ -56,7 +57,7 @@ def test_crash_before_commit_keeps_the_previous_index(small_index: Settings, new
     state = _store_state(small_index.index_dir)
     with Engine.open(small_index.index_dir, small_index) as engine:
         documents, results = engine.documents(), _results(engine)
-        monkeypatch.setenv("QA_TEST_CRASH_BEFORE_COMMIT", "1")
+        crash_before_commit(monkeypatch)
         with pytest.raises(RuntimeError, match="simulated crash"):
             engine.add([new_file])
         assert engine.documents() == documents  # the open engine still serves the old snapshot
@@ -65,7 +66,7 @@ def test_crash_before_commit_keeps_the_previous_index(small_index: Settings, new
     with Engine.open(small_index.index_dir, small_index) as reopened:
         assert reopened.documents() == documents
         assert _results(reopened) == results
-        monkeypatch.delenv("QA_TEST_CRASH_BEFORE_COMMIT")
+        monkeypatch.undo()
         report = reopened.add([new_file])  # the crashed write's leftover files do not get in the way
         assert report.added == ["new.txt"]
         assert reopened.search("钕铁硼永磁材料项目", k=1)[0].text.startswith("新增公告")
@@ -110,7 +111,18 @@ def test_rebuild_keeps_chunk_ids_and_manifest_records_the_build(small_index: Set
     assert manifest["document_count"] == documents == 2
     assert manifest["embedder"].startswith("static:") and manifest["embed_dim"] <= SMALL_EMBED_DIM
     assert manifest["parameters"]["chunk_tokens"] == small_index.chunk_tokens
-    assert "北方稀土" in manifest["tokenizer_words"]
+    assert "北方稀土" in manifest["company_words"]
+
+
+def test_a_manifest_naming_company_words_tokenizer_words_still_reads(small_index: Settings) -> None:
+    generation, _, _ = _store_state(small_index.index_dir)
+    folder = small_index.index_dir / str(generation)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["tokenizer_words"] = manifest.pop("company_words")
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    assert "北方稀土" in read_manifest(folder).company_words
+    with Engine.open(small_index.index_dir, small_index) as engine:
+        assert engine.search(QUERIES[0], k=3)
 
 
 def test_ingest_upgrades_an_index_written_in_an_older_format(small_index: Settings, small_filings: Path) -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa_engine.answer import abstain_threshold
 from qa_engine.errors import ConfigError
 from qa_engine.eval import train_reader
 from qa_engine.eval.gold import GoldItem
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.features import FEATURES, Asked, SentenceView, featurize
-from qa_engine.read.heuristic import WEIGHTS_FILE, SentenceModel
-from qa_engine.read.pipeline import abstain_threshold
+from qa_engine.read.heuristic import WEIGHTS_FILE, HeuristicReader, SentenceModel
 from qa_engine.settings import Settings
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "qa_engine" / "resources" / WEIGHTS_FILE
@@ -54,8 +54,8 @@ def test_quoted_inquiry_question_is_flagged() -> None:
 def test_shipped_weights_cover_every_feature_and_give_the_default_threshold() -> None:
     data = json.loads(WEIGHTS.read_text(encoding="utf-8"))
     assert data["features"] == list(FEATURES)
-    assert abstain_threshold(Settings()) == pytest.approx(data["abstain_threshold"])
-    assert abstain_threshold(Settings(abstain_threshold=0.5)) == 0.5
+    assert abstain_threshold(Settings(), HeuristicReader()) == pytest.approx(data["abstain_threshold"])
+    assert abstain_threshold(Settings(abstain_threshold=0.5), HeuristicReader()) == 0.5
     model = SentenceModel.load()
     analysis = _analysis()
     good = featurize(Asked.of(analysis), SentenceView(*["2023年关联交易的锁定期为36个月。"] * 3, 0))

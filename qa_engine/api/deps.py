@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from qa_engine.api.errors import ApiError
 from qa_engine.api.metrics import Metrics
 from qa_engine.api.state import EngineHolder
-from qa_engine.errors import InvalidQueryError
+from qa_engine.question import check_question as check_text
 from qa_engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -116,11 +116,4 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 def check_question(text: str, settings: Settings, what: str = "question") -> str:
     """Return `text` stripped; raise InvalidQueryError when empty or over `settings.max_question_chars`."""
-    stripped = text.strip()
-    if not stripped:
-        raise InvalidQueryError(f"the {what} is empty")
-    if len(stripped) > settings.max_question_chars:
-        raise InvalidQueryError(
-            f"the {what} has {len(stripped)} characters; the limit is max_question_chars={settings.max_question_chars}"
-        )
-    return stripped
+    return check_text(text, settings.max_question_chars, what)

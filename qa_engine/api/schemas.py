@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qa_engine.errors import InvalidQueryError
 from qa_engine.models import Filters, Turn
+from qa_engine.settings import RetrievalMode
 
 MAX_K = 50
 
@@ -92,7 +93,7 @@ class SearchRequest(RequestBody):
     query: str
     k: int | None = Field(None, ge=1, le=MAX_K, strict=True)
     filters: FiltersIn | None = None
-    mode: Literal["bm25", "dense", "hybrid"] | None = None
+    mode: RetrievalMode | None = None
 
 
 class ChatMessage(RequestBody):

@@ -1,17 +1,20 @@
-"""What every search backend offers the engine: one Protocol and the typed values that cross it."""
+"""What every search backend offers the engine: one Protocol and the typed values that cross it.
+
+Backends sit above the index (they search its snapshot, and the writer keeps them in step through the
+`ChunkSink` it is handed) and below query planning: a request carries the planned query's text, terms and
+vector, never the plan itself."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from qa_engine.index.snapshot import Snapshot
-from qa_engine.models import Chunk, Document
-from qa_engine.retrieve.hybrid import RetrievalParams
-from qa_engine.retrieve.query import QueryPlan
+from qa_engine.index.writer import ChunkSink
+from qa_engine.retrieve.params import RetrievalParams
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,16 @@ class ChunkFilter:
 
 @dataclass(frozen=True)
 class SearchRequest:
-    plan: QueryPlan
+    """One search: the query in the forms backends read, how many results, how to rank and what to keep."""
+
+    text: str  # the planned query (a backend with its own analyser cuts it itself)
+    terms: tuple[str, ...]  # its search terms, cut by the index's tokenizer; () when the mode uses no BM25
+    vector: np.ndarray | None  # its embedding; None when the mode uses no dense ranking or there is no embedder
     k: int
     params: RetrievalParams
     chunk_filter: ChunkFilter = ChunkFilter()
+    named_docs: frozenset[str] = frozenset()  # documents of the companies the question names: ranked first
+    named_terms: frozenset[str] = frozenset()  # those companies' names: not searched for in their own filings
 
 
 @dataclass(frozen=True)
@@ -46,23 +55,11 @@ class ScoredChunk:
     score: float
 
 
-class SearchBackend(Protocol):
+class SearchBackend(ChunkSink, Protocol):
     """Where the searchable copy of the chunks lives. SQLite stays the source of truth for their text."""
 
     def search(self, snapshot: Snapshot, request: SearchRequest) -> list[ScoredChunk]:
         """The request's k best chunks of `snapshot`, best first, fused by rank only."""
-        ...
-
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, documents: Mapping[str, Document]) -> None:
-        """Adds or replaces `chunks` (row i of `vectors` belongs to chunk i)."""
-        ...
-
-    def delete_documents(self, doc_ids: Collection[str]) -> None:
-        """Removes every chunk of `doc_ids`."""
-        ...
-
-    def clear(self) -> None:
-        """Removes every chunk: the index is about to be built from scratch."""
         ...
 
     def close(self) -> None: ...

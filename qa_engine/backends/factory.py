@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from qa_engine.backends.base import SearchBackend
 from qa_engine.backends.local import LocalBackend
 from qa_engine.errors import ConfigError
-from qa_engine.settings import Settings
+from qa_engine.settings import BackendName, Settings
 
-BACKENDS = ("local", "milvus")
+BACKENDS: tuple[str, ...] = get_args(BackendName)
 
 
 def open_backend(settings: Settings) -> SearchBackend:

@@ -24,9 +24,9 @@ from qa_engine.backends.milvus_layout import (
     documents_expression,
     filter_expression,
 )
+from qa_engine.chunk.tokenizer import company_words
 from qa_engine.errors import ConfigError, MissingDependencyError
 from qa_engine.index.snapshot import Snapshot
-from qa_engine.index.writer import company_words
 from qa_engine.models import Chunk, Document
 from qa_engine.retrieve.fusion import rrf_fuse
 from qa_engine.settings import Settings
@@ -48,7 +48,7 @@ class _Route:
 class MilvusBackend:
     """One collection per index folder; rows are keyed by chunk id, so re-upserting a chunk replaces it."""
 
-    def __init__(self, client: Any, collection: str, bm25: tuple[float, float] = (0.9, 0.5)) -> None:
+    def __init__(self, client: Any, collection: str, bm25: tuple[float, float]) -> None:
         self._client = client
         self._name = collection
         self._bm25 = bm25  # (k1, b), fixed when the collection is created
@@ -87,7 +87,7 @@ class MilvusBackend:
             self._load()  # another process (an ingest) may have created it since
         if not self._exists or (doc_ids is not None and not doc_ids):
             return []
-        routes = self._routes(snapshot, request)
+        routes = self._routes(request)
         expr = filter_expression(request.chunk_filter)
         pool = max(request.params.pool, request.k)
         if len(routes) == 2 and routes[0].weight == routes[1].weight:
@@ -97,18 +97,17 @@ class MilvusBackend:
         fused = rrf_fuse([_positions(snapshot, ids) for ids in rankings], weights, request.params.rrf_k)
         chunks = snapshot.chunks
         scored = [ScoredChunk(chunks[p].chunk_id, chunks[p].doc_id, score) for p, score in fused]
-        if request.params.prefer_named_company and request.plan.named_docs and request.chunk_filter.is_open:
-            scored = prefer_docs(scored, request.plan.named_docs)
+        if request.params.prefer_named_company and request.named_docs and request.chunk_filter.is_open:
+            scored = prefer_docs(scored, request.named_docs)
         return scored[: request.k]
 
-    def _routes(self, snapshot: Snapshot, request: SearchRequest) -> list[_Route]:
-        mode, params, text = request.params.mode, request.params, request.plan.search_text
+    def _routes(self, request: SearchRequest) -> list[_Route]:
+        params = request.params
         routes = []
-        if mode in ("bm25", "hybrid"):
-            routes.append(_Route(SPARSE_FIELD, text, params.bm25_weight))
-        if mode in ("dense", "hybrid") and self._has_dense and snapshot.embedder is not None:
-            vector = snapshot.embedder.encode([text], query=True)[0].astype(np.float32).tolist()
-            routes.append(_Route(DENSE_FIELD, vector, params.dense_weight if mode == "hybrid" else 1.0))
+        if params.uses_bm25:
+            routes.append(_Route(SPARSE_FIELD, request.text, params.bm25_weight))
+        if params.uses_dense and self._has_dense and request.vector is not None:
+            routes.append(_Route(DENSE_FIELD, request.vector.astype(np.float32).tolist(), params.dense_rank_weight))
         return routes
 
     def _ranked_ids(self, route: _Route, limit: int, expr: str) -> list[str]:

@@ -58,7 +58,7 @@ def build_schema(client_cls: Any, dim: int | None, words: Iterable[str]) -> Any:
     return schema
 
 
-def build_index_params(client: Any, dense: bool, bm25_k1: float = 0.9, bm25_b: float = 0.5) -> Any:
+def build_index_params(client: Any, dense: bool, bm25_k1: float, bm25_b: float) -> Any:
     """BM25 with the same k1/b as the local index (Settings.bm25_k1 / bm25_b)."""
     params = client.prepare_index_params()
     params.add_index(SPARSE_FIELD, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",

@@ -12,16 +12,21 @@ import importlib.util
 import logging
 import re
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import get_args
+
+from qa_engine.models import Document
+from qa_engine.settings import Segmenter
 
 PUNCT_OR_SPACE = re.compile(r"^[\s\W_]+$", re.UNICODE)
 THOUSANDS_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3})")
 DECIMAL = re.compile(r"\d+\.\d+")  # jieba would cut 3.00 into 3 / . / 00
 # CJK characters jieba-rs takes as Chinese and jieba does not: text holding one is cut by jieba
 WIDER_CJK = re.compile("[\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-SEGMENTERS = ("auto", "rjieba", "jieba")
+SEGMENTERS: tuple[str, ...] = get_args(Segmenter)
 
 
 def _resource_text(name: str) -> str:
@@ -63,11 +68,12 @@ def _rjieba_class() -> type:
         native = importlib.util.spec_from_file_location("rjieba.rjieba", library)
         module = importlib.util.module_from_spec(native)  # type: ignore[arg-type]
         native.loader.exec_module(module)  # type: ignore[union-attr]
-        return module.Jieba  # type: ignore[no-any-return]
+        native_class: type = module.Jieba
+        return native_class
     except (ImportError, OSError, StopIteration, AttributeError, TypeError):  # another layout: the ordinary import
         import rjieba
 
-        return rjieba.Jieba  # type: ignore[no-any-return]
+        return rjieba.Jieba
 
 
 def resolve_segmenter(name: str) -> str:
@@ -94,10 +100,12 @@ class _Jieba:
             self._tokenizer.add_word(word, freq)
 
     def cut(self, text: str) -> list[str]:
-        return self._tokenizer.lcut(text, HMM=False)
+        words: list[str] = self._tokenizer.lcut(text, HMM=False)
+        return words
 
     def cut_for_search(self, text: str) -> list[str]:
-        return self._tokenizer.lcut_for_search(text, HMM=False)
+        words: list[str] = self._tokenizer.lcut_for_search(text, HMM=False)
+        return words
 
     def expand(self, words: list[str]) -> list[str]:
         """`cut_for_search` of a text from its `cut`: each word after its dictionary 2- and 3-character parts."""
@@ -125,17 +133,25 @@ class _Rjieba:
     def cut(self, text: str) -> list[str]:
         if WIDER_CJK.search(text):
             return self._jieba().cut(text)
-        return self._tokenizer.cut(text, False)
+        words: list[str] = self._tokenizer.cut(text, False)
+        return words
 
     def cut_for_search(self, text: str) -> list[str]:
         if WIDER_CJK.search(text):
             return self._jieba().cut_for_search(text)
-        return self._tokenizer.cut_for_search(text, False)
+        words: list[str] = self._tokenizer.cut_for_search(text, False)
+        return words
 
     def _jieba(self) -> _Jieba:
         if self._fallback is None:
             self._fallback = _Jieba(self._words)
         return self._fallback
+
+
+def company_words(documents: Iterable[Document]) -> tuple[str, ...]:
+    """Short names and full names of the indexed companies, added to the jieba dictionary."""
+    words = {w for d in documents for w in (d.meta.short_name, d.meta.company) if w and len(w) >= 2}
+    return tuple(sorted(words))
 
 
 class FinanceTokenizer:

@@ -27,7 +27,8 @@ class TokenEmbedder(Embedder, Protocol):
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    unit: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit
 
 
 def embedding_dim(model) -> int:  # type: ignore[no-untyped-def]

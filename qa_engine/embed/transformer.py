@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from qa_engine.embed.base import embedding_dim as _embedding_dim
 from qa_engine.embed.base import l2_normalise
 from qa_engine.errors import ConfigError
 from qa_engine.settings import Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
 E5_NAME = re.compile(r"(^|[/_-])e5([/_-]|$)")  # E5 models embed "query: ..." and "passage: ..."
@@ -27,7 +31,7 @@ class SentenceTransformerEmbedder:
         self.passage_prefix = "passage: " if E5_NAME.search(model_name_or_path.lower()) else ""
         self.batch_size = batch_size
         self.settings = settings or Settings()
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self.dim = 0
         self.warm_up()
 

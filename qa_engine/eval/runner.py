@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from qa_engine.eval.retrieval import (
     evaluate_retriever,
     score_judgements,
 )
-from qa_engine.settings import Settings
+from qa_engine.settings import RETRIEVAL_MODES, Settings
 
 if TYPE_CHECKING:
     from qa_engine.engine import Engine
@@ -37,7 +37,7 @@ class EvalConfig:
     index: Path = Path("index")
     gold: Path = Path("eval/gold")
     out: Path = Path("eval/runs/latest")
-    modes: tuple[str, ...] = ("bm25", "dense", "hybrid")
+    modes: tuple[str, ...] = RETRIEVAL_MODES
     k: int = 20
     readers: tuple[str, ...] = ()  # empty: only the configured `settings.reader`
     limit: int | None = None  # evaluate the first N gold items only
@@ -49,9 +49,9 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k}")
-        unknown = [m for m in self.modes if m not in ("bm25", "dense", "hybrid")]
+        unknown = [m for m in self.modes if m not in RETRIEVAL_MODES]
         if unknown:
-            raise ValueError(f"unknown retrieval mode(s) {unknown}: use bm25, dense, hybrid")
+            raise ValueError(f"unknown retrieval mode(s) {unknown}: use {', '.join(RETRIEVAL_MODES)}")
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class AblationRow:
     name: str
     kind: str  # "retrieval" | "reader"
     metrics: dict[str, Score]
-    by_split: dict[str, dict[str, Score]] = field(default_factory=dict)
+    by_split: dict[str, Mapping[str, Score]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -309,7 +309,7 @@ def training_report(reader: str) -> dict[str, Any]:
 
     if reader == "heuristic":
         raw = resources.files("qa_engine.resources").joinpath("reader_weights.json").read_text("utf-8")
-        keys = ("trained_on", "cv_by_filing", "cv_by_question", "calibrated_on")
+        keys: tuple[str, ...] = ("trained_on", "cv_by_filing", "cv_by_question", "calibrated_on")
     elif reader == "neural":
         from qa_engine.read.neural import HEAD_FILE, shipped_folder
 

@@ -144,7 +144,7 @@ def train_adapter(examples: Sequence[Listwise], base: Path, config: TrainConfig,
             positive = torch.from_numpy(ex.labels) > 0
             loss = torch.logsumexp(scores, 0) - torch.logsumexp(scores[positive], 0)
             optimiser.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             optimiser.step()
             losses.append(float(loss.detach()))
             step += 1
@@ -156,7 +156,8 @@ def train_adapter(examples: Sequence[Listwise], base: Path, config: TrainConfig,
 
 def combined_scores(encoder: Any, ex: Listwise, scale: float, temperature: float) -> np.ndarray:
     query = encoder.encode_queries([ex.question])[0]
-    return ex.prior + scale * (encoder.encode_passages(list(ex.sentences)) @ query) / temperature
+    scores: np.ndarray = ex.prior + scale * (encoder.encode_passages(list(ex.sentences)) @ query) / temperature
+    return scores
 
 
 def outcomes(encoder: Any, examples: Sequence[Listwise], scale: float, temperature: float) -> list[dict[str, Any]]:
@@ -261,7 +262,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     from qa_engine.read.encoder import SentenceEncoder
 
     head_path = args.out / HEAD_FILE
-    head = json.loads(head_path.read_text("utf-8"))
+    head: dict[str, Any] = json.loads(head_path.read_text("utf-8"))
     settings = Settings().model_copy(update={"index_dir": args.index})
     engine = Engine.open(args.index, settings=settings)
     dev_set = collect(engine, load_gold(args.gold, split="dev"), Corpus.from_engine(engine), head["top_n"],

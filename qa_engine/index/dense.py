@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +16,7 @@ HNSW_M = 32
 HNSW_EF_SEARCH = 128
 
 
-def _faiss():  # type: ignore[no-untyped-def]
+def _faiss() -> ModuleType:
     """faiss, imported on first use (a BM25-only process never needs it)."""
     import faiss
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_engine import __version__
 from qa_engine.errors import IndexCorruptError
 from qa_engine.index.dense import DenseIndex, LazyDenseIndex
 from qa_engine.index.sparse import SparseIndex
@@ -34,7 +33,7 @@ class Manifest:
     format_version: int
     embedder: str  # model id, or "none"
     embed_dim: int
-    tokenizer_words: list[str]
+    company_words: list[str]  # company names and short names, added to the tokenizer's dictionary
     parameters: dict[str, object]
     corpus_hash: str
     chunk_count: int
@@ -63,7 +62,7 @@ def next_generation_name(index_dir: Path, current: str | None) -> str:
 
 def write_generation(
     index_dir: Path, name: str, chunks: list[Chunk], vectors: np.ndarray | None, manifest: Manifest,
-    hnsw_threshold: int, bm25_k1: float = 0.9, bm25_b: float = 0.5,
+    hnsw_threshold: int, bm25_k1: float, bm25_b: float,
 ) -> Path:
     """Writes every file into a temp folder, fsyncs, then renames it into place; returns the folder."""
     final = index_dir / name
@@ -83,7 +82,10 @@ def write_generation(
 def read_manifest(folder: Path) -> Manifest:
     """Return the generation's manifest; raises IndexCorruptError when it is missing or unreadable."""
     try:
-        return Manifest(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+        fields = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if "tokenizer_words" in fields:  # the earlier name of company_words
+            fields["company_words"] = fields.pop("tokenizer_words")
+        return Manifest(**fields)
     except DAMAGED as exc:
         raise damaged(folder, exc) from exc
 
@@ -131,4 +133,4 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(handle.fileno())
 
 
-__all__ = ["FORMAT_VERSION", "Generation", "Manifest", "__version__"]
+__all__ = ["FORMAT_VERSION", "Generation", "Manifest"]

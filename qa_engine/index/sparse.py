@@ -33,7 +33,7 @@ class SparseIndex:
         self._model = model  # the bm25s.BM25 that built the index (None when loaded): saved by `save`
 
     @classmethod
-    def build(cls, token_lists: Sequence[Sequence[str]], k1: float = 0.9, b: float = 0.5) -> SparseIndex:
+    def build(cls, token_lists: Sequence[Sequence[str]], k1: float, b: float) -> SparseIndex:
         import bm25s
 
         model = bm25s.BM25(k1=k1, b=b, backend=_backend())

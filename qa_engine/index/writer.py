@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from qa_engine import __version__
-from qa_engine.backends.base import SearchBackend
-from qa_engine.backends.factory import open_backend
 from qa_engine.chunk.chunker import chunk_document
-from qa_engine.chunk.tokenizer import FinanceTokenizer
+from qa_engine.chunk.tokenizer import FinanceTokenizer, company_words
 from qa_engine.embed.factory import EMBEDDER_DIR, embed_chunks, load_embedder, prepare_embedder
 from qa_engine.errors import IndexBusyError
 from qa_engine.index.generation import (
@@ -32,12 +29,29 @@ from qa_engine.ingest.sections import build_section_map
 from qa_engine.models import Chunk, Document
 from qa_engine.settings import Settings
 from qa_engine.store.sqlite_store import SQLiteStore
+from qa_engine.version import __version__
 
 STORE_FILE = "store.sqlite"
 LOCK_FILE = ".lock"
 CURRENT_KEY = "current_generation"
 PENDING_DELETES_KEY = "backend_pending_deletes"  # documents removed in SQLite, maybe not yet in the backend
 LOCK_WAIT_S = 60.0
+
+
+class ChunkSink(Protocol):
+    """What the writer needs of a search backend: the searchable copy of the chunks, kept in step with the index."""
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, documents: Mapping[str, Document]) -> None:
+        """Adds or replaces `chunks` (row i of `vectors` belongs to chunk i)."""
+        ...
+
+    def delete_documents(self, doc_ids: Collection[str]) -> None:
+        """Removes every chunk of `doc_ids`."""
+        ...
+
+    def clear(self) -> None:
+        """Removes every chunk: the index is about to be built from scratch."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -66,31 +80,21 @@ def writer_lock(index_dir: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def company_words(documents: list[Document]) -> tuple[str, ...]:
-    """Short names and full names of the indexed companies, added to the jieba dictionary."""
-    words = {w for d in documents for w in (d.meta.short_name, d.meta.company) if w and len(w) >= 2}
-    return tuple(sorted(words))
-
-
-def apply_change(index_dir: Path, settings: Settings, change: Change, retrain: bool = False,
-                 backend: SearchBackend | None = None) -> str:
+def apply_change(index_dir: Path, settings: Settings, change: Change, backend: ChunkSink,
+                 retrain: bool = False) -> str:
     """Writes the change and a new generation; returns the generation name. Caller holds the writer lock.
 
     The search backend gets new chunks before the SQLite commit (queries ignore chunks the committed snapshot
     lacks) and loses removed documents after it (a crash in between is retried by the next write)."""
-    own = backend is None
-    target = backend if backend is not None else open_backend(settings)
     store = SQLiteStore(index_dir / STORE_FILE)
     try:
-        return _apply(index_dir, settings, change, retrain, store, target)
+        return _apply(index_dir, settings, change, retrain, store, backend)
     finally:
         store.close()
-        if own:
-            target.close()
 
 
 def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, store: SQLiteStore,
-           backend: SearchBackend) -> str:
+           backend: ChunkSink) -> str:
     kept_docs = [d for d in store.documents() if d.doc_id not in change.remove]
     all_docs = kept_docs + change.add
     tokenizer = FinanceTokenizer(company_words(all_docs), settings.user_dict, settings.segmenter)
@@ -113,7 +117,7 @@ def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, s
     return name
 
 
-def _send_new_chunks(backend: SearchBackend, chunks: list[Chunk], vectors: np.ndarray | None, kept: int,
+def _send_new_chunks(backend: ChunkSink, chunks: list[Chunk], vectors: np.ndarray | None, kept: int,
                      documents: dict[str, Document], full: bool) -> None:
     """Upserts the new chunks; on a first build or a rebuild, every chunk into an emptied backend."""
     start = 0 if full else kept
@@ -126,7 +130,7 @@ def _pending_deletes(store: SQLiteStore) -> set[str]:
     return set(json.loads(store.get_meta(PENDING_DELETES_KEY) or "[]"))
 
 
-def _delete_from_backend(store: SQLiteStore, backend: SearchBackend, doc_ids: set[str]) -> None:
+def _delete_from_backend(store: SQLiteStore, backend: ChunkSink, doc_ids: set[str]) -> None:
     if not doc_ids:
         return
     backend.delete_documents(doc_ids)
@@ -183,7 +187,7 @@ def _manifest(
         format_version=FORMAT_VERSION,
         embedder=embedder_id,
         embed_dim=0 if vectors is None else int(vectors.shape[1]),
-        tokenizer_words=list(tokenizer.extra_words),
+        company_words=list(tokenizer.extra_words),
         parameters={"chunk_tokens": settings.chunk_tokens, "chunk_overlap_sentences": settings.chunk_overlap_sentences,
                     "bm25_k1": settings.bm25_k1, "bm25_b": settings.bm25_b, "segmenter": tokenizer.segmenter},
         corpus_hash=corpus_hash([d.content_hash for d in docs]),
@@ -214,5 +218,3 @@ def _commit(
         SQLiteStore.set_meta(conn, CURRENT_KEY, name)
         SQLiteStore.set_meta(conn, "embedder_id", embedder_id)
         SQLiteStore.set_meta(conn, PENDING_DELETES_KEY, json.dumps(sorted(pending_deletes)))
-        if os.environ.get("QA_TEST_CRASH_BEFORE_COMMIT"):
-            raise RuntimeError("simulated crash before commit (QA_TEST_CRASH_BEFORE_COMMIT)")

@@ -21,7 +21,7 @@ from qa_engine.ingest.text_rules import (
 )
 
 BARE_PAGE_NUMBER = re.compile(r"^\s*(-\s*\d{1,4}\s*-|\d{1,4}|第\s*\d+\s*页(\s*[/，,]?\s*共\s*\d+\s*页)?|\d+-\d+-\d+)\s*$")
-STRAY_HTML = re.compile(r"</?(p|br|div|span|input|td|tr|table|tbody|th|b|i|u|font)\b[^<>]{0,120}/?>", re.I)
+STRAY_HTML = re.compile(r"</?(p|br|div|span|input|td|tr|table|tbody|th|b|i|u|font)\b[^<>]{0,120}/?>", re.IGNORECASE)
 REPEAT_MIN = 4
 WRAP_FRACTION = 0.8
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # A sentence ends at 。！？；… (plus closing quotes/brackets), at '; ' / '. ' before an upper-case
 # Latin letter, or at a line break. Decimals (1.5) and list markers ((一), 1、) never end one.
@@ -11,8 +11,9 @@ SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’」』)）\"]*|\.(?=\s+[
 FULL_STOP = re.compile(r"[。！？!?…]+[”’」』)）\"]*|\.(?=\s+[A-Z])|\n")  # ；/; join clauses of one sentence
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
+    """Character offsets [start, end) into a text; a tuple, so `start, end = span` reads it too."""
+
     start: int
     end: int
 

@@ -28,10 +28,15 @@ class Extraction:
     answer_end: int
     sentence_start: int
     sentence_end: int
-    score: float  # calibrated to [0, 1]; the engine abstains below read/pipeline.abstain_threshold(settings)
+    score: float  # calibrated to [0, 1]; the answer stage abstains below the reader's abstain_threshold
     hit: Hit
 
 
 @runtime_checkable
 class Reader(Protocol):
+    @property
+    def abstain_threshold(self) -> float:
+        """The score below which an extraction is withheld, calibrated for this reader's scores."""
+        ...
+
     def read(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> Extraction | None: ...

@@ -51,10 +51,12 @@ class SentenceModel:
                    float(data["abstain_threshold"]), calibration)
 
     def logit(self, features: np.ndarray) -> np.ndarray:
-        return features @ self.weights + self.bias
+        logits: np.ndarray = features @ self.weights + self.bias
+        return logits
 
     def probability(self, features: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.logit(features)))
+        probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-self.logit(features)))
+        return probabilities
 
     def confidence(self, best: float, margin: float) -> float:
         """The probability that the best sentence holds the answer, from its logit and its lead."""

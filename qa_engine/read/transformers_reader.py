@@ -18,11 +18,12 @@ from qa_engine.errors import ConfigError
 from qa_engine.ingest.sentences import Span, split_sentences
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
-from qa_engine.read.heuristic import term_coverage
+from qa_engine.read.heuristic import calibrated_threshold, term_coverage
 from qa_engine.settings import Settings
 
 # score = coverage × (COVERAGE_FLOOR + MODEL_WEIGHT × p): the answer sentence must cover the question's terms,
-# and the model's span probability p scales it; the engine applies the same abstain threshold to every reader.
+# and the model's span probability p scales it. No threshold is calibrated for an arbitrary model: it borrows the
+# heuristic reader's (its scores share the [0, 1] confidence scale).
 COVERAGE_FLOOR = 0.6
 MODEL_WEIGHT = 0.4
 MAX_QUESTION_TOKENS = 64
@@ -78,6 +79,10 @@ class TransformersReader:
         if not getattr(tokenizer, "is_fast", False):
             raise ConfigError(f"reader {self.model_id!r} has no fast tokenizer: answer offsets need one")
         self._tokenizer, self._model = tokenizer, model.eval()
+
+    @property
+    def abstain_threshold(self) -> float:
+        return calibrated_threshold()
 
     def read(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> Extraction | None:
         if not passages:
@@ -162,17 +167,18 @@ def _window_best(start_logits: np.ndarray, end_logits: np.ndarray, in_context: n
 
 def _masked_softmax(logits: np.ndarray, keep: np.ndarray) -> np.ndarray:
     shifted = np.where(keep, logits - logits[keep].max(), -np.inf)
-    weights = np.exp(shifted)
-    return weights / weights.sum()
+    weights: np.ndarray = np.exp(shifted)
+    normalised: np.ndarray = weights / weights.sum()
+    return normalised
 
 
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+def _trimmed(text: str, start: int, end: int) -> Span | None:
     """The span without surrounding whitespace, or None when nothing is left."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    return (start, end) if end > start else None
+    return Span(start, end) if end > start else None
 
 
 def enclosing_sentence(text: str, lo: int, hi: int, start: int, end: int) -> Span:

@@ -4,9 +4,16 @@ cache, see qa_engine/model_paths.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from qa_engine.errors import ConfigError
 from qa_engine.settings import Settings
+
+
+class Reranker(Protocol):
+    def scores(self, query: str, passages: Sequence[str]) -> list[float]:
+        """One relevance score per passage (higher: more relevant to `query`)."""
+        ...
 
 
 class CrossEncoderReranker:

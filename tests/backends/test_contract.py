@@ -15,6 +15,7 @@ import pytest
 from qa_engine import Engine, Settings
 from qa_engine.models import Filters, Hit
 from tests.backends.conftest import OTHER_FILE, write_corpus
+from tests.helpers.crash import crash_before_commit
 
 # query -> (file-name prefix of the document that must rank first, a phrase the top-3 chunks must contain)
 EXPECTED = {
@@ -149,10 +150,10 @@ def test_crash_before_commit_never_surfaces_the_new_document(own: Engine, tmp_pa
     extra = tmp_path / "extra.txt"
     extra.write_text("某某新能源股份有限公司\n关于钠离子电池正极材料项目的公告\n公司拟投资建设钠离子电池正极材料项目。\n",
                      encoding="utf-8")
-    monkeypatch.setenv("QA_TEST_CRASH_BEFORE_COMMIT", "1")
+    crash_before_commit(monkeypatch)
     with pytest.raises(RuntimeError, match="simulated crash"):
         own.add([extra])
-    monkeypatch.delenv("QA_TEST_CRASH_BEFORE_COMMIT")
+    monkeypatch.undo()
     with Engine.open(own.index_dir, own.settings) as reopened:
         assert len(reopened.documents()) == 3
         hits = reopened.search("钠离子电池正极材料", k=10)

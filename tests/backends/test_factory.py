@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from qa_engine import Settings
 from qa_engine.backends import open_backend
@@ -15,8 +16,11 @@ def test_local_is_the_default() -> None:
 
 
 def test_unknown_backend_names_the_choices() -> None:
+    with pytest.raises(ValidationError, match="'elastic'.*local, milvus"):
+        Settings(backend="elastic")
+    unchecked = Settings().model_copy(update={"backend": "elastic"})  # model_copy skips validation
     with pytest.raises(ConfigError, match="'elastic'.*local, milvus"):
-        open_backend(Settings(backend="elastic"))
+        open_backend(unchecked)
 
 
 @pytest.mark.milvus

@@ -28,7 +28,7 @@ async def chat_completions(
         kwargs["k"] = body.k
     answer = await run_engine(request, "ask", engine.ask, question, history=history or None, **kwargs)
     metrics.asks.labels("chat", str(answer.found).lower()).inc()
-    content = render_answer(answer, answer.lang)
+    content = render_answer(answer, answer.lang, settings.prompts_dir)
     citations = [c.to_dict() for c in answer.citations]
     token_usage = oai.usage(body.messages, content)
     if body.stream:
