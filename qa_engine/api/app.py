@@ -23,6 +23,7 @@ from qa_engine.api.schemas import error_responses
 from qa_engine.api.security import SecurityMiddleware, exposure_warning
 from qa_engine.api.state import EngineHolder
 from qa_engine.api.uploads import remove_stale_temporaries, upload_dir
+from qa_engine.api.workers import Workers
 from qa_engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def body_limit(settings: Settings, scope: Scope) -> int:
 
 def serve(settings: Settings) -> None:
     """Return when the server stops: runs uvicorn on settings.host:port after printing the URL, in
-    `settings.workers` processes that share the listening socket, each with its own engine on the index."""
+    `settings.workers` processes, each with its own engine on the index (`workers.py`)."""
     url = f"http://{settings.host}:{settings.port}"
     workers = f", {settings.workers} workers" if settings.workers > 1 else ""
     print(f"qa-engine serving {settings.index_dir} at {url}/{workers}  (API docs: {url}/docs)", flush=True)
@@ -83,5 +84,7 @@ def serve(settings: Settings) -> None:
                             workers=settings.workers, log_level="info", access_log=settings.access_log)
     if settings.workers == 1:
         uvicorn.Server(config).run()
+    elif sys.platform == "linux":  # the kernel balances SO_REUSEPORT sockets on Linux only
+        Workers(config).run()
     else:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
