@@ -214,9 +214,14 @@ class WorkerClients:
 
 def listening_workers(pid: int, port: int) -> list[int]:
     """Return the pids of the processes under `pid` that listen on `port`."""
-    children = psutil.Process(pid).children(recursive=True)
-    return [child.pid for child in children
-            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in child.net_connections("tcp"))]
+    pids = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in child.net_connections("tcp")):
+                pids.append(child.pid)
+        except psutil.NoSuchProcess:  # a worker that just died (zombies included)
+            continue
+    return pids
 
 
 def send_json(connection: http.client.HTTPConnection, method: str, path: str,
@@ -257,4 +262,21 @@ def test_every_worker_follows_writes_by_another_process(index_copy: Path, tmp_pa
     assert workers.request(first, "DELETE", f"/v1/documents/{doc_id}") == {"removed": doc_id}
     wait_for(lambda: "workers_co.txt" not in listed(second), FOLLOW_WITHIN_S)
     assert len(listed(second)) == len(listed(first)) == documents
+    workers.close()
+
+
+def test_a_worker_that_dies_is_replaced(index_copy: Path, serve: Callable[..., ServeProcess]) -> None:
+    server = serve(index_copy, QA_WORKERS="2")
+    killed, kept = listening_workers(server.process.pid, server.port)
+    os.kill(killed, signal.SIGKILL)
+
+    def replaced() -> bool:
+        pids = listening_workers(server.process.pid, server.port)
+        return len(pids) == 2 and killed not in pids and kept in pids
+
+    wait_for(replaced, 120)
+    server.wait_ready()
+    workers = WorkerClients(server)
+    for pid in workers.pids:
+        assert workers.request(pid, "POST", "/v1/search", {"query": "稀土 毛利率"})["hits"]
     workers.close()
