@@ -306,7 +306,10 @@ def serve(
     settings = _settings(index)
     options = {"host": host, "port": port, "workers": workers, "access_log": access_log}
     updates = {k: v for k, v in options.items() if v is not None}
-    run_server(settings.model_copy(update=updates))
+    try:
+        run_server(settings.model_copy(update=updates))
+    except QAEngineError as exc:
+        _fail(exc)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from qa_engine.api.security import SecurityMiddleware, exposure_warning
 from qa_engine.api.state import EngineHolder
 from qa_engine.api.uploads import remove_stale_temporaries, upload_dir
 from qa_engine.api.workers import Workers
+from qa_engine.errors import ConfigError
 from qa_engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -70,9 +71,18 @@ def body_limit(settings: Settings, scope: Scope) -> int:
     return settings.max_body_bytes
 
 
+def check_workers(settings: Settings) -> None:
+    """Return None when `settings.workers` processes can serve this index; raise ConfigError when not."""
+    if settings.workers > 1 and settings.backend == "milvus" and (settings.milvus_uri or "").endswith(".db"):
+        raise ConfigError(f"--workers {settings.workers} needs a Milvus server: the milvus-lite file "
+                          f"QA_MILVUS_URI={settings.milvus_uri} is opened by one process at a time")
+
+
 def serve(settings: Settings) -> None:
     """Return when the server stops: runs uvicorn on settings.host:port after printing the URL, in
-    `settings.workers` processes, each with its own engine on the index (`workers.py`)."""
+    `settings.workers` processes, each with its own engine on the index (`workers.py`). Raises ConfigError
+    when the index cannot be shared by that many processes."""
+    check_workers(settings)
     url = f"http://{settings.host}:{settings.port}"
     workers = f", {settings.workers} workers" if settings.workers > 1 else ""
     print(f"qa-engine serving {settings.index_dir} at {url}/{workers}  (API docs: {url}/docs)", flush=True)
