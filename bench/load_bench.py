@@ -17,8 +17,9 @@ Steps (bounded by --budget-s; exits 1 on any failed request or when the budget r
              Targets: POST /v1/search per configuration, GET /healthz on the first, and `engine.search` in
              this process (one thread, the same queries): the in-process rate of one core.
 Reports medians over rounds of req/s, p50 and p95 (each round's own percentiles), the CPU seconds per
-second used by the clients and by the server processes, and ratios against the baselines; writes
-bench/results/load_bench.json.
+second used by the clients and by the server processes (in process: by the engine), the server's CPU
+milliseconds per request (the figure least moved by other jobs on the machine), and ratios against the
+baselines; writes bench/results/load_bench.json.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class Sample:
     p95_ms: float = 0.0
     client_cpu: float = 0.0  # CPU seconds per wall second, all client processes
     server_cpu: float = 0.0  # CPU seconds per wall second, the server and its workers
+    server_cpu_ms: float = 0.0  # server CPU per request: the least noisy figure on a shared machine
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -118,7 +120,8 @@ def build_index(folder: Path) -> float:
 def start_server(index_dir: Path, port: int, workers: int, engine_path: Path | None) -> subprocess.Popen[bytes]:
     """Return `qa-engine serve` in a subprocess (an older tree takes neither --workers nor its env)."""
     tree = engine_path or ROOT
-    env = {**os.environ, "PYTHONPATH": str(tree), "QA_API_KEY": "", "QA_REQUEST_TIMEOUT_S": "60",
+    path = os.pathsep.join(p for p in (str(tree), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "QA_API_KEY": "", "QA_REQUEST_TIMEOUT_S": "60",
            "QA_UPLOAD_DIR": str(index_dir.parent / f"uploads-{port}"), "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-m", "qa_engine.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--index", str(index_dir)]
@@ -215,6 +218,7 @@ def summarize(latencies: list[float], errors: list[str], wall_s: float, client_c
         requests=len(latencies), errors=errors, wall_s=wall_s, rps=round(len(latencies) / wall_s, 1),
         p50_ms=round(percentile(latencies, 0.50) * 1000, 3), p95_ms=round(percentile(latencies, 0.95) * 1000, 3),
         client_cpu=round(client_cpu / wall_s, 2), server_cpu=round(server_cpu / wall_s, 2),
+        server_cpu_ms=round(server_cpu / len(latencies) * 1000, 3),
     )
 
 
@@ -251,7 +255,7 @@ def in_process(index_dir: Path, args: argparse.Namespace) -> Sample:
         engine.search(QUERIES[i % len(QUERIES)], k=args.k)
         latencies.append(time.perf_counter() - began)
         i += 1
-    return summarize(sorted(latencies), [], args.seconds, time.process_time() - cpu_before, 0.0)
+    return summarize(sorted(latencies), [], args.seconds, 0.0, time.process_time() - cpu_before)
 
 
 _ENGINES: dict[Path, object] = {}
@@ -271,7 +275,7 @@ def open_engine(index_dir: Path):  # type: ignore[no-untyped-def]
 
 def median_sample(samples: list[Sample]) -> dict[str, object]:
     """Return the per-field medians of the rounds, with the total requests and errors."""
-    keys = ("rps", "p50_ms", "p95_ms", "client_cpu", "server_cpu")
+    keys = ("rps", "p50_ms", "p95_ms", "client_cpu", "server_cpu", "server_cpu_ms")
     medians = {key: round(statistics.median(getattr(s, key) for s in samples), 3) for key in keys}
     errors = [e for s in samples for e in s.errors]
     return {**medians, "requests": sum(s.requests for s in samples), "errors": len(errors),
@@ -334,10 +338,11 @@ def report(run: dict) -> None:
     config = run["config"]
     print(f"{config['clients']} clients over {config['client_procs']} processes, {config['seconds']} s x "
           f"{config['repeats']} rounds, k = {config['k']} (medians over rounds)")
-    print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'client cpu':>12}{'server cpu':>12}{'errors':>8}")
+    print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'client cpu':>12}{'server cpu':>12}"
+          f"{'cpu ms/req':>12}{'errors':>8}")
     for name, row in run["results"].items():
         print(f"{name:28}{row['rps']:>9}{row['p50_ms']:>9}{row['p95_ms']:>9}"
-              f"{row['client_cpu']:>12}{row['server_cpu']:>12}{row['errors']:>8}")
+              f"{row['client_cpu']:>12}{row['server_cpu']:>12}{row['server_cpu_ms']:>12}{row['errors']:>8}")
     for pair, ratio in run["ratios"].items():
         print(f"ratio {pair}: {ratio}")
 
