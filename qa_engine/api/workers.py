@@ -1,7 +1,7 @@
 """Several server processes on one port, each listening on its own SO_REUSEPORT socket.
 
 uvicorn's own `--workers` shares one listening socket, and whichever worker wakes first accepts every pending
-connection: 8 keep-alive clients all landed on one of two workers, which then did all the work. With a socket
+connection: 20 keep-alive connections of 20 landed on one of two workers, which then did all the work. With a socket
 per worker the kernel spreads new connections over the workers by a hash of their addresses. Only processes of
 the same user can join a port's SO_REUSEPORT group. Each worker builds its own app, so each opens the index
 read-only and follows the generation other processes commit (`state.EngineHolder`).
