@@ -1,82 +1,108 @@
-"""Load test of POST /v1/ask on a real server, against in-process `engine.ask` measured in the same run.
+"""Throughput of POST /v1/search on `qa-engine serve` with concurrent keep-alive clients, against the same
+searches in process and /healthz over HTTP, measured in the same run.
 
-    python bench/load_bench.py                       # 8 clients x 25 requests (about a minute with the build)
-    python bench/load_bench.py --clients 16 --requests 50 --index-dir index   # reuse an existing index
+    python bench/load_bench.py                                  # 8 clients, workers 1 and 2, 3 repeats x 5 s
+    python bench/load_bench.py --workers 1,2,3 --repeats 5 --index-dir bench/results/index-load
+    python bench/load_bench.py --engine-path /tmp/old           # also serve an older tree (git archive) as-is
 
 Steps (bounded by --budget-s; exits 1 on any failed request or when the budget runs out):
-  1. build  Engine.build over data/filings into a temp folder (skipped with --index-dir).
-  2. serve  `qa_engine.api.app.serve` in a subprocess on 127.0.0.1 and a free port, so the clients'
-            threads do not share a GIL with the server; wait for /readyz.
-  3. warm   every question once over HTTP.
-  4. seq    one client asks every question SEQUENTIAL_ROUNDS times (HTTP overhead without queueing).
-  5. load   --clients threads, each with its own keep-alive httpx client, send --requests questions
-            (round-robin over QUESTIONS); per-request wall-clock latency, errors, total throughput.
-  6. base   in this process: Engine.open on the same index, every question once to warm, then
-            `engine.ask` sequentially for as many calls as the load step made.
-Prints p50/p95/max for both and the HTTP/in-process ratio; writes bench/results/load_bench.json.
+  1. build   Engine.build over data/filings into a temp folder (skipped with --index-dir).
+  2. serve   one `qa-engine serve --workers N` subprocess per configuration on 127.0.0.1 (plus the older
+             tree's single-worker server with --engine-path); all wait for /readyz, then sit idle while
+             the others are measured.
+  3. rounds  --repeats rounds; each round measures every configuration once, in turn, so that the machine's
+             noise falls on all of them alike: a 1 s warm-up, then --seconds of --clients clients, each with
+             one keep-alive http.client connection, split over --client-procs processes (so the clients'
+             own GIL does not cap the rate; their CPU time is reported beside the server's).
+             Targets: POST /v1/search per configuration, GET /healthz on the first, and `engine.search` in
+             this process (one thread, the same queries): the in-process rate of one core.
+Reports medians over rounds of req/s, p50 and p95 (each round's own percentiles), the CPU seconds per
+second used by the clients and by the server processes (in process: by the engine), the server's CPU
+milliseconds per request (the figure least moved by other jobs on the machine), and ratios against the
+baselines; writes bench/results/load_bench.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import multiprocessing
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import wait_ready
+from common import ROOT, end_run, machine, save_run, wait_ready
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 FILINGS = ROOT / "data" / "filings"
-SEQUENTIAL_ROUNDS = 3  # one client, every question this many times: HTTP overhead without queueing
+WARM_UP_S = 1.0
+IN_PROCESS = "in-process engine.search"
 
-QUESTIONS = [
-    "为什么有研新材2024年稀土材料毛利率为负？",
-    "北方稀土2024年上半年营业收入是多少？",
-    "稀土精矿关联交易的定价机制是什么？",
-    "中国稀土向特定对象发行股票的募集资金用途是什么？",
-    "金龙稀土2025年上半年的主要产品有哪些？",
-    "有研新材存货为什么增加？",
-    "What is the stock code of China Northern Rare Earth?",
-    "Why was the gross margin of GRINM's rare earth materials negative in 2024?",
-    "How is the price of rare earth concentrate adjusted?",
-    "What are the main products of Fujian Golden Dragon Rare-Earth?",
+QUERIES = [
+    "有研新材 稀土材料 毛利率 为负",
+    "北方稀土 2024年上半年 营业收入",
+    "稀土精矿 关联交易 定价机制",
+    "中国稀土 向特定对象发行股票 募集资金用途",
+    "金龙稀土 主要产品",
+    "有研新材 存货 增加",
+    "stock code of China Northern Rare Earth",
+    "gross margin of GRINM rare earth materials",
+    "price of rare earth concentrate adjusted",
+    "main products of Fujian Golden Dragon Rare-Earth",
 ]
 
 
-@dataclass
-class LoadResult:
-    """Latencies (seconds) and failures of the concurrent HTTP phase."""
+@dataclass(frozen=True)
+class Target:
+    """One thing to load: a request that a server at `port` answers."""
 
-    latencies: list[float] = field(default_factory=list)
+    name: str
+    port: int
+    method: str
+    path: str
+    with_query: bool
+
+
+@dataclass
+class Sample:
+    """One round of one target: its rate, latency percentiles and CPU use."""
+
+    requests: int = 0
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    client_cpu: float = 0.0  # CPU seconds per wall second, all client processes
+    server_cpu: float = 0.0  # CPU seconds per wall second, the server and its workers
+    server_cpu_ms: float = 0.0  # server CPU per request: the least noisy figure on a shared machine
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Return the command-line options."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (threads)")
-    parser.add_argument("--requests", type=int, default=25, help="requests per client")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive connections")
+    parser.add_argument("--client-procs", type=int, default=2, help="processes the clients are split over")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts to serve with")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per target and round")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds; medians are over rounds")
+    parser.add_argument("--k", type=int, default=10, help="hits per search")
     parser.add_argument("--index-dir", type=Path, default=None, help="use this index instead of building one")
+    parser.add_argument("--engine-path", type=Path, default=None,
+                        help="also serve this older tree (single worker, its own defaults) as a baseline")
     parser.add_argument("--budget-s", type=float, default=600.0, help="give up after this many seconds")
     parser.add_argument("--out", type=Path, default=RESULTS / "load_bench.json")
     args = parser.parse_args(argv)
-    if not (1 <= args.clients <= 256 and 1 <= args.requests <= 10_000):
-        parser.error("--clients must be 1..256 and --requests 1..10000")
+    args.workers = [int(w) for w in args.workers.split(",")]
+    if not (1 <= args.clients <= 256 and 1 <= args.client_procs <= args.clients and args.repeats >= 1):
+        parser.error("--clients must be 1..256, --client-procs 1..clients, --repeats >= 1")
     return args
 
 
@@ -91,82 +117,109 @@ def build_index(folder: Path) -> float:
     return time.perf_counter() - started
 
 
-def start_server(index_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """Return the server subprocess (`serve(Settings())` configured through QA_* variables)."""
-    env = {
-        **os.environ, "QA_INDEX_DIR": str(index_dir), "QA_HOST": "127.0.0.1", "QA_PORT": str(port),
-        "QA_API_KEY": "", "QA_REQUEST_TIMEOUT_S": "60",
-    }
-    code = "from qa_engine.api.app import serve; from qa_engine.settings import Settings; serve(Settings())"
-    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+def start_server(index_dir: Path, port: int, workers: int, engine_path: Path | None) -> subprocess.Popen[bytes]:
+    """Return `qa-engine serve` in a subprocess (an older tree takes neither --workers nor its env)."""
+    tree = engine_path or ROOT
+    path = os.pathsep.join(p for p in (str(tree), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "QA_API_KEY": "", "QA_REQUEST_TIMEOUT_S": "60",
+           "QA_UPLOAD_DIR": str(index_dir.parent / f"uploads-{port}"), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "qa_engine.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--index", str(index_dir)]
+    if engine_path is None:
+        command += ["--workers", str(workers)]
+    return subprocess.Popen(command, env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def client_loop(url: str, index: int, requests: int, deadline: float, result: LoadResult) -> None:
-    """Send `requests` questions from one keep-alive client, recording latencies and errors."""
-    with httpx.Client(base_url=url, timeout=60) as http:
-        for i in range(requests):
-            if time.monotonic() > deadline:
-                with result.lock:
-                    result.errors.append("budget exhausted")
-                return
-            question = QUESTIONS[(index + i) % len(QUESTIONS)]
-            started = time.perf_counter()
-            try:
-                response = http.post("/v1/ask", json={"question": question})
-                ok, why = response.status_code == 200, f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                ok, why = False, type(exc).__name__
-            elapsed = time.perf_counter() - started
-            with result.lock:
-                result.latencies.append(elapsed)
-                if not ok:
-                    result.errors.append(why)
+def client_process(target: Target, clients: int, k: int, warm_up_s: float, seconds: float,
+                   results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """Run `clients` threads against `target`; put (latencies, errors, CPU seconds) of the measured window."""
+    import threading
 
+    start = time.monotonic() + 0.2
+    measure_from, stop_at = start + warm_up_s, start + warm_up_s + seconds
+    latencies: list[float] = []
+    errors: list[str] = []
+    cpu: list[float] = []
 
-def run_load(url: str, clients: int, requests: int, deadline: float) -> LoadResult:
-    """Return the latencies and errors of `clients` threads x `requests` asks."""
-    result = LoadResult()
-    threads = [
-        threading.Thread(target=client_loop, args=(url, i, requests, deadline, result)) for i in range(clients)
-    ]
-    started = time.perf_counter()
+    def loop(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", target.port, timeout=60)
+        own: list[float] = []
+        i = index
+        while (now := time.monotonic()) < stop_at:
+            body = request_body(QUERIES[i % len(QUERIES)], k) if target.with_query else None
+            i += 1
+            began = time.perf_counter()
+            status = send(connection, target, body)
+            elapsed = time.perf_counter() - began
+            if now >= measure_from:
+                own.append(elapsed)
+                if status != 200:
+                    errors.append(f"HTTP {status}")
+        connection.close()
+        latencies.extend(own)
+
+    while time.monotonic() < start:
+        time.sleep(0.01)
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
+    while time.monotonic() < measure_from:
+        time.sleep(0.01)
+    cpu.append(time.process_time())
     for thread in threads:
-        thread.join(max(1.0, deadline - time.monotonic()))
-    result.wall_s = time.perf_counter() - started
-    return result
+        thread.join()
+    results.put((latencies, errors, time.process_time() - cpu[0]))
 
 
-def in_process_latencies(index_dir: Path, calls: int, deadline: float) -> list[float]:
-    """Return sequential `engine.ask` latencies (seconds) over QUESTIONS, after one warm-up pass."""
-    from qa_engine import Engine, Settings
-
-    engine = Engine.open(index_dir, settings=Settings(index_dir=index_dir))
-    for question in QUESTIONS:
-        engine.ask(question)
-    latencies: list[float] = []
-    for i in range(calls):
-        if time.monotonic() > deadline:
-            break
-        started = time.perf_counter()
-        engine.ask(QUESTIONS[i % len(QUESTIONS)])
-        latencies.append(time.perf_counter() - started)
-    return latencies
+def request_body(query: str, k: int) -> bytes:
+    return json.dumps({"query": query, "k": k}, ensure_ascii=False).encode()
 
 
-def summarize(latencies: list[float]) -> dict[str, float]:
-    """Return count, mean, p50, p95 and max of `latencies` in milliseconds."""
+def send(connection: http.client.HTTPConnection, target: Target, body: bytes | None) -> int:
+    """Return the status of one request on the keep-alive `connection` (0 when the connection failed)."""
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    try:
+        connection.request(target.method, target.path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except (OSError, http.client.HTTPException):
+        connection.close()
+        return 0
+
+
+def load(target: Target, args: argparse.Namespace, server_pids: list[int]) -> Sample:
+    """Return one round against `target`: --clients over --client-procs processes for --seconds."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    shares = [args.clients // args.client_procs + (i < args.clients % args.client_procs)
+              for i in range(args.client_procs)]
+    procs = [context.Process(target=client_process, args=(target, n, args.k, WARM_UP_S, args.seconds, results))
+             for n in shares]
+    for proc in procs:
+        proc.start()
+    time.sleep(0.2 + WARM_UP_S)
+    server_before = cpu_seconds(server_pids)
+    outcomes = [results.get(timeout=args.seconds + 120) for _ in procs]
+    server_cpu = cpu_seconds(server_pids) - server_before
+    for proc in procs:
+        proc.join(30)
+    latencies = sorted(x for lat, _, _ in outcomes for x in lat)
+    return summarize(latencies, [e for _, errs, _ in outcomes for e in errs], args.seconds,
+                     sum(c for _, _, c in outcomes), server_cpu)
+
+
+def summarize(latencies: list[float], errors: list[str], wall_s: float, client_cpu: float,
+              server_cpu: float) -> Sample:
+    """Return the Sample of one round from its sorted latencies."""
     if not latencies:
-        return {"n": 0}
-    ordered = sorted(latencies)
-    return {
-        "n": len(ordered),
-        "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
-        "p50_ms": round(statistics.median(ordered) * 1000, 3),
-        "p95_ms": round(percentile(ordered, 0.95) * 1000, 3),
-        "max_ms": round(ordered[-1] * 1000, 3),
-    }
+        return Sample(errors=errors or ["no request finished"], wall_s=wall_s)
+    return Sample(
+        requests=len(latencies), errors=errors, wall_s=wall_s, rps=round(len(latencies) / wall_s, 1),
+        p50_ms=round(percentile(latencies, 0.50) * 1000, 3), p95_ms=round(percentile(latencies, 0.95) * 1000, 3),
+        client_cpu=round(client_cpu / wall_s, 2), server_cpu=round(server_cpu / wall_s, 2),
+        server_cpu_ms=round(server_cpu / len(latencies) * 1000, 3),
+    )
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -174,85 +227,156 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    from qa_engine.api.server import free_port as pick
+def cpu_seconds(pids: list[int]) -> float:
+    """Return the user + system CPU seconds of these processes and all their children so far."""
+    import psutil
 
-    return pick()
+    total = 0.0
+    for pid in pids:
+        try:
+            parent = psutil.Process(pid)
+            for proc in [parent, *parent.children(recursive=True)]:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
 
 
-def measure(args: argparse.Namespace, index_dir: Path, build_s: float | None, deadline: float) -> dict:
-    """Return the full result record: server load phase, in-process baseline and their ratios."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = start_server(index_dir, port)
+def in_process(index_dir: Path, args: argparse.Namespace) -> Sample:
+    """Return one round of `engine.search` called back to back in this process for --seconds."""
+    engine = open_engine(index_dir)
+    latencies: list[float] = []
+    cpu_before = time.process_time()
+    stop_at = time.monotonic() + args.seconds
+    i = 0
+    while time.monotonic() < stop_at:
+        began = time.perf_counter()
+        engine.search(QUERIES[i % len(QUERIES)], k=args.k)
+        latencies.append(time.perf_counter() - began)
+        i += 1
+    return summarize(sorted(latencies), [], args.seconds, 0.0, time.process_time() - cpu_before)
+
+
+_ENGINES: dict[Path, object] = {}
+
+
+def open_engine(index_dir: Path):  # type: ignore[no-untyped-def]
+    """Return the engine over `index_dir`, opened and warmed on the first call."""
+    if index_dir not in _ENGINES:
+        from qa_engine import Engine, Settings
+
+        engine = Engine.open(index_dir, settings=Settings(index_dir=index_dir))
+        for query in QUERIES:
+            engine.search(query, k=10)
+        _ENGINES[index_dir] = engine
+    return _ENGINES[index_dir]
+
+
+def median_sample(samples: list[Sample]) -> dict[str, object]:
+    """Return the per-field medians of the rounds, with the total requests and errors."""
+    keys = ("rps", "p50_ms", "p95_ms", "client_cpu", "server_cpu", "server_cpu_ms")
+    medians = {key: round(statistics.median(getattr(s, key) for s in samples), 3) for key in keys}
+    errors = [e for s in samples for e in s.errors]
+    return {**medians, "requests": sum(s.requests for s in samples), "errors": len(errors),
+            "error_kinds": sorted(set(errors)), "rounds": [asdict(s) for s in samples]}
+
+
+def ratios(rows: dict[str, dict[str, object]], best: str) -> dict[str, float]:
+    """Return the req/s of `best` divided by every other row's."""
+    top = float(rows[best]["rps"])  # type: ignore[arg-type]
+    return {f"{best} / {name}": round(top / float(row["rps"]), 2)  # type: ignore[arg-type]
+            for name, row in rows.items() if name != best and row["rps"]}
+
+
+def serve_all(args: argparse.Namespace, index_dir: Path, deadline: float
+              ) -> tuple[dict[str, Target], dict[str, subprocess.Popen[bytes]]]:
+    """Return the targets by name and the server process behind each, once every server is ready."""
+    from qa_engine.api.server import free_port
+
+    configs = [(f"search, {n} worker{'s' * (n > 1)}", n, None) for n in args.workers]
+    if args.engine_path is not None:
+        configs.append(("search, older tree", 1, args.engine_path))
+    targets: dict[str, Target] = {}
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    for name, workers, tree in configs:
+        port = free_port()
+        processes[name] = start_server(index_dir, port, workers, tree)
+        targets[name] = Target(name, port, "POST", "/v1/search", True)
+    for name, target in targets.items():
+        wait_ready(f"http://127.0.0.1:{target.port}", processes[name], deadline)
+    first = configs[0][0]
+    healthz = first.replace("search", "healthz")
+    targets[healthz] = Target(healthz, targets[first].port, "GET", "/healthz", False)
+    processes[healthz] = processes[first]
+    return targets, processes
+
+
+def measure(args: argparse.Namespace, index_dir: Path, deadline: float) -> dict[str, dict[str, object]]:
+    """Return the medians per target over --repeats rounds (stops early when the budget runs out)."""
+    targets, processes = serve_all(args, index_dir, deadline)
+    samples: dict[str, list[Sample]] = {name: [] for name in [*targets, IN_PROCESS]}
     try:
-        wait_ready(url, server, deadline)
-        with httpx.Client(base_url=url, timeout=60) as http:
-            for question in QUESTIONS:
-                http.post("/v1/ask", json={"question": question}).raise_for_status()
-        sequential = run_load(url, 1, SEQUENTIAL_ROUNDS * len(QUESTIONS), deadline)
-        load = run_load(url, args.clients, args.requests, deadline)
+        open_engine(index_dir)
+        for _ in range(args.repeats):
+            if time.monotonic() + len(samples) * (args.seconds + WARM_UP_S + 2) > deadline:
+                print("budget exhausted: fewer rounds than asked", file=sys.stderr)
+                break
+            for name, target in targets.items():
+                samples[name].append(load(target, args, [processes[name].pid]))
+            samples[IN_PROCESS].append(in_process(index_dir, args))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    base = in_process_latencies(index_dir, len(load.latencies) or 1, deadline)
-    http_stats, base_stats, seq_stats = summarize(load.latencies), summarize(base), summarize(sequential.latencies)
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
-        "config": {"clients": args.clients, "requests_per_client": args.requests, "questions": QUESTIONS},
-        "index_build_s": None if build_s is None else round(build_s, 2),
-        "http": {
-            **http_stats, "errors": len(load.errors), "error_kinds": sorted(set(load.errors)),
-            "wall_s": round(load.wall_s, 3),
-            "throughput_rps": round(len(load.latencies) / load.wall_s, 2) if load.wall_s else 0.0,
-        },
-        "http_sequential": {**seq_stats, "errors": len(sequential.errors)},
-        "in_process": {**base_stats, "throughput_rps": round(len(base) / sum(base), 2) if base else 0.0},
-        "ratio": ratios(http_stats, base_stats),
-        "ratio_sequential": ratios(seq_stats, base_stats),
-        "command": "python bench/load_bench.py " + " ".join(sys.argv[1:]),
-    }
+        for process in set(processes.values()):
+            process.terminate()
+        for process in set(processes.values()):
+            process.wait(timeout=60)
+    return {name: median_sample(rounds) for name, rounds in samples.items() if rounds}
 
 
-def ratios(http: dict[str, float], base: dict[str, float]) -> dict[str, float]:
-    """Return HTTP/in-process ratios of p50, p95 and max latency."""
-    keys = ("p50_ms", "p95_ms", "max_ms")
-    return {key: round(http[key] / base[key], 2) for key in keys if base.get(key) and key in http}
-
-
-def report(result: dict) -> None:
-    """Print the summary table."""
-    http, base, seq = result["http"], result["in_process"], result["http_sequential"]
-    print(f"load: {result['config']['clients']} clients x {result['config']['requests_per_client']} requests")
-    print(f"{'':16}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'req/s':>10}")
-    rows = (("HTTP concurrent", http), ("HTTP 1 client", seq), ("in-process", base))
-    for name, row in rows:
-        rps = row.get("throughput_rps", "")
-        print(f"{name:16}{row['n']:>6}{row['p50_ms']:>10}{row['p95_ms']:>10}{row['max_ms']:>10}{rps:>10}")
-    print(f"ratio HTTP concurrent/in-process: {result['ratio']}")
-    print(f"ratio HTTP 1 client/in-process:   {result['ratio_sequential']}")
-    print(f"errors: {http['errors'] + seq['errors']} {http['error_kinds']}")
+def report(run: dict) -> None:
+    """Print the summary table and the ratios."""
+    config = run["config"]
+    print(f"{config['clients']} clients over {config['client_procs']} processes, {config['seconds']} s x "
+          f"{config['repeats']} rounds, k = {config['k']} (medians over rounds)")
+    print(f"{'':28}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'client cpu':>12}{'server cpu':>12}"
+          f"{'cpu ms/req':>12}{'errors':>8}")
+    for name, row in run["results"].items():
+        print(f"{name:28}{row['rps']:>9}{row['p50_ms']:>9}{row['p95_ms']:>9}"
+              f"{row['client_cpu']:>12}{row['server_cpu']:>12}{row['server_cpu_ms']:>12}{row['errors']:>8}")
+    for pair, ratio in run["ratios"].items():
+        print(f"ratio {pair}: {ratio}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Return the exit code: 0 when every request succeeded within the budget."""
     args = parse_args(argv)
+    started = time.perf_counter()
     deadline = time.monotonic() + args.budget_s
+    host = machine()
     with tempfile.TemporaryDirectory(prefix="qa-load-") as tmp:
         index_dir, build_s = args.index_dir, None
         if index_dir is None:
             index_dir = Path(tmp) / "index"
             build_s = build_index(index_dir)
-        result = measure(args, index_dir, build_s, deadline)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    report(result)
-    print(f"wrote {args.out}")
-    expected = args.clients * args.requests
-    failed = result["http"]["errors"] + result["http_sequential"]["errors"]
-    return 0 if failed == 0 and result["http"]["n"] == expected else 1
+        results = measure(args, index_dir.resolve(), deadline)
+    searches = [name for name in results if name.startswith("search")]
+    best = max(searches, key=lambda name: float(results[name]["rps"]))  # type: ignore[arg-type]
+    run = {
+        "machine": host,
+        "config": {"clients": args.clients, "client_procs": args.client_procs, "workers": args.workers,
+                   "seconds": args.seconds, "repeats": args.repeats, "k": args.k, "queries": QUERIES,
+                   "engine_path": str(args.engine_path) if args.engine_path else None},
+        "index_build_s": None if build_s is None else round(build_s, 2),
+        "results": results,
+        "ratios": ratios(results, best),
+        "command": "python bench/load_bench.py " + " ".join(sys.argv[1:]),
+    }
+    report(run)
+    print(end_run(run, host, started))
+    save_run(run, args.out)
+    failed = sum(int(row["errors"]) for row in results.values())  # type: ignore[call-overload]
+    complete = all(len(row["rounds"]) == args.repeats for row in results.values())  # type: ignore[arg-type]
+    return 0 if failed == 0 and complete else 1
 
 
 if __name__ == "__main__":

@@ -293,19 +293,28 @@ def serve(
                                                 show_default=False)] = None,
     port: Annotated[int | None, typer.Option(help="port [default: QA_PORT or 8000]", show_default=False)] = None,
     index: IndexOption = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, show_default=False,
+                                                help="server processes [default: QA_WORKERS or 1]")] = None,
+    access_log: Annotated[bool | None, typer.Option("--access-log/--no-access-log", show_default=False,
+                                                    help="log every request [default: QA_ACCESS_LOG or off]")] = None,
 ) -> None:
     """Start the HTTP service (JSON API, OpenAI-compatible chat, web page); runs until stopped (Ctrl-C).
 
     \b
     Examples:
       qa-engine serve
+      qa-engine serve --workers 2        # one process per core, each following the index's generation
       QA_API_KEY=secret qa-engine serve --host 0.0.0.0 --port 8080
     """
     from qa_engine.api.app import serve as run_server
 
     settings = _settings(index)
-    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    run_server(settings.model_copy(update=updates))
+    options = {"host": host, "port": port, "workers": workers, "access_log": access_log}
+    updates = {k: v for k, v in options.items() if v is not None}
+    try:
+        run_server(settings.model_copy(update=updates))
+    except QAEngineError as exc:
+        _fail(exc)
 
 
 def main() -> None:

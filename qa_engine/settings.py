@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     # origins besides the server's own that may write (POST/DELETE); a browser page elsewhere is refused
     allowed_origins: Annotated[list[str], NoDecode] = []
     index_poll_s: float = Field(0.5, gt=0)  # how often a server looks for a generation another process committed
+    workers: Annotated[int, Field(ge=1, le=64)] = 1  # server processes, each opening the index read-only
+    access_log: bool = False  # one uvicorn log line per request
 
     # milvus (QA_BACKEND=milvus)
     milvus_uri: str | None = None  # a milvus-lite path ending in .db, or a server: http://host:19530

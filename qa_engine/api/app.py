@@ -6,12 +6,14 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.types import Scope
+from uvicorn.supervisors import Multiprocess
 
 from qa_engine.api.errors import install_error_handlers
 from qa_engine.api.limits import MULTIPART_SLACK, BodyLimitMiddleware
@@ -21,6 +23,8 @@ from qa_engine.api.schemas import error_responses
 from qa_engine.api.security import SecurityMiddleware, exposure_warning
 from qa_engine.api.state import EngineHolder
 from qa_engine.api.uploads import remove_stale_temporaries, upload_dir
+from qa_engine.api.workers import Workers
+from qa_engine.errors import ConfigError
 from qa_engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -67,12 +71,30 @@ def body_limit(settings: Settings, scope: Scope) -> int:
     return settings.max_body_bytes
 
 
+def check_workers(settings: Settings) -> None:
+    """Return None when `settings.workers` processes can serve this index; raise ConfigError when not."""
+    if settings.workers > 1 and settings.backend == "milvus" and (settings.milvus_uri or "").endswith(".db"):
+        raise ConfigError(f"--workers {settings.workers} needs a Milvus server: the milvus-lite file "
+                          f"QA_MILVUS_URI={settings.milvus_uri} is opened by one process at a time")
+
+
 def serve(settings: Settings) -> None:
-    """Return when the server stops: runs uvicorn on settings.host:port after printing the URL."""
-    app = create_app(settings)
+    """Return when the server stops: runs uvicorn on settings.host:port after printing the URL, in
+    `settings.workers` processes, each with its own engine on the index (`workers.py`). Raises ConfigError
+    when the index cannot be shared by that many processes."""
+    check_workers(settings)
     url = f"http://{settings.host}:{settings.port}"
-    print(f"qa-engine serving {settings.index_dir} at {url}/  (API docs: {url}/docs)", flush=True)
+    workers = f", {settings.workers} workers" if settings.workers > 1 else ""
+    print(f"qa-engine serving {settings.index_dir} at {url}/{workers}  (API docs: {url}/docs)", flush=True)
     warning = exposure_warning(settings)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")).run()
+    # A factory of picklable parts, so that each worker process (spawned, not forked) builds its own app.
+    config = uvicorn.Config(partial(create_app, settings), factory=True, host=settings.host, port=settings.port,
+                            workers=settings.workers, log_level="info", access_log=settings.access_log)
+    if settings.workers == 1:
+        uvicorn.Server(config).run()
+    elif sys.platform == "linux":  # the kernel balances SO_REUSEPORT sockets on Linux only
+        Workers(config).run()
+    else:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the app's settings, engine, metrics, API-key checks and the engine threadpool."""
+"""FastAPI dependencies: the app's settings, engine, metrics, API-key checks and the engine threadpool.
+
+The dependencies are `async def` even where they only read an attribute: FastAPI runs a plain `def`
+dependency in the threadpool, a thread hand-off per dependency and request."""
 
 from __future__ import annotations
 
@@ -28,19 +31,19 @@ T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, description="The server's API key (settings.api_key), if one is set")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """Return the Settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_holder(request: Request) -> EngineHolder:
+async def get_holder(request: Request) -> EngineHolder:
     """Return the app's EngineHolder."""
     holder: EngineHolder = request.app.state.engine_holder
     return holder
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """Return the app's Metrics."""
     metrics: Metrics = request.app.state.metrics
     return metrics
@@ -87,7 +90,7 @@ async def run_engine(
     request: Request, op: str, func: Callable[..., T], *args: object, **kwargs: object
 ) -> T:
     """Return `func(*args, **kwargs)` run in a worker thread, bounded by `settings.request_timeout_s` (504)."""
-    settings = get_settings(request)
+    settings: Settings = request.app.state.settings
     started = time.perf_counter()
     try:
         with anyio.fail_after(settings.request_timeout_s):
@@ -96,7 +99,22 @@ async def run_engine(
         raise ApiError(
             504, "timeout", f"{op} took longer than request_timeout_s={settings.request_timeout_s}s"
         ) from exc
-    get_metrics(request).engine_latency.labels(op).observe(time.perf_counter() - started)
+    request.app.state.metrics.engine_latency.labels(op).observe(time.perf_counter() - started)
+    return result
+
+
+def is_quick_search(settings: Settings, mode: str | None) -> bool:
+    """Return True when a search is a local BM25 lookup without a reranker: about a millisecond of CPU, with no
+    model to load and no server to wait for. Handing it to a worker thread costs more than the search itself
+    (bench/README.md, load_bench), so it runs on the event loop, where request_timeout_s cannot interrupt it."""
+    return settings.backend == "local" and (mode or settings.retrieval_mode) == "bm25" and not settings.reranker
+
+
+def run_engine_inline(request: Request, op: str, func: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """Return `func(*args, **kwargs)` called on the event loop, timed like `run_engine`: for quick calls only."""
+    started = time.perf_counter()
+    result = func(*args, **kwargs)
+    request.app.state.metrics.engine_latency.labels(op).observe(time.perf_counter() - started)
     return result
 
 
@@ -104,7 +122,7 @@ async def run_engine_write(request: Request, op: str, func: Callable[..., T], *a
     """Return `func(*args)` run in a worker thread without a timeout: an index write is never abandoned."""
     started = time.perf_counter()
     result = await anyio.to_thread.run_sync(partial(func, *args))
-    get_metrics(request).engine_latency.labels(op).observe(time.perf_counter() - started)
+    request.app.state.metrics.engine_latency.labels(op).observe(time.perf_counter() - started)
     return result
 
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from qa_engine import Engine
+from qa_engine import Engine, Settings
+from qa_engine.api.deps import is_quick_search
 from qa_engine.api.server import BackgroundServer
 
 from .conftest import WHY_QUESTION
@@ -94,6 +95,32 @@ def test_ask_rejects_bad_requests(client: httpx.Client, payload: dict, status: i
 def test_malformed_json_is_a_json_error(client: httpx.Client) -> None:
     response = client.post("/v1/ask", content=b"{not json", headers={"content-type": "application/json"})
     assert_error(response, 422, "validation_error")
+
+
+def test_search_matches_in_process_engine(client: httpx.Client, engine: Engine) -> None:
+    """The hits, encoded straight from the dataclasses, are `Hit.to_dict()` of the engine's own search."""
+    for query in ("稀土材料 毛利率为负", "price of rare earth concentrate"):
+        over_http = client.post("/v1/search", json={"query": query, "k": 5}).json()
+        assert over_http == {"query": query, "hits": [hit.to_dict() for hit in engine.search(query, k=5)]}
+
+
+def test_bm25_search_runs_on_the_event_loop(make_server: Callable[..., BackgroundServer]) -> None:
+    """A local BM25 search is not handed to a thread, so a timeout that no thread hand-off meets leaves it be."""
+    server = make_server(request_timeout_s=1e-6)
+    response = httpx.post(f"{server.url}/v1/search", json={"query": "稀土 毛利率", "mode": "bm25"}, timeout=30)
+    assert response.status_code == 200 and response.json()["hits"]
+    assert_error(httpx.post(f"{server.url}/v1/ask", json={"question": WHY_QUESTION}, timeout=30), 504, "timeout")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "mode", "quick"),
+    [({}, None, True), ({}, "bm25", True), ({"retrieval_mode": "hybrid"}, None, False), ({}, "dense", False),
+     ({"retrieval_mode": "hybrid"}, "bm25", True), ({"backend": "milvus"}, None, False),
+     ({"reranker": "some/cross-encoder"}, "bm25", False)],
+)
+def test_only_local_bm25_searches_skip_the_threadpool(overrides: dict, mode: str | None, quick: bool) -> None:
+    """Searches that may load a model or wait on a server keep the worker thread and its timeout."""
+    assert is_quick_search(Settings(**overrides), mode) is quick
 
 
 def test_search_rejects_unknown_mode(client: httpx.Client) -> None:

@@ -1,9 +1,11 @@
 """`qa-engine serve` as its own process, as users run it: warmed up before /readyz says ready, following index
-writes made by another process (`qa-engine ingest`, `qa-engine docs rm`) within a second or two, and
-cleaning up after a predecessor killed in the middle of an upload."""
+writes made by another process (`qa-engine ingest`, `qa-engine docs rm`) within a second or two, in every
+worker with `--workers`, and cleaning up after a predecessor killed in the middle of an upload."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from qa_engine.api.server import free_port
@@ -158,3 +161,122 @@ def test_an_upload_cut_short_by_a_killed_server_is_cleaned_up(index_copy: Path, 
     assert not [p.name for p in uploads.iterdir() if p.name.startswith(".upload-")]
     assert "long_co.txt" not in sources(restarted)
     assert httpx.post(f"{restarted.url}/v1/search", json={"query": "稀土"}, timeout=30).status_code == 200
+
+
+class WorkerClients:
+    """One keep-alive connection to each worker process of a `serve --workers N` server. Which worker holds a
+    connection is read from the OS (the worker's accepted sockets), since the kernel picks it by a hash."""
+
+    def __init__(self, server: ServeProcess) -> None:
+        self.port = server.port
+        self.workers = [psutil.Process(pid) for pid in listening_workers(server.process.pid, server.port)]
+        self.connections: dict[int, http.client.HTTPConnection] = {}
+
+    @property
+    def pids(self) -> list[int]:
+        return [worker.pid for worker in self.workers]
+
+    def request(self, pid: int, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Return the JSON that worker `pid` answers, reconnecting once when it closed an idle connection."""
+        for _ in range(2):
+            connection = self.connection(pid)
+            try:
+                return send_json(connection, method, path, body)
+            except (OSError, http.client.HTTPException):
+                self.connections.pop(pid).close()
+        raise AssertionError(f"worker {pid} did not answer {method} {path}")
+
+    def connection(self, pid: int) -> http.client.HTTPConnection:
+        """Return a connection that worker `pid` accepted, opening new ones until one lands there."""
+        for _ in range(64):  # each lands on a worker at random: 64 misses in a row means the worker is gone
+            if pid in self.connections:
+                return self.connections[pid]
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            send_json(connection, "GET", "/healthz")
+            owner = self.owner(connection.sock.getsockname()[1])
+            if owner is None or owner in self.connections:
+                connection.close()
+            else:
+                self.connections[owner] = connection
+        raise AssertionError(f"no connection reached worker {pid}")
+
+    def owner(self, client_port: int) -> int | None:
+        """Return the pid of the worker holding the connection from `client_port`."""
+        for worker in self.workers:
+            if any(c.raddr and c.raddr.port == client_port for c in worker.net_connections(kind="tcp")):
+                return worker.pid
+        return None
+
+    def close(self) -> None:
+        for connection in self.connections.values():
+            connection.close()
+
+
+def listening_workers(pid: int, port: int) -> list[int]:
+    """Return the pids of the processes under `pid` that listen on `port`."""
+    pids = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in child.net_connections("tcp")):
+                pids.append(child.pid)
+        except psutil.NoSuchProcess:  # a worker that just died (zombies included)
+            continue
+    return pids
+
+
+def send_json(connection: http.client.HTTPConnection, method: str, path: str,
+              body: dict[str, Any] | None = None) -> Any:
+    """Return the JSON answer to one request on `connection` (asserting a 200)."""
+    payload = json.dumps(body).encode() if body is not None else None
+    connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    text = response.read()
+    assert response.status == 200, text
+    return json.loads(text)
+
+
+def test_every_worker_follows_writes_by_another_process(index_copy: Path, tmp_path: Path,
+                                                        serve: Callable[..., ServeProcess]) -> None:
+    """`serve --workers 2`: each worker has its own engine, and each switches to a generation that another
+    process, or the other worker, committed."""
+    server = serve(index_copy, QA_WORKERS="2")
+    workers = WorkerClients(server)
+    assert len(workers.pids) == 2
+    first, second = workers.pids
+
+    def listed(pid: int) -> list[str]:
+        return [d["source"] for d in workers.request(pid, "GET", "/v1/documents")["documents"]]
+
+    documents = len(listed(first))
+    assert len(listed(second)) == documents
+    filing = tmp_path / "incoming" / "workers_co.txt"
+    filing.parent.mkdir()
+    filing.write_text("多进程测试材料股份有限公司2024年年度报告\n公司钕铁硼磁材出货量同比增长百分之三十七。\n",
+                      encoding="utf-8")
+    cli("ingest", str(filing), "--index", str(index_copy))
+    for pid in workers.pids:
+        assert wait_for(lambda: "workers_co.txt" in listed(pid), FOLLOW_WITHIN_S) < FOLLOW_WITHIN_S  # noqa: B023
+        hits = workers.request(pid, "POST", "/v1/search", {"query": "钕铁硼磁材出货量"})["hits"]
+        assert hits and "钕铁硼磁材" in hits[0]["text"]
+    doc_id = hits[0]["doc_id"]
+    assert workers.request(first, "DELETE", f"/v1/documents/{doc_id}") == {"removed": doc_id}
+    wait_for(lambda: "workers_co.txt" not in listed(second), FOLLOW_WITHIN_S)
+    assert len(listed(second)) == len(listed(first)) == documents
+    workers.close()
+
+
+def test_a_worker_that_dies_is_replaced(index_copy: Path, serve: Callable[..., ServeProcess]) -> None:
+    server = serve(index_copy, QA_WORKERS="2")
+    killed, kept = listening_workers(server.process.pid, server.port)
+    os.kill(killed, signal.SIGKILL)
+
+    def replaced() -> bool:
+        pids = listening_workers(server.process.pid, server.port)
+        return len(pids) == 2 and killed not in pids and kept in pids
+
+    wait_for(replaced, 120)
+    server.wait_ready()
+    workers = WorkerClients(server)
+    for pid in workers.pids:
+        assert workers.request(pid, "POST", "/v1/search", {"query": "稀土 毛利率"})["hits"]
+    workers.close()
