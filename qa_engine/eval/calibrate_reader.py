@@ -34,7 +34,7 @@ def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[Row]:
     """Per dev question: (calibration inputs, answerable, best sentence holds the answer); the inputs are None
     where the reader answers at confidence 0 whatever the calibration (no sentence, or off topic)."""
     reader = HeuristicReader()
-    rows: list[tuple[tuple[float, float, float] | None, bool, bool]] = []
+    rows: list[Row] = []
     for item in load_gold(gold, split="dev"):
         reading = engine.prepare(item.question)
         scored = reader.score(reading.analysis, reading.passages)

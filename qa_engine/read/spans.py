@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from qa_engine.read.cues import DATE, ENUMERATION, NUMBER_WITH_UNIT, UNITS
 from qa_engine.resources.wordlists import UNIT_GROUPS, load_word_list
 
-Span = tuple[int, int]
+Offsets = tuple[int, int]  # [start, end) inside one sentence (ingest.sentences.Span is in a document)
 
 DATE_RANGE = re.compile(f"(?:{DATE.pattern})(?:至|到|-|—|～|~)(?:{DATE.pattern})")
 ORGANISATION_WORDS = load_word_list("organisation_suffixes.tsv")
@@ -52,7 +52,7 @@ UNIT_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
 )
 
 
-def number_span(sentence: str, anchors: Sequence[int], question: str) -> Span | None:
+def number_span(sentence: str, anchors: Sequence[int], question: str) -> Offsets | None:
     """The number with a unit nearest after the focus, preferring the unit the question implies, kept whole:
     a range ("1.2亿元至1.5亿元") and its qualifier ("约", "不超过", "以上"); a stock code when a code is asked."""
     if ASKS_CODE.search(question) and (codes := [(m.start(), m.end()) for m in STOCK_CODE.finditer(sentence)]):
@@ -64,7 +64,7 @@ def number_span(sentence: str, anchors: Sequence[int], question: str) -> Span | 
     return _whole_number(sentence, found) if found else None
 
 
-def _whole_number(sentence: str, span: Span) -> Span:
+def _whole_number(sentence: str, span: Offsets) -> Offsets:
     """`span` widened to the range it is one end of, and to the qualifier before or after it."""
     start, end = span
     if before := RANGE_START.search(sentence[:start]):
@@ -78,14 +78,14 @@ def _whole_number(sentence: str, span: Span) -> Span:
     return start, end
 
 
-def date_span(sentence: str, anchors: Sequence[int]) -> Span | None:
+def date_span(sentence: str, anchors: Sequence[int]) -> Offsets | None:
     """A date range ("2015年6月17日至2024年6月17日") or the date nearest after the focus."""
     ranges = [(m.start(), m.end()) for m in DATE_RANGE.finditer(sentence)]
     full = [(m.start(), m.end()) for m in DATE.finditer(sentence) if "月" in m.group() or "-" in m.group()]
     return nearest(ranges or full or [(m.start(), m.end()) for m in DATE.finditer(sentence)], anchors)
 
 
-def entity_span(sentence: str, anchors: Sequence[int], question: str, exclude: Sequence[str] = ()) -> Span | None:
+def entity_span(sentence: str, anchors: Sequence[int], question: str, exclude: Sequence[str] = ()) -> Offsets | None:
     """The name the question asks for: a quoted name when it asks for a full name, a method ("产量法") when it
     asks how something is done, a person after a role word when it asks for an individual; otherwise the person
     or organisation nearest the focus (never one the question itself names), or a table row's label."""
@@ -100,11 +100,11 @@ def entity_span(sentence: str, anchors: Sequence[int], question: str, exclude: S
     return nearest(sorted(people + orgs), anchors) or _row_label(sentence)
 
 
-def _named(pattern: re.Pattern[str], sentence: str) -> list[Span]:
+def _named(pattern: re.Pattern[str], sentence: str) -> list[Offsets]:
     return [(m.start("name"), m.end("name")) for m in pattern.finditer(sentence)]
 
 
-def _row_label(sentence: str) -> Span | None:
+def _row_label(sentence: str) -> Offsets | None:
     """The first cell of a table row ("源通新材料\t子公司\t…")."""
     if "\t" not in sentence:
         return None
@@ -112,7 +112,7 @@ def _row_label(sentence: str) -> Span | None:
     return (0, end) if end > 0 else None
 
 
-def list_span(sentence: str) -> Span | None:
+def list_span(sentence: str) -> Offsets | None:
     """The longest 、-enumeration, trimmed to its items: lead-in words before the first ("通过实施总量控制" →
     实施总量控制) and the tail after the last ("稀土铝镁合金等方面" → 稀土铝镁合金)."""
     matches = list(ENUMERATION.finditer(sentence))
@@ -136,20 +136,20 @@ def _first_item_start(first: str, typical: int) -> int:
     return leads[-1] if leads else max(0, len(first) - typical)
 
 
-def nearest(spans: Sequence[Span], anchors: Sequence[int]) -> Span | None:
+def nearest(spans: Sequence[Offsets], anchors: Sequence[int]) -> Offsets | None:
     """The span closest after an anchor (a focus term's end); one before an anchor costs double."""
     if not spans:
         return None
     if not anchors:
         return spans[0]
 
-    def cost(span: Span) -> int:
+    def cost(span: Offsets) -> int:
         return min(span[0] - a if span[0] >= a else 2 * (a - span[1]) + 1 for a in anchors)
 
     return min(spans, key=cost)
 
 
-def _organisations(sentence: str) -> list[Span]:
+def _organisations(sentence: str) -> list[Offsets]:
     out = []
     for match in ORGANISATION.finditer(sentence):
         start, text = match.start(), match.group()
