@@ -8,6 +8,7 @@ wraps them); every --help has examples; exit codes are documented in `qa-engine 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -217,6 +218,8 @@ def search(
     if as_json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
         return
+    if not hits:
+        print("no passage matches the query", file=sys.stderr)
     for i, h in enumerate(hits, start=1):
         console.print(f"[bold]{i}. {escape(h.title)}[/bold] p.{h.page} · {escape(h.section or '-')}  "
                       f"(fused score {h.score:.4f})  {h.doc_id}", highlight=False, soft_wrap=True)

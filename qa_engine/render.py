@@ -32,8 +32,11 @@ def render_answer(answer: Answer, lang: str | None = None, templates: Path | Non
     lang = "en" if (lang or answer.lang) == "en" else "zh"
     folder = prompts_dir(templates)
     if answer.text is None:
+        template = _template(folder, f"not_found_{lang}.txt")
+        if not answer.hits:  # an empty index or nothing near the question: the message without its passages header
+            return template.split("\n\n", 1)[0].format(passages="").strip()
         passages = "\n".join(_passage(folder, h.title, h.page, h.text) for h in answer.hits[:3])
-        return _template(folder, f"not_found_{lang}.txt").format(passages=passages)
+        return template.format(passages=passages)
     citations = "\n".join(
         _template(folder, f"citation_{lang}.txt").format(
             n=i, title=c.title, page=c.page, section=c.section or "-", quote=c.quote

@@ -9,6 +9,7 @@ import pytest
 from qa_engine import Engine, Settings
 from qa_engine.errors import DocumentNotFoundError
 from qa_engine.ingest.loaders import decode_text
+from qa_engine.render import render_answer
 from tests.helpers.filings import write_chinese_pdf
 
 PDF_PAGES = (
@@ -174,6 +175,22 @@ def test_remove_document(tmp_path: Path) -> None:
         assert [d.source for d in reopened.documents()] == ["b.txt"]
     again = Engine.build([folder], settings)  # the removed file comes back as new
     assert again.added == ["a.txt"]
+
+
+def test_removing_every_document_leaves_an_empty_index_that_answers_not_found(tmp_path: Path) -> None:
+    folder, _, settings = _two_filings(tmp_path)
+    Engine.build([folder], settings)
+    with Engine.open(settings.index_dir, settings) as engine:
+        for document in list(engine.documents()):
+            engine.remove(document.doc_id)
+        assert list(engine.documents()) == []
+        assert engine.search("稀土精矿 采购", k=5) == []
+        answer = engine.ask("稀土精矿采购价格是多少？")
+        assert answer.text is None and answer.citations == ()
+        assert render_answer(answer, "zh") == "未在已索引的文件中找到答案。"  # no empty passages header
+    with Engine.open(settings.index_dir, settings) as reopened:  # the empty generation was written and loads
+        assert list(reopened.documents()) == []
+    assert sorted(Engine.build([folder], settings).added) == ["a.txt", "b.txt"]
 
 
 def test_file_changed_into_a_copy_of_another_is_not_a_crash(tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ class SparseIndex:
 
     @classmethod
     def build(cls, token_lists: Sequence[Sequence[str]], k1: float, b: float) -> SparseIndex:
+        if not token_lists:  # every document removed: bm25s cannot index an empty corpus
+            return cls(np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(1, np.int64), {}, 0)
         import bm25s
 
         model = bm25s.BM25(k1=k1, b=b, backend=_backend())
@@ -44,6 +46,9 @@ class SparseIndex:
                    model.nonoccurrence_array, model)
 
     def save(self, folder: Path) -> None:
+        if self.size == 0:
+            _save_empty(folder)
+            return
         if self._model is None:
             raise ValueError("only a SparseIndex built in this process can be saved")
         self._model.save(str(folder))  # type: ignore[attr-defined]
@@ -92,6 +97,15 @@ class SparseIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _save_empty(folder: Path) -> None:
+    """The files `load` reads, for an index of no chunks."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, array in ((DATA, np.zeros(0, np.float32)), (INDICES, np.zeros(0, np.int32)), (INDPTR, np.zeros(1, np.int64))):
+        np.save(folder / name, array)
+    (folder / VOCAB).write_text("{}", encoding="utf-8")
+    (folder / PARAMS).write_text(json.dumps({"num_docs": 0, "dtype": "float32"}), encoding="utf-8")
 
 
 def _tokenized(corpus: list[list[str]]):  # type: ignore[no-untyped-def]
