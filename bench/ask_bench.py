@@ -160,10 +160,10 @@ def main(argv: list[str] | None = None) -> int:
 
     machine = machine_facts()
 
-    from qa_engine import Engine, Settings
+    from qa_engine import Engine, Settings, ingest
 
     imported = time.perf_counter()
-    report = Engine.build([FILINGS], Settings(index_dir=args.index))
+    report = ingest([FILINGS], Settings(index_dir=args.index))
     built = time.perf_counter()
     engine = Engine.open(args.index, Settings(index_dir=args.index, reader=args.reader))
     opened = time.perf_counter()

@@ -5,7 +5,7 @@ N× synthetic corpus, measured in the same run; ratios are Milvus / local.
     python bench/backend_bench.py --milvus-uri http://localhost:19530   # a Milvus standalone/cluster
 
 Per backend, in fresh subprocesses run one after the other (a milvus-lite folder is served by one process):
-  build    Engine.build of the corpus into a new index: wall time and chunks/s end to end (chunking, embedding,
+  build    qa_engine.ingest of the corpus into a new index: wall time and chunks/s end to end (chunking, embedding,
            generation files, and for Milvus the upserts). Then the index write alone over the same chunks and
            vectors: bm25s + FAISS build (local) vs upsert into an empty collection (Milvus).
   measure  Engine.open, one warm-up pass, then `--rounds` rounds over the first `--queries` of search_bench's
@@ -46,13 +46,13 @@ def settings_for(backend: str, index_dir: Path, milvus_uri: str | None):  # type
 
 # ---- subprocess stages ---------------------------------------------------------------------------
 def child_build(backend: str, corpus: Path, index_dir: Path, milvus_uri: str | None) -> dict[str, object]:
-    from qa_engine import Engine
+    from qa_engine import Engine, ingest
 
     shutil.rmtree(index_dir, ignore_errors=True)
     shutil.rmtree(index_dir.with_name(index_dir.name + "-milvus.db"), ignore_errors=True)
     settings = settings_for(backend, index_dir, milvus_uri)
     started = time.perf_counter()
-    Engine.build([corpus], settings)
+    ingest([corpus], settings)
     build_s = time.perf_counter() - started
     with Engine.open(index_dir, settings) as engine:
         chunks = engine._snapshot.chunks
@@ -142,7 +142,7 @@ def bench_backend(backend: str, args: argparse.Namespace, corpus: Path, deadline
 
 def print_report(results: dict[str, dict[str, object]]) -> None:
     local, milvus = results["local"], results["milvus"]
-    print("\ningest (Engine.build end to end; index write alone); ratio = milvus / local (> 1: milvus slower)")
+    print("\ningest (qa_engine.ingest end to end; index write alone); ratio = milvus / local (> 1: milvus slower)")
     print(f"{'backend':>8} {'chunks':>7} | {'build s':>8} {'chunks/s':>9} | {'write s':>8} {'chunks/s':>9}")
     for name, part in results.items():
         b = part["build"]

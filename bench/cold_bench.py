@@ -31,7 +31,7 @@ QUESTIONS = ["为什么有研新材2024年稀土材料毛利率为负？", "北�
 SPLIT = """
 import json, sys, time
 t0 = time.perf_counter()
-from qa_engine import Engine
+from qa_engine import Engine, ingest
 t1 = time.perf_counter()
 engine = Engine.open(sys.argv[1])
 t2 = time.perf_counter()
@@ -75,7 +75,7 @@ def summary(rows: list[dict[str, object]]) -> dict[str, object]:
 
 def ensure_index(index: Path, env: dict[str, str]) -> None:
     if not (index / "store.sqlite").exists():
-        code = f"from qa_engine import Engine, Settings; Engine.build([{str(ROOT / 'data' / 'filings')!r}], " \
+        code = f"from qa_engine import Settings, ingest; ingest([{str(ROOT / 'data' / 'filings')!r}], " \
                f"Settings(index_dir={str(index)!r}))"
         timed([sys.executable, "-c", code], env)
 

@@ -6,7 +6,7 @@ searches in process and /healthz over HTTP, measured in the same run.
     python bench/load_bench.py --engine-path /tmp/old           # also serve an older tree (git archive) as-is
 
 Steps (bounded by --budget-s; exits 1 on any failed request or when the budget runs out):
-  1. build   Engine.build over data/filings into a temp folder (skipped with --index-dir).
+  1. build   qa_engine.ingest over data/filings into a temp folder (skipped with --index-dir).
   2. serve   one `qa-engine serve --workers N` subprocess per configuration on 127.0.0.1 (plus the older
              tree's single-worker server with --engine-path); all wait for /readyz, then sit idle while
              the others are measured.
@@ -107,11 +107,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def build_index(folder: Path) -> float:
-    """Return the seconds Engine.build took to index data/filings into `folder`."""
-    from qa_engine import Engine, Settings
+    """Return the seconds qa_engine.ingest took to index data/filings into `folder`."""
+    from qa_engine import Settings, ingest
 
     started = time.perf_counter()
-    report = Engine.build([FILINGS], Settings(index_dir=folder))
+    report = ingest([FILINGS], Settings(index_dir=folder))
     if not report.ok:
         raise SystemExit(f"index build failed: {report.failed}")
     return time.perf_counter() - started

@@ -7,7 +7,7 @@ writes with bm25s; see bench/baselines.py).
     python bench/search_bench.py --scales 100 --budget-s 7200   # the 100× run (long: see bench/README.md)
 
 Per scale, in fresh subprocesses (so peak RSS is per stage and imports are not shared):
-  build    Engine.build into a new index folder: wall time and peak RSS (`getrusage(RUSAGE_SELF).ru_maxrss`
+  build    qa_engine.ingest into a new index folder: wall time and peak RSS (`getrusage(RUSAGE_SELF).ru_maxrss`
            of the build process, imports included).
   measure  Engine.open, a first (cold) query per mode, a warm-up pass (hybrid), then `--rounds` rounds over QUERIES
            for modes bm25 / dense / hybrid and for the baseline, interleaved per round so that machine noise
@@ -107,11 +107,11 @@ QUERIES = [
 def child_build(corpus: Path, index_dir: Path) -> dict[str, object]:
     """Builds `index_dir` from `corpus`; wall times, peak RSS and sizes."""
     started = time.perf_counter()
-    from qa_engine import Engine, Settings
+    from qa_engine import Engine, Settings, ingest
 
     imported = time.perf_counter()
     shutil.rmtree(index_dir, ignore_errors=True)
-    report = Engine.build([corpus], Settings(index_dir=index_dir))
+    report = ingest([corpus], Settings(index_dir=index_dir))
     built = time.perf_counter()
     engine = Engine.open(index_dir)
     snapshot = engine._snapshot

@@ -4,7 +4,7 @@
     python bench/soak.py --clients 8 --duration-s 300 --index-dir index
 
 Steps (exits 1 on any error):
-  1. build   Engine.build over data/filings into a temp folder (a copy of --index-dir when given).
+  1. build   qa_engine.ingest over data/filings into a temp folder (a copy of --index-dir when given).
   2. serve   `qa-engine serve` in its own process on 127.0.0.1 and a free port; wait for /readyz.
   3. soak    for --duration-s: --clients threads, each with its own keep-alive client, alternate /v1/ask
              and /v1/search (questions round-robin, a company filter on every third search), while

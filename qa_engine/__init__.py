@@ -42,11 +42,13 @@ def __getattr__(name: str) -> Any:
 importlib.import_module("qa_engine.ingest")
 
 
-def ingest(paths: Iterable[str | Path], settings: Settings | None = None, rebuild: bool = False) -> IngestReport:
-    """Ingests files or folders into settings.index_dir (default `index/`) and returns the per-file report."""
-    from qa_engine.engine import Engine
+def ingest(paths: Iterable[str | Path], settings: Settings | None = None, rebuild: bool = False,
+           replace: bool = False) -> IngestReport:
+    """Ingests files or folders into settings.index_dir (default `index/`) and returns the per-file report
+    (`qa_engine.engine.ingest`: the one way to write an index; an open Engine writes with `add` and `remove`)."""
+    from qa_engine.engine import ingest as ingest_into_index
 
-    return Engine.build(paths, settings, rebuild=rebuild)
+    return ingest_into_index(paths, settings, rebuild=rebuild, replace=replace)
 
 
 __all__ = [

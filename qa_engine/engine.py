@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,10 +109,10 @@ class Engine:
     @classmethod
     def build(cls, paths: Iterable[str | Path], settings: Settings | None = None, rebuild: bool = False,
               replace: bool = False) -> IngestReport:
-        """Ingests files/folders into settings.index_dir (created if needed); returns the per-file report.
-        A file indexed before with other content is replaced only with `replace=True` (else a conflict)."""
-        settings = settings or Settings()
-        return ingest_paths(settings.index_dir, settings, paths, rebuild=rebuild, replace=replace)
+        """Deprecated: it returns a report, not an engine. Use `qa_engine.ingest` (or `engine.add`)."""
+        warnings.warn("Engine.build is deprecated: use qa_engine.ingest(paths, settings), which it calls",
+                      DeprecationWarning, stacklevel=2)
+        return ingest(paths, settings, rebuild=rebuild, replace=replace)
 
     def _load_snapshot(self) -> Snapshot:
         store = SQLiteStore(self.index_dir / STORE_FILE)
@@ -282,6 +283,15 @@ class _BoundRetriever:
 
     def retrieve(self, plan: QueryPlan, k: int) -> list[Hit]:
         return self.engine._search(self.snapshot, plan, k, self.filters, None)
+
+
+def ingest(paths: Iterable[str | Path], settings: Settings | None = None, rebuild: bool = False,
+           replace: bool = False) -> IngestReport:
+    """Ingests files or folders into settings.index_dir (default `index/`, created if needed) and returns the
+    per-file report. A file indexed before with other content is replaced only with `replace=True` (else a
+    conflict); `rebuild=True` re-chunks every document. An open Engine writes with `add` and `remove`."""
+    settings = settings or Settings()
+    return ingest_paths(settings.index_dir, settings, paths, rebuild=rebuild, replace=replace)
 
 
 def ingest_paths(index_dir: Path, settings: Settings, paths: Iterable[str | Path], rebuild: bool = False,

@@ -27,7 +27,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
 
 import pytest
 
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from tests.helpers.filings import FILINGS, REPO, copy_filings
 from tests.helpers.tiny_models import (
     build_cross_encoder,
@@ -52,7 +52,7 @@ def filings_dir() -> Path:
 def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index over every filing in data/filings, built once per session with default settings."""
     folder = tmp_path_factory.mktemp("index")
-    report = Engine.build([FILINGS], Settings(index_dir=folder))
+    report = ingest([FILINGS], Settings(index_dir=folder))
     assert report.ok and len(report.added) == 5, report.to_dict()
     return folder
 

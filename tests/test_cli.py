@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qa_engine import Engine, Settings
+from qa_engine import Settings, ingest
 from qa_engine.cli import app as cli
 
 WHY_QUESTION = "为什么有研新材2024年稀土材料毛利率为负？"
@@ -19,7 +19,7 @@ NARROW = {"COLUMNS": "40", "NO_COLOR": "1"}
 @pytest.fixture()
 def small_index(small_filings: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "index"
-    assert Engine.build([small_filings], Settings(index_dir=folder)).ok
+    assert ingest([small_filings], Settings(index_dir=folder)).ok
     return folder
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.static import StaticCorpusEmbedder, train_static_embedder
 
@@ -49,7 +49,7 @@ def test_single_word_corpus_still_builds(tmp_path: Path) -> None:
     source = tmp_path / "one.txt"
     source.write_text("稀土稀土稀土\n", encoding="utf-8")
     settings = Settings(index_dir=tmp_path / "index")
-    report = Engine.build([source], settings)
+    report = ingest([source], settings)
     assert report.ok and report.added == ["one.txt"]
     with Engine.open(settings.index_dir, settings) as engine:
         assert [h.text for h in engine.search("稀土", mode="hybrid")] == ["稀土稀土稀土"]
@@ -74,7 +74,7 @@ def test_building_and_dense_search_never_import_sentence_transformers(tmp_path: 
     script = (
         "import sys\nfrom qa_engine import Engine, Settings\n"
         f"s = Settings(index_dir={str(tmp_path / 'index')!r})\n"
-        f"Engine.build([{str(small_filings)!r}], s)\n"
+        f"ingest([{str(small_filings)!r}], s)\n"
         "hits = Engine.open(s.index_dir, s).search('稀土精矿', k=3, mode='dense')\n"
         "assert hits, 'no dense hits'\n"
         "print(sorted(m for m in ('sentence_transformers', 'torch') if m in sys.modules))\n"

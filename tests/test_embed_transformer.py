@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from qa_engine.embed.base import Embedder
 from qa_engine.embed.transformer import SentenceTransformerEmbedder
 from qa_engine.errors import ConfigError, IndexMismatchError
@@ -32,7 +32,7 @@ def tiny_index(tmp_path_factory: pytest.TempPathFactory, tiny_sentence_transform
                                                                  "001_7869416333b8ea17.txt"])
     settings = Settings(index_dir=tmp_path_factory.mktemp("st-index"), embedder=str(tiny_sentence_transformer),
                         retrieval_mode="hybrid")
-    report = Engine.build([folder], settings)
+    report = ingest([folder], settings)
     assert report.ok and len(report.added) == 2
     return settings
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import qa_engine
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from qa_engine.errors import (
     ConfigError,
     DocumentNotFoundError,
@@ -64,9 +64,17 @@ def test_ingest_function_builds_into_settings_index_dir(tmp_path: Path) -> None:
             engine.search("稀土精矿采购", mode="dense")  # an embedder="none" index has no vectors
 
 
+def test_engine_build_is_a_deprecated_alias_of_ingest(tmp_path: Path) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text("测试公告：公司完成稀土精矿采购。\n", encoding="utf-8")
+    with pytest.warns(DeprecationWarning, match="qa_engine.ingest"):
+        report = Engine.build([source], Settings(index_dir=tmp_path / "index", embedder="none"))
+    assert report.added == ["a.txt"]
+
+
 def test_searches_keep_working_while_a_writer_switches_the_index(tmp_path: Path, small_filings: Path) -> None:
     settings = Settings(index_dir=tmp_path / "index", embed_dim=16)
-    Engine.build([small_filings], settings)
+    ingest([small_filings], settings)
     extra = tmp_path / "extra"
     extra.mkdir()
     for i in range(3):

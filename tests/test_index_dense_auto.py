@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from qa_engine.errors import IndexMismatchError, InvalidQueryError
 
 
 def test_bm25_only_index_has_no_embedder_and_says_how_to_get_one(tmp_path: Path, small_filings: Path) -> None:
     settings = Settings(index_dir=tmp_path / "index", dense_index="auto")
-    assert Engine.build([small_filings], settings).ok
+    assert ingest([small_filings], settings).ok
     assert not (settings.index_dir / "embedder").exists()
     with Engine.open(settings.index_dir, settings) as engine:
         assert engine._snapshot.manifest.embedder == "none"
@@ -34,10 +34,10 @@ def test_hybrid_ingest_adds_vectors_and_later_bm25_ingests_keep_them(tmp_path: P
     for path in files[1:]:
         shutil.copy(path, more / path.name)
     bm25 = Settings(index_dir=tmp_path / "index", dense_index="auto")
-    Engine.build([first], bm25)
+    ingest([first], bm25)
     hybrid = bm25.model_copy(update={"retrieval_mode": "hybrid"})
-    Engine.build([first], hybrid, rebuild=True)
-    Engine.build([more], bm25)
+    ingest([first], hybrid, rebuild=True)
+    ingest([more], bm25)
     with Engine.open(bm25.index_dir, hybrid) as engine:
         assert engine._snapshot.manifest.embedder.startswith("static:")
         assert len(engine.search("稀土精矿", k=50, mode="dense")) == min(50, len(engine._snapshot.chunks))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from qa_engine import engine as engine_module
 from qa_engine.engine import ingest_paths
 from qa_engine.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
@@ -40,7 +40,7 @@ def _store_state(index_dir: Path) -> tuple[str | None, int, int]:
 @pytest.fixture()
 def small_index(tmp_path: Path, small_filings: Path) -> Settings:
     settings = Settings(index_dir=tmp_path / "index", embed_dim=SMALL_EMBED_DIM)
-    assert Engine.build([small_filings], settings).ok
+    assert ingest([small_filings], settings).ok
     return settings
 
 
@@ -101,7 +101,7 @@ def test_open_store_without_generation_says_how_to_build(tmp_path: Path) -> None
 def test_rebuild_keeps_chunk_ids_and_manifest_records_the_build(small_index: Settings, small_filings: Path) -> None:
     with Engine.open(small_index.index_dir, small_index) as engine:
         before = [[cid for cid, _ in r] for r in _results(engine)]
-    report = Engine.build([small_filings], small_index, rebuild=True)
+    report = ingest([small_filings], small_index, rebuild=True)
     assert sorted(report.unchanged) == sorted(p.name for p in small_filings.glob("*.txt")) and not report.added
     name, documents, _ = _store_state(small_index.index_dir)
     assert name == report.generation
@@ -135,7 +135,7 @@ def test_ingest_upgrades_an_index_written_in_an_older_format(small_index: Settin
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexMismatchError, match="ingest"):
         Engine.open(index_dir, small_index)
-    report = Engine.build([small_filings], small_index)
+    report = ingest([small_filings], small_index)
     assert report.ok and not report.added  # nothing new: the stored documents were re-indexed
     upgraded, documents_after, chunks_after = _store_state(index_dir)
     assert upgraded != generation and (documents_after, chunks_after) == (documents, chunks)
@@ -172,7 +172,7 @@ def test_a_damaged_index_is_one_error_naming_the_fix(small_index: Settings, dama
 @pytest.mark.parametrize("damage", [_remove_generation, _damage_chunk_ids])
 def test_rebuild_repairs_a_damaged_generation(small_index: Settings, small_filings: Path, damage) -> None:  # type: ignore[no-untyped-def]
     damage(small_index.index_dir)
-    report = Engine.build([small_filings], small_index, rebuild=True)
+    report = ingest([small_filings], small_index, rebuild=True)
     assert report.ok and report.generation
     with Engine.open(small_index.index_dir, small_index) as engine:
         assert len(engine.documents()) == 2 and engine.search(QUERIES[0], k=3)

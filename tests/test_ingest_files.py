@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from qa_engine.errors import DocumentNotFoundError
 from qa_engine.ingest.loaders import decode_text
 from qa_engine.render import render_answer
@@ -49,7 +49,7 @@ def mixed_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def mixed_engine(tmp_path_factory: pytest.TempPathFactory, mixed_folder: Path):  # type: ignore[no-untyped-def]
     """One index over `mixed_folder`, read-only for the tests that use it."""
     settings = _settings(tmp_path_factory.mktemp("mixed-index"), max_file_bytes=50_000)
-    report = Engine.build([mixed_folder], settings)
+    report = ingest([mixed_folder], settings)
     with Engine.open(settings.index_dir, settings) as engine:
         yield engine, report
 
@@ -102,7 +102,7 @@ def test_decode_text_handles_utf8_bom_and_gb18030() -> None:
 
 
 def test_missing_path_is_reported_not_raised(tmp_path: Path) -> None:
-    report = Engine.build([tmp_path / "nope.txt"], _settings(tmp_path / "index"))
+    report = ingest([tmp_path / "nope.txt"], _settings(tmp_path / "index"))
     assert report.failed and "no such file" in report.failed[0][1]
 
 
@@ -127,8 +127,8 @@ SECOND = "第二份公告：公司完成了氧化镨钕库存盘点。\n库存�
 
 def test_ingesting_the_same_folder_twice_adds_nothing(tmp_path: Path) -> None:
     folder, _, settings = _two_filings(tmp_path)
-    first = Engine.build([folder], settings)
-    second = Engine.build([folder], settings)
+    first = ingest([folder], settings)
+    second = ingest([folder], settings)
     assert sorted(first.added) == ["a.txt", "b.txt"]
     assert second.added == [] and second.replaced == [] and sorted(second.unchanged) == ["a.txt", "b.txt"]
     assert second.generation is None  # nothing was written
@@ -138,7 +138,7 @@ def test_ingesting_the_same_folder_twice_adds_nothing(tmp_path: Path) -> None:
 
 def test_changed_file_replaces_its_old_chunks(tmp_path: Path) -> None:
     folder, path, settings = _two_filings(tmp_path)
-    Engine.build([folder], settings)
+    ingest([folder], settings)
     with Engine.open(settings.index_dir, settings) as engine:
         old_id = next(d.doc_id for d in engine.documents() if d.source == "a.txt")
         assert any(h.doc_id == old_id for h in engine.search("稀土精矿采购价格上调", mode="bm25"))
@@ -161,7 +161,7 @@ def test_changed_file_replaces_its_old_chunks(tmp_path: Path) -> None:
 
 def test_remove_document(tmp_path: Path) -> None:
     folder, _, settings = _two_filings(tmp_path)
-    Engine.build([folder], settings)
+    ingest([folder], settings)
     with Engine.open(settings.index_dir, settings) as engine:
         doc_id = next(d.doc_id for d in engine.documents() if d.source == "a.txt")
         engine.remove(doc_id)
@@ -173,13 +173,13 @@ def test_remove_document(tmp_path: Path) -> None:
             engine.remove("0000000000000000")
     with Engine.open(settings.index_dir, settings) as reopened:  # the removal was written to disk
         assert [d.source for d in reopened.documents()] == ["b.txt"]
-    again = Engine.build([folder], settings)  # the removed file comes back as new
+    again = ingest([folder], settings)  # the removed file comes back as new
     assert again.added == ["a.txt"]
 
 
 def test_removing_every_document_leaves_an_empty_index_that_answers_not_found(tmp_path: Path) -> None:
     folder, _, settings = _two_filings(tmp_path)
-    Engine.build([folder], settings)
+    ingest([folder], settings)
     with Engine.open(settings.index_dir, settings) as engine:
         for document in list(engine.documents()):
             engine.remove(document.doc_id)
@@ -190,14 +190,14 @@ def test_removing_every_document_leaves_an_empty_index_that_answers_not_found(tm
         assert render_answer(answer, "zh") == "未在已索引的文件中找到答案。"  # no empty passages header
     with Engine.open(settings.index_dir, settings) as reopened:  # the empty generation was written and loads
         assert list(reopened.documents()) == []
-    assert sorted(Engine.build([folder], settings).added) == ["a.txt", "b.txt"]
+    assert sorted(ingest([folder], settings).added) == ["a.txt", "b.txt"]
 
 
 def test_file_changed_into_a_copy_of_another_is_not_a_crash(tmp_path: Path) -> None:
     folder, path, settings = _two_filings(tmp_path)
-    Engine.build([folder], settings)
+    ingest([folder], settings)
     path.write_text(SECOND, encoding="utf-8")
-    report = Engine.build([folder], settings, replace=True)
+    report = ingest([folder], settings, replace=True)
     assert "a.txt" in report.replaced + report.unchanged + [Path(s).name for s, _ in report.failed]
     with Engine.open(settings.index_dir, settings) as engine:
         assert all("采购价格上调" not in h.text for h in engine.search("稀土精矿采购价格上调", mode="bm25"))

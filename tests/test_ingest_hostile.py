@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine import Engine, Settings
+from qa_engine import Settings, ingest
 from qa_engine.ingest.loaders import ParseLimits, load_filing
 from tests.helpers.filings import write_chinese_pdf
 from tests.helpers.hostile_pdfs import write_flate_bomb, write_many_pages, write_text_flood
@@ -39,7 +39,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bomb_fails_alone_and_the_reader_stays_small(hostile: Path, tmp_path: Path) -> None:
     settings = Settings(index_dir=tmp_path / "index", embedder="none", pdf_max_memory_mb=256)
     before = peak_rss_mb()
-    report = Engine.build([hostile / "bomb.pdf", hostile / "good.pdf"], settings)
+    report = ingest([hostile / "bomb.pdf", hostile / "good.pdf"], settings)
     grown = peak_rss_mb() - before
     assert report.added == ["good.pdf"]
     (source, message), = report.failed
@@ -79,5 +79,5 @@ def test_text_files_have_a_character_cap(tmp_path: Path) -> None:
 def test_deeply_nested_html_is_an_ingest_error(tmp_path: Path) -> None:
     path = tmp_path / "nested.html"
     path.write_text("<div>" * 200_000 + "稀土" + "</div>" * 200_000, encoding="utf-8")
-    report = Engine.build([path], Settings(index_dir=tmp_path / "index", embedder="none"))
+    report = ingest([path], Settings(index_dir=tmp_path / "index", embedder="none"))
     assert report.added or [source for source, _ in report.failed] == ["nested.html"]

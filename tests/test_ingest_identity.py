@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from qa_engine.cli import app as cli
 from qa_engine.index.writer import STORE_FILE
 
@@ -35,13 +35,13 @@ def _same_name_in_two_folders(tmp_path: Path) -> Path:
 
 def test_two_files_with_one_name_are_two_documents(tmp_path: Path) -> None:
     root = _same_name_in_two_folders(tmp_path)
-    report = Engine.build([root], _settings(tmp_path))
+    report = ingest([root], _settings(tmp_path))
     assert report.ok and sorted(report.added) == ["a/report.txt", "b/report.txt"]
     with Engine.open(tmp_path / "index", _settings(tmp_path)) as engine:
         assert sorted(d.source for d in engine.documents()) == ["a/report.txt", "b/report.txt"]
         assert engine.search("稀土精矿采购价格上调", k=1)[0].text.startswith("北方稀土")
         assert engine.search("氧化镝库存", k=1)[0].text.startswith("中国稀土")
-    again = Engine.build([root / "a" / "report.txt", root / "b"], _settings(tmp_path))
+    again = ingest([root / "a" / "report.txt", root / "b"], _settings(tmp_path))
     assert again.ok and again.added == [] and sorted(again.unchanged) == ["report.txt", "report.txt"]
 
 
@@ -67,7 +67,7 @@ def test_cli_replaces_a_changed_file_only_with_replace(tmp_path: Path) -> None:
 def test_a_store_keyed_by_file_name_is_migrated(tmp_path: Path) -> None:
     root = _same_name_in_two_folders(tmp_path)
     settings = _settings(tmp_path)
-    assert Engine.build([root / "a" / "report.txt"], settings).ok
+    assert ingest([root / "a" / "report.txt"], settings).ok
     _downgrade_to_file_name_identity(tmp_path / "index" / STORE_FILE)
     with Engine.open(settings.index_dir, settings) as engine:  # opening migrates
         assert [d.source for d in engine.documents()] == ["report.txt"]

@@ -68,11 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
-    from qa_engine.engine import Engine
+    from qa_engine.engine import Engine, ingest
 
     settings = Settings().model_copy(update={"index_dir": args.index})
     if args.build:
-        Engine.build(args.build, settings)
+        ingest(args.build, settings)
     engine = Engine.open(args.index, settings=settings)
     update = calibrate(dev_rows(engine, args.gold, Corpus.from_engine(engine)))
     if not args.dry_run:

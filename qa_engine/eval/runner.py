@@ -126,9 +126,9 @@ def _settings(config: EvalConfig) -> Settings:
 
 
 def _build(paths: Sequence[Path], settings: Settings) -> None:
-    from qa_engine.engine import Engine
+    from qa_engine.engine import ingest
 
-    report = Engine.build(paths, settings)
+    report = ingest(paths, settings)
     for source, message in report.failed:
         print(f"warning: could not ingest {source}: {message}", file=sys.stderr)
 

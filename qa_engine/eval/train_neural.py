@@ -206,12 +206,12 @@ def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE
 
 
 def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
-    from qa_engine.engine import Engine
+    from qa_engine.engine import Engine, ingest
     from qa_engine.model_paths import resolve_model_path
 
     settings = Settings().model_copy(update={"index_dir": args.index})
     if args.build:
-        Engine.build(args.build, settings)
+        ingest(args.build, settings)
     engine = Engine.open(args.index, settings=settings)
     corpus = Corpus.from_engine(engine)
     k = settings.read_top_k

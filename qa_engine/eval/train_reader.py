@@ -153,9 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings().model_copy(update={"index_dir": args.index})
     if args.build:
-        from qa_engine.engine import Engine
+        from qa_engine.engine import ingest
 
-        Engine.build(args.build, settings)
+        ingest(args.build, settings)
     report = train(args.index, args.gold, settings, None if args.dry_run else args.out)
     shown = {k: report[k] for k in ("abstain_threshold", "trained_on", "in_sample", "cv_by_question", "cv_by_filing")}
     json.dump(shown, sys.stdout, indent=1)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from qa_engine.api import create_app
 from qa_engine.api.server import BackgroundServer
 
@@ -25,7 +25,7 @@ StartServer = Callable[..., BackgroundServer]
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a folder holding a fresh index over the bundled filings."""
     folder = tmp_path_factory.mktemp("api_index")
-    report = Engine.build([FILINGS], Settings(index_dir=folder))
+    report = ingest([FILINGS], Settings(index_dir=folder))
     assert report.ok and len(report.added) == 5, report
     return folder
 

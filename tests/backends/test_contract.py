@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine import Engine, Settings
+from qa_engine import Engine, Settings, ingest
 from qa_engine.models import Filters, Hit
 from tests.backends.conftest import OTHER_FILE, write_corpus
 from tests.helpers.crash import crash_before_commit
@@ -31,7 +31,7 @@ BROAD = "稀土 公司 交易 价格"
 def shared(make_settings: Callable[[], Settings], contract_corpus: Path) -> Iterator[Engine]:
     """An engine over the contract corpus, shared by the read-only tests of one backend."""
     settings = make_settings()
-    assert Engine.build([contract_corpus], settings).ok
+    assert ingest([contract_corpus], settings).ok
     with Engine.open(settings.index_dir, settings) as engine:
         yield engine
 
@@ -41,7 +41,7 @@ def own(make_settings: Callable[[], Settings], tmp_path: Path) -> Iterator[Engin
     """A fresh engine over a private copy of the corpus, for tests that write."""
     settings = make_settings()
     corpus = write_corpus(tmp_path / "corpus")
-    assert Engine.build([corpus], settings).ok
+    assert ingest([corpus], settings).ok
     with Engine.open(settings.index_dir, settings) as engine:
         yield engine
 

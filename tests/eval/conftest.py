@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine import Engine
+from qa_engine import Engine, ingest
 from qa_engine.eval.corpus import Corpus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ def corpus(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     from qa_engine import Settings
 
     folder = tmp_path_factory.mktemp("more-index")
-    report = Engine.build([MORE_FILINGS], Settings(index_dir=folder))
+    report = ingest([MORE_FILINGS], Settings(index_dir=folder))
     assert not report.failed, report.failed
     with Engine.open(folder, Settings(index_dir=folder)) as more:
         extra = Corpus.from_engine(more)
