@@ -72,7 +72,7 @@ def test_building_and_dense_search_never_import_sentence_transformers(tmp_path: 
     import sys
 
     script = (
-        "import sys\nfrom qa_engine import Engine, Settings\n"
+        "import sys\nfrom qa_engine import Engine, Settings, ingest\n"
         f"s = Settings(index_dir={str(tmp_path / 'index')!r})\n"
         f"ingest([{str(small_filings)!r}], s)\n"
         "hits = Engine.open(s.index_dir, s).search('稀土精矿', k=3, mode='dense')\n"
