@@ -37,7 +37,7 @@ from qa_engine.read.calibration import (
     fit_calibration,
     threshold_for,
 )
-from qa_engine.read.heuristic import MAX_MISSING_TOPIC, HeuristicReader, ScoredCandidates
+from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates, topic_uncovered
 from qa_engine.read.neural import HEAD_FILE, shipped_folder
 from qa_engine.retrieve.glossary import is_english
 from qa_engine.settings import Settings
@@ -76,7 +76,7 @@ class Listwise:
 
     @property
     def off_topic(self) -> bool:
-        return self.missing_topic > MAX_MISSING_TOPIC
+        return topic_uncovered(self.missing_topic)
 
 
 def collect(engine: Any, items: Sequence[GoldItem], corpus: Corpus, top_n: int, k: int) -> list[Listwise]:

@@ -90,7 +90,7 @@ class ScoredCandidates:
     @property
     def off_topic(self) -> bool:
         """No passage mentions enough of what the question is about."""
-        return self.missing_topic > MAX_MISSING_TOPIC  # the same rule as off_topic(features)
+        return topic_uncovered(self.missing_topic)
 
     def best_and_margin(self) -> tuple[int, float]:
         """Return the best candidate's index and its logit's lead over the runner-up."""
@@ -147,9 +147,14 @@ def least_missing_topic(features: np.ndarray) -> float:
     return float(features[:, MISSING_TOPIC].min())
 
 
+def topic_uncovered(missing_topic: float) -> bool:
+    """No passage mentions enough of what the question is about (`missing_topic`: the least missing share)."""
+    return missing_topic > MAX_MISSING_TOPIC
+
+
 def off_topic(features: np.ndarray) -> bool:
     """No passage mentions enough of what the question is about."""
-    return least_missing_topic(features) > MAX_MISSING_TOPIC
+    return topic_uncovered(least_missing_topic(features))
 
 
 def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:
