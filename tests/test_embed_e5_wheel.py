@@ -262,3 +262,19 @@ def test_a_folder_from_another_converter_version_is_reconverted(tmp_path: Path, 
     monkeypatch.setattr(e5_wheel, "CONVERTER_VERSION", e5_wheel.CONVERTER_VERSION + 1)
     e5_small_folder(cache, source)
     assert len(counted_conversions) == 2
+
+
+@pytest.mark.slow
+def test_the_neural_readers_tokenizer_gives_transformers_ids(e5_folder: Path) -> None:
+    """The neural reader reads tokenizer.json with `tokenizers` itself (4 s quicker to load): same ids and masks,
+    truncation at the reader's 128 tokens included."""
+    from transformers import AutoTokenizer
+
+    from qa_engine.read.encoder import FastTokenizer
+
+    texts = ["passage: " + t for t in FILING_TEXTS] + ["query: " + t for t in FILING_TEXTS[:5]] + ["稀土" * 300]
+    expected = AutoTokenizer.from_pretrained(str(e5_folder))(texts, padding=True, truncation=True, max_length=128,
+                                                              return_tensors="pt")
+    got = FastTokenizer(e5_folder, 128)(texts)
+    assert got["input_ids"].tolist() == expected["input_ids"].tolist()
+    assert got["attention_mask"].tolist() == expected["attention_mask"].tolist()

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from qa_engine.errors import ConfigError
-from qa_engine.read.calibration import Calibration, Signals, fit_calibration, threshold_for
+from qa_engine.read.calibration import (
+    MIN_THRESHOLD,
+    Calibration,
+    Signals,
+    fit_calibration,
+    gate_applies,
+    threshold_for,
+)
 
 
 def test_fit_calibration_orders_confidence_by_score_and_round_trips() -> None:
@@ -57,3 +64,25 @@ def test_extreme_scores_do_not_overflow() -> None:
     calibration = Calibration((10.0, 10.0, 10.0), 0.0)
     assert calibration.confidence(Signals(1e6, 1e6, 1e6)) == pytest.approx(1.0)
     assert calibration.confidence(Signals(-1e6, -1e6, -1e6)) == pytest.approx(0.0)
+
+
+def test_a_gated_answer_abstains_even_when_gates_exceed_the_allowed_share() -> None:
+    # 3 of 10 answerable questions withheld by the off-topic rule (confidence 0) is over the 10% allowed: the
+    # threshold must still sit above 0, or those would be shown
+    confidences = [0.0, 0.0, 0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+    threshold = threshold_for(confidences, [True] * 10, 0.10)
+    assert threshold == MIN_THRESHOLD and all(c < threshold for c in confidences[:3])
+    assert all(c >= threshold for c in confidences[3:])
+
+
+@pytest.mark.parametrize(("gate", "english", "withheld"),
+                         [("all", False, True), ("all", True, True), ("zh", False, True), ("zh", True, False),
+                          ("none", False, False)])
+def test_the_off_topic_gate_by_language(gate: str, english: bool, withheld: bool) -> None:
+    assert gate_applies(gate, True, english) is withheld
+    assert gate_applies(gate, False, english) is False  # a question whose topic is covered is never withheld
+
+
+def test_an_unknown_gate_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="zh"):
+        gate_applies("en", True, True)

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa_engine import Engine, Settings
 from qa_engine.errors import ConfigError
 from qa_engine.eval.train_neural import TrainConfig, train
-from qa_engine.read.neural import NeuralReader
+from qa_engine.read.encoder import FastTokenizer, SentenceEncoder
+from qa_engine.read.merged import merge_key, merged_model_folder
+from qa_engine.read.neural import NeuralReader, RerankHead
 from tests.helpers.tiny_models import build_bert_encoder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,8 +64,8 @@ def test_training_moves_the_adapter_weights(trained: tuple[Path, dict[str, objec
 
 
 def test_the_trained_reader_answers_with_offsets_into_the_filing(trained: tuple[Path, dict[str, object]],
-                                                                  engine: Engine) -> None:
-    reader = NeuralReader(folder=trained[0])
+                                                                  engine: Engine, tmp_path: Path) -> None:
+    reader = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=tmp_path / "models"))
     reading = engine.prepare("北方稀土2024年半年度业绩说明会是在哪一天召开的？")
     extraction = reader.read(reading.analysis, reading.passages)
     assert extraction is not None and 0.0 <= extraction.score <= 1.0
@@ -70,6 +74,69 @@ def test_the_trained_reader_answers_with_offsets_into_the_filing(trained: tuple[
     assert text[extraction.answer_start : extraction.answer_end].strip()
     assert reader.abstain_threshold == pytest.approx(
         json.loads((trained[0] / "head.json").read_text("utf-8"))["abstain_threshold"])
+
+
+def _base_of(adapter: Path) -> Path:
+    return Path(json.loads((adapter / "head.json").read_text("utf-8"))["base_model"])
+
+
+def test_the_served_encoder_is_the_adapter_merged_once_into_a_cached_folder(
+        trained: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    adapter, base = trained[0], _base_of(trained[0])
+    cache = tmp_path / "models"
+    served = NeuralReader(folder=adapter, settings=Settings(model_cache_dir=cache)).encoder
+    merged = merged_model_folder(base, adapter, cache)
+    assert merged.parent == cache / "merged" and (merged / "tokenizer.json").exists()
+    texts = ["北方稀土2024年半年度业绩说明会", "Why did revenue fall?"]
+    in_memory = SentenceEncoder(base, adapter, max_tokens=32)  # what training uses: peft, merged in memory
+    assert np.allclose(served.encode_passages(texts), in_memory.encode_passages(texts), atol=1e-5)
+
+    weights = merged / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    assert merged_model_folder(base, adapter, cache) == merged and weights.stat().st_mtime_ns == before
+
+
+def test_another_adapter_gets_its_own_merged_folder(trained: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    adapter, base = trained[0], _base_of(trained[0])
+    changed = tmp_path / "changed"
+    shutil.copytree(adapter, changed)
+    config = json.loads((changed / "adapter_config.json").read_text("utf-8"))
+    (changed / "adapter_config.json").write_text(json.dumps(config | {"lora_alpha": 1}), "utf-8")
+    assert merge_key(base, changed) != merge_key(base, adapter)
+    assert merge_key(base, adapter) == merge_key(base, adapter)
+
+
+def test_a_cache_that_cannot_be_written_merges_in_memory(trained: tuple[Path, dict[str, object]], tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    not_a_folder = tmp_path / "models"
+    not_a_folder.write_text("a file where the cache folder should be", "utf-8")
+    reader = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=not_a_folder))
+    with caplog.at_level("WARNING"):
+        vector = reader.encoder.encode_queries(["业绩说明会"])
+    assert vector.shape[0] == 1 and "merging it in memory" in caplog.text
+
+
+def test_the_fast_tokenizer_gives_the_ids_of_transformers_tokenizer(trained: tuple[Path, dict[str, object]]) -> None:
+    from transformers import AutoTokenizer
+
+    base = _base_of(trained[0])
+    texts = ["北方稀土2024年半年度业绩说明会是在哪一天召开的？", "Why did revenue fall?", "稀土" * 200, ""]
+    expected = AutoTokenizer.from_pretrained(str(base))(texts, padding=True, truncation=True, max_length=16,
+                                                        return_tensors="pt")
+    got = FastTokenizer(base, 16)(texts)
+    assert got["input_ids"].tolist() == expected["input_ids"].tolist()
+    assert got["attention_mask"].tolist() == expected["attention_mask"].tolist()
+
+
+@pytest.mark.parametrize(("written", "gate"), [(True, "all"), (False, "none"), ("zh", "zh"), (None, "all")])
+def test_the_heads_off_topic_gate_reads_older_heads(trained: tuple[Path, dict[str, object]], tmp_path: Path,
+                                                    written: object, gate: str) -> None:
+    head = json.loads((trained[0] / "head.json").read_text("utf-8"))
+    head.pop("off_topic_gate")
+    if written is not None:
+        head["off_topic_gate"] = written
+    (tmp_path / "head.json").write_text(json.dumps(head), "utf-8")
+    assert RerankHead.load(tmp_path).off_topic_gate == gate
 
 
 def test_a_folder_without_a_head_is_a_clear_error(tmp_path: Path) -> None:

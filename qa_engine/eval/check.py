@@ -47,6 +47,8 @@ def flatten_scores(results: Mapping[str, Any]) -> dict[str, float]:
         _add(flat, f"ablations.{row['name']}", row["metrics"])
         for split, scores in row.get("by_split", {}).items():
             _add(flat, f"split.{split}.ablations.{row['name']}", scores)
+        for lang, scores in row.get("by_lang", {}).items():
+            _add(flat, f"ablations.{row['name']}.{lang}", scores)
     for split, breakdown in results.get("splits", {}).items():
         _add(flat, f"split.{split}.overall", breakdown.get("overall", {}))
         for section in ("by_type", "by_lang"):

@@ -61,6 +61,7 @@ def render_report(result: EvalResult) -> str:
         "## Readers and retrieval modes, per split\n", _side_by_side(result),
         "## Retrieval ablations (all items)\n", _ablation_table(result, "retrieval", RETRIEVAL_COLUMNS),
         "## Reader ablations (all items)\n", _ablation_table(result, "reader", READER_COLUMNS),
+        "## Readers by language (all items)\n", _readers_by_language(result),
         "## By split\n", _group_table("split", {s: b["overall"] for s, b in result.splits.items()}),
         *_split_sections(result),
         "## By question type (all items)\n", _group_table("type", result.by_type),
@@ -88,6 +89,12 @@ def _side_by_side(result: EvalResult) -> str:
             cells += [_fmt(scores.get("recall@5")), _fmt(scores.get("answer_hit")), _fmt(scores.get("wrong_at_70"))]
         rows.append([row.name, *cells])
     return _table(header, rows)
+
+
+def _readers_by_language(result: EvalResult) -> str:
+    rows = [[f"{row.name} · {lang}", *(_fmt(scores.get(c)) for c in READER_COLUMNS)]
+            for row in result.ablations if row.kind == "reader" for lang, scores in row.by_lang.items()]
+    return _table(["reader · language", *READER_COLUMNS], rows)
 
 
 def _split_sections(result: EvalResult) -> list[str]:

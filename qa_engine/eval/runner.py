@@ -62,6 +62,7 @@ class AblationRow:
     kind: str  # "retrieval" | "reader"
     metrics: dict[str, Score]
     by_split: dict[str, Mapping[str, Score]] = field(default_factory=dict)
+    by_lang: dict[str, Mapping[str, Score]] = field(default_factory=dict)  # readers: each language's scores
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,9 @@ def _ablation_rows(retrieval: dict[str, RetrievalEval], readers: dict[str, Reade
                         {s: score_judgements([j for j in row.judgements if _split_of(j.item) == s], k) for s in splits})
             for name, row in retrieval.items()]
     rows += [AblationRow(name, "reader", dict(row.scores),
-                         {s: score_answers([j for j in row.judgements if _split_of(j.item) == s]) for s in splits})
+                         {s: score_answers([j for j in row.judgements if _split_of(j.item) == s]) for s in splits},
+                         {lang: score_answers([j for j in row.judgements if j.item.lang == lang])
+                          for lang in sorted({j.item.lang for j in row.judgements})})
              for name, row in readers.items()]
     return tuple(rows)
 

@@ -31,10 +31,12 @@ from qa_engine.eval.gold import GoldItem, load_gold
 from qa_engine.read.calibration import (
     CONFIDENCE_INPUTS,
     MAX_FALSE_ABSTENTION,
+    OFF_TOPIC_GATES,
     SIGNALS,
     Signals,
     best_and_lead,
     fit_calibration,
+    gate_applies,
     threshold_for,
 )
 from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates, topic_uncovered
@@ -60,7 +62,7 @@ class TrainConfig:
     seed: int = 13
     max_minutes: float = 55.0
     calibration_inputs: tuple[str, ...] = CONFIDENCE_INPUTS
-    off_topic_gate: bool = True  # confidence 0 when no passage covers the topic, whatever the scores
+    off_topic_gate: str = "zh"  # which questions get confidence 0 when no passage covers their topic
 
 
 @dataclass(frozen=True)
@@ -186,9 +188,9 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE_INPUTS,
-              off_topic_gate: bool = True) -> tuple[dict[str, Any], float, dict[str, Any]]:
+              off_topic_gate: str = "all") -> tuple[dict[str, Any], float, dict[str, Any]]:
     """Return (calibration dict, abstention threshold, what they do on these rows)."""
-    gated = [off_topic_gate and r["off_topic"] for r in rows]
+    gated = [gate_applies(off_topic_gate, r["off_topic"], bool(r["signals"].english)) for r in rows]
     fitted = [r for r, g in zip(rows, gated) if not g]
     calibration = fit_calibration([r["signals"] for r in fitted], [r["answerable"] and r["hit"] for r in fitted],
                                   inputs)
@@ -269,7 +271,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
                       settings.read_top_k)
     encoder = SentenceEncoder(Path(resolve_model_path(head["base_model"], settings)), args.out, head["max_tokens"])
     config = TrainConfig(temperature=head["temperature"], calibration_inputs=tuple(args.calibration_inputs),
-                         off_topic_gate=args.off_topic_gate)
+                         off_topic_gate=args.off_topic_gate)  # the adapter keeps its weights, not its calibration
     head |= dev_calibration(encoder, dev_set, head["scale"], config)
     if not args.dry_run:
         head_path.write_text(json.dumps(head, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -293,8 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="keep the adapter in --out, refit its calibration and threshold on dev")
     parser.add_argument("--calibration-inputs", type=lambda text: tuple(text.split(",")),
                         default=TrainConfig.calibration_inputs, help=f"comma-separated, among {','.join(SIGNALS)}")
-    parser.add_argument("--off-topic-gate", action=argparse.BooleanOptionalAction, default=TrainConfig.off_topic_gate,
-                        help="confidence 0 when no passage covers the question's topic (else a calibration input)")
+    parser.add_argument("--off-topic-gate", choices=OFF_TOPIC_GATES, default=TrainConfig.off_topic_gate,
+                        help="which questions get confidence 0 when no passage covers their topic")
     args = parser.parse_args(argv)
     if args.calibrate_only:
         report = recalibrate(args)

@@ -16,6 +16,19 @@ SIGNALS = ("best", "margin", "prior", "missing_topic", "english")
 CONFIDENCE_INPUTS = SIGNALS[:3]  # what a calibration without named inputs was fit on
 NO_RUNNER_UP = 10.0  # the lead of a sole candidate
 MAX_FALSE_ABSTENTION = 0.10  # every reader's threshold withholds at most this share of its calibration answers
+MIN_THRESHOLD = 0.01  # above the 0 confidence of a gated answer, so that one always abstains
+
+# When the off-topic rule (no passage covers the question's topic) sets the confidence to 0: for every question,
+# for Chinese questions only (an English question's topic is matched to Chinese text through the glossary, which
+# misses paraphrases: on dev the rule withheld 15 right answers to English questions), or never
+OFF_TOPIC_GATES = ("all", "zh", "none")
+
+
+def gate_applies(gate: str, off_topic: bool, english: bool) -> bool:
+    """Whether the off-topic rule withholds this answer under `gate` (one of OFF_TOPIC_GATES)."""
+    if gate not in OFF_TOPIC_GATES:
+        raise ConfigError(f"unknown off-topic gate {gate!r}: use one of {', '.join(OFF_TOPIC_GATES)}")
+    return off_topic and (gate == "all" or (gate == "zh" and not english))
 
 
 def best_and_lead(scores: np.ndarray) -> tuple[int, float]:
@@ -85,5 +98,5 @@ def threshold_for(confidences: Sequence[float], answerable: Sequence[bool], max_
         return 0.5
     allowed = int(max_false_abstention * len(kept))
     if allowed == 0:
-        return float(kept[0])
-    return float((kept[allowed - 1] + kept[min(allowed, len(kept) - 1)]) / 2)
+        return max(MIN_THRESHOLD, float(kept[0]))
+    return max(MIN_THRESHOLD, float((kept[allowed - 1] + kept[min(allowed, len(kept) - 1)]) / 2))

@@ -3,6 +3,7 @@ optionally with a trained LoRA adapter, mean-pooled and L2-normalised, with E5's
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,13 +24,12 @@ class SentenceEncoder:
     """`encode_queries` / `encode_passages` → unit vectors; `forward` gives the torch tensors for training."""
 
     def __init__(self, base: Path, adapter: Path | None = None, max_tokens: int = 128, trainable: bool = False) -> None:
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         self.max_tokens = max_tokens
-        # a fast tokenizer with truncation set is not safe to call from two threads at once ("Already
-        # borrowed"), and two concurrent forward passes on 2 cores only slow each other down
+        # two concurrent forward passes on 2 cores only slow each other down
         self._lock = threading.Lock()
-        self.tokenizer = AutoTokenizer.from_pretrained(str(base))
+        self.tokenizer = load_tokenizer(base, max_tokens)
         model = AutoModel.from_pretrained(str(base))
         self.model = _with_adapter(model, adapter, trainable)
         self.model.train(trainable)
@@ -38,8 +38,7 @@ class SentenceEncoder:
         """Return unit vectors (texts × hidden) with gradients when the model is trainable."""
         import torch
 
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_tokens,
-                               return_tensors="pt")
+        batch = self.tokenizer(texts)
         hidden = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
@@ -56,6 +55,49 @@ class SentenceEncoder:
 
         with self._lock, torch.inference_mode():
             return self.forward(texts).numpy()
+
+
+class FastTokenizer:
+    """A folder's tokenizer.json read by `tokenizers` itself: the same ids as transformers' tokenizer class over
+    that file, loaded in 0.75 s instead of 4 s (transformers rebuilds XLM-R's 250k-piece vocabulary)."""
+
+    def __init__(self, folder: Path, max_tokens: int) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        pad = _special_token(folder, "pad_token") or "<pad>"
+        pad_id = self._tokenizer.token_to_id(pad)
+        if pad_id is None:
+            raise ConfigError(f"the tokenizer of {folder.name} has no padding token {pad!r}")
+        # set once here: changing truncation or padding per call is what makes a shared tokenizer unsafe
+        self._tokenizer.enable_truncation(max_tokens)
+        self._tokenizer.enable_padding(pad_id=pad_id, pad_token=pad)
+
+    def __call__(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        import torch
+
+        encodings = self._tokenizer.encode_batch(list(texts))
+        return {"input_ids": torch.tensor([e.ids for e in encodings]),
+                "attention_mask": torch.tensor([e.attention_mask for e in encodings])}
+
+
+def _special_token(folder: Path, name: str) -> str | None:
+    try:
+        value = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8")).get(name)
+    except (OSError, ValueError):
+        return None
+    return value.get("content") if isinstance(value, dict) else value
+
+
+def load_tokenizer(folder: Path, max_tokens: int) -> Any:
+    """A callable texts → {input_ids, attention_mask} tensors, padded and truncated to `max_tokens`."""
+    if (folder / "tokenizer.json").exists():
+        return FastTokenizer(folder, max_tokens)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    return lambda texts: tokenizer(list(texts), padding=True, truncation=True, max_length=max_tokens,
+                                   return_tensors="pt")
 
 
 def _with_adapter(model: Any, adapter: Path | None, trainable: bool) -> Any:

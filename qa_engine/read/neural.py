@@ -10,6 +10,7 @@ feature model already knows (it starts no worse). Confidence is calibrated on th
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -22,11 +23,14 @@ import numpy as np
 from qa_engine.errors import ConfigError
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
-from qa_engine.read.calibration import Calibration, Signals, best_and_lead
+from qa_engine.read.calibration import Calibration, Signals, best_and_lead, gate_applies
 from qa_engine.read.encoder import SentenceEncoder
 from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
+from qa_engine.read.merged import merged_model_folder
 from qa_engine.retrieve.glossary import is_english
 from qa_engine.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 HEAD_FILE = "head.json"
 SHIPPED = "neural_reader"  # qa_engine/resources/neural_reader/: adapter + head.json
@@ -43,9 +47,9 @@ class RerankHead:
     max_tokens: int
     calibration: Calibration
     abstain_threshold: float
-    # True: answer at confidence 0 when no passage covers the question's topic (the heuristic reader's rule);
-    # False: the calibration weighs how much of the topic is missing instead
-    off_topic_gate: bool = True
+    # which questions get confidence 0 when no passage covers their topic (calibration.OFF_TOPIC_GATES); for the
+    # others the calibration may weigh how much of the topic is missing
+    off_topic_gate: str = "all"
 
     @classmethod
     def load(cls, folder: Path) -> RerankHead:
@@ -56,17 +60,29 @@ class RerankHead:
         data = json.loads(path.read_text("utf-8"))
         return cls(str(data["base_model"]), float(data["scale"]), float(data["temperature"]), int(data["top_n"]),
                    int(data["max_tokens"]), Calibration.from_dict(data["calibration"]),
-                   float(data["abstain_threshold"]), bool(data.get("off_topic_gate", True)))
+                   float(data["abstain_threshold"]), _gate(data.get("off_topic_gate", "all")))
 
     def combine(self, logits: np.ndarray, cosines: np.ndarray) -> np.ndarray:
         return logits + self.scale * cosines / self.temperature
 
 
+def _gate(value: object) -> str:
+    """head.json's gate: one of calibration.OFF_TOPIC_GATES (older heads wrote true / false)."""
+    if isinstance(value, bool):
+        return "all" if value else "none"
+    return str(value)
+
+
 @lru_cache(maxsize=4)
-def _shared_encoder(base: Path, adapter: Path, max_tokens: int) -> SentenceEncoder:
+def _shared_encoder(base: Path, adapter: Path, max_tokens: int, cache_dir: Path) -> SentenceEncoder:
     """One encoder per (model, adapter) in a process: every engine and server worker thread shares it (inference
-    only, so sharing is safe) instead of loading 470 MB of weights each."""
-    return SentenceEncoder(base, adapter, max_tokens)
+    only, so sharing is safe) instead of loading 470 MB of weights each. The adapter comes merged into the base
+    from the model cache; where the cache cannot be written it is merged in memory, as in training."""
+    try:
+        return SentenceEncoder(merged_model_folder(base, adapter, cache_dir), None, max_tokens)
+    except OSError as exc:
+        logger.warning("no merged copy of the neural reader in %s (%s): merging it in memory", cache_dir, exc)
+        return SentenceEncoder(base, adapter, max_tokens)
 
 
 def shipped_folder() -> Path:
@@ -94,8 +110,10 @@ class NeuralReader:
     def encoder(self) -> SentenceEncoder:
         from qa_engine.model_paths import resolve_model_path
 
-        base = resolve_model_path(self.head.base_model, self._settings or Settings())
-        return _shared_encoder(Path(base).resolve(), self._folder.resolve(), self.head.max_tokens)
+        settings = self._settings or Settings()
+        base = resolve_model_path(self.head.base_model, settings)
+        return _shared_encoder(Path(base).resolve(), self._folder.resolve(), self.head.max_tokens,
+                               settings.model_cache_dir.expanduser())
 
     def warm_up(self) -> None:
         """Load the encoder now (it takes a few seconds) rather than on the first question."""
@@ -107,9 +125,9 @@ class NeuralReader:
             return None
         top, combined = self.rerank(analysis.question, scored)
         best, margin = best_and_lead(combined)
-        if self.head.off_topic_gate and scored.off_topic:
-            return scored.extract(top[best], 0.0)
         signals = confidence_signals(analysis.question, scored, top[best], float(combined[best]), margin)
+        if gate_applies(self.head.off_topic_gate, scored.off_topic, bool(signals.english)):
+            return scored.extract(top[best], 0.0)
         return scored.extract(top[best], self.head.calibration.confidence(signals))
 
     def rerank(self, question: str, scored: ScoredCandidates) -> tuple[list[int], np.ndarray]:
