@@ -46,7 +46,7 @@ test: $(STAMP) models
 eval-check: $(STAMP) models
 	rm -rf $(EVAL_INDEX)
 	$(EVAL) --index $(EVAL_INDEX) --build data/filings --build data/filings-more --out build/eval-run --check
-	$(EVAL) --index $(EVAL_INDEX) --split test --readers heuristic,neural --out build/eval-test \
+	$(EVAL) --index $(EVAL_INDEX) --split test --readers neural,heuristic --out build/eval-test \
 		--expected eval/expected-test.json --check
 
 test-fast: $(STAMP)
