@@ -1,7 +1,10 @@
-"""Prometheus metrics, one registry per app so several apps can live in one process (tests, bench)."""
+"""Prometheus metrics, one registry per app so several apps can live in one process (tests, bench). Under
+`serve --workers N` every worker writes its values to files in a shared folder (prometheus_client's
+multiprocess mode, `PROMETHEUS_MULTIPROC_DIR`), and /metrics, whichever worker answers it, sums them all."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -15,6 +18,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # Every label value comes from a fixed set: a client choosing the method name or the path must not be able to
 # grow /metrics (one series per distinct value, before authentication).
@@ -47,7 +51,14 @@ class Metrics:
         self.uploads = Counter("qa_documents_uploaded", "Documents uploaded, by outcome", ["ok"], registry=r)
 
     def render(self) -> tuple[bytes, str]:
-        """Return (exposition text, content type) for the /metrics endpoint."""
+        """Return (exposition text, content type) for the /metrics endpoint: every worker's values summed when
+        several share a metrics folder (per-process CPU and memory are then left out)."""
+        if os.environ.get(MULTIPROCESS_DIR_ENV):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 

@@ -4,20 +4,28 @@ uvicorn's own `--workers` shares one listening socket, and whichever worker wake
 connection: 20 keep-alive connections of 20 landed on one of two workers, which then did all the work. With a socket
 per worker the kernel spreads new connections over the workers by a hash of their addresses. Only processes of
 the same user can join a port's SO_REUSEPORT group. Each worker builds its own app, so each opens the index
-read-only and follows the generation other processes commit (`state.EngineHolder`).
+read-only and follows the generation other processes commit (`state.EngineHolder`). The workers write their
+metrics into one temporary folder, so /metrics counts the requests of them all.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
+
+from qa_engine.api.metrics import MULTIPROCESS_DIR_ENV
 
 log = logging.getLogger("uvicorn.error")
 CHECK_EVERY_S = 0.5
@@ -36,6 +44,22 @@ def reuse_port_socket(host: str, port: int, backlog: int) -> socket.socket:
     sock.listen(backlog)
     sock.set_inheritable(True)
     return sock
+
+
+@contextmanager
+def shared_metrics_folder() -> Iterator[None]:
+    """A fresh folder the workers started inside share for their metrics (inherited through the environment),
+    removed afterwards; a folder the operator set already is kept and left alone."""
+    if os.environ.get(MULTIPROCESS_DIR_ENV):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="qa-engine-metrics-")
+    os.environ[MULTIPROCESS_DIR_ENV] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR_ENV]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_worker(config: uvicorn.Config, sock: socket.socket) -> None:
@@ -59,11 +83,12 @@ class Workers:
         """Return when a signal or a failed startup stopped the workers."""
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self.should_exit.set())
-        self.processes = [self._start(sock) for sock in self.sockets]
-        log.info("Started %d workers: %s", len(self.processes), [p.pid for p in self.processes])
-        while not self.should_exit.wait(CHECK_EVERY_S):
-            self._replace_dead()
-        self._stop_all()
+        with shared_metrics_folder():
+            self.processes = [self._start(sock) for sock in self.sockets]
+            log.info("Started %d workers: %s", len(self.processes), [p.pid for p in self.processes])
+            while not self.should_exit.wait(CHECK_EVERY_S):
+                self._replace_dead()
+            self._stop_all()
         if self.failed:
             raise SystemExit(STARTUP_FAILURE)
 

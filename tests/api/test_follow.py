@@ -280,3 +280,22 @@ def test_a_worker_that_dies_is_replaced(index_copy: Path, serve: Callable[..., S
     for pid in workers.pids:
         assert workers.request(pid, "POST", "/v1/search", {"query": "稀土 毛利率"})["hits"]
     workers.close()
+
+
+def test_metrics_count_the_requests_of_every_worker(index_copy: Path, serve: Callable[..., ServeProcess]) -> None:
+    """/metrics, whichever worker answers it, sums the counters of all workers (a shared multiprocess folder)."""
+    server = serve(index_copy, QA_WORKERS="2")
+    workers = WorkerClients(server)
+    for pid in workers.pids:
+        for _ in range(3):
+            workers.request(pid, "POST", "/v1/search", {"query": "稀土 毛利率"})
+    for pid in workers.pids:
+        connection = workers.connection(pid)
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        text = response.read().decode()
+        assert response.status == 200
+        searches = [line for line in text.splitlines()
+                    if line.startswith("qa_http_requests_total{") and 'route="/v1/search"' in line]
+        assert searches and sum(float(line.rsplit(" ", 1)[1]) for line in searches) == 6, searches
+    workers.close()
