@@ -26,10 +26,17 @@ DOC_TYPES = (  # most specific first: a 业绩预告 or an inquiry reply names �
     ("季度报告", r"季度报告"),
     ("年度报告", r"年度报告"),
     ("计提资产减值准备公告", r"计提.{0,16}减值准备"),
+    ("对外投资公告", r"对外投资"),  # "对外投资暨关联交易": the investment is what is announced
     ("关联交易公告", r"关联(/连)?交易"),
     ("利润分配公告", r"利润分配|权益分派"),
     ("担保公告", r"担保"),
+    ("减持计划公告", r"减持已?回购"),  # "减持已回购股份计划" sells shares bought back earlier
     ("回购股份公告", r"回购"),
+    ("减持计划公告", r"减持"),
+    ("股权激励公告", r"股权激励|股票激励|激励计划"),
+    ("募集资金公告", r"募集资金"),
+    ("重大合同公告", r"重大合同|中标"),
+    ("诉讼公告", r"诉讼|仲裁"),
     ("募集说明书", r"募集说明书"),
     ("招股说明书", r"招股说明书"),
     ("公告", r"公告"),
@@ -162,9 +169,9 @@ def _header_code(header: FilingHeader | None) -> str:
 
 
 def _header_short_name(header: FilingHeader | None) -> str:
-    """"锦州港/锦港B股" → "锦州港"; "ST 林重" → "ST林重"."""
+    """"锦州港/锦港B股" → "锦州港"; "鲁泰A、鲁泰B" → "鲁泰A"; "ST 林重" → "ST林重"."""
     value = header.value("简称") if header else ""
-    return value.split("/")[0].replace(" ", "")
+    return re.split(r"[/、,，]", value)[0].replace(" ", "")
 
 
 def _short_name(head: str, company: str) -> str:
