@@ -21,6 +21,7 @@ install: $(STAMP)
 
 models: $(STAMP)
 	$(VENV)/bin/qa-engine models prepare e5-small
+	$(VENV)/bin/qa-engine models prepare neural-reader
 
 index: $(STAMP) models
 	$(VENV)/bin/qa-engine ingest data/filings --index $(INDEX) --replace

@@ -5,6 +5,7 @@ chunk texts; bench/baselines.py), measured in the same run.
     python bench/ask_bench.py            # ~40 questions × 7 rounds, < 8 min on 2 cores (build included)
     python bench/ask_bench.py --quick    # 2 rounds: about a minute with a built index
     python bench/ask_bench.py --reader neural --questions 20 --rounds 3   # the neural reader (target p50 ≤ 400 ms)
+    python bench/ask_bench.py --reader neural --torch-too --quick    # its onnx runtime beside torch, same rounds
 
 The index is built (incrementally: a no-op when unchanged) in bench/results/index-ask from data/filings.
 Questions: 40 from eval/gold/*.jsonl, alternating Chinese and English, round-robin over the files (a fixed list when
@@ -84,8 +85,10 @@ def _summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadline: float, seed: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Interleaved ask/search timings per question and round; stops early at `deadline`."""
+def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadline: float, seed: int,  # type: ignore[no-untyped-def]
+            torch_engine=None) -> dict[str, object]:
+    """Interleaved ask/search timings per question and round (and the ask of `torch_engine`, the neural reader
+    on torch, when given); stops early at `deadline`."""
     k = engine.settings.read_top_k
     rows: list[dict[str, object]] = []
     rng = random.Random(seed)
@@ -106,6 +109,10 @@ def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadlin
             naive_wall = (time.perf_counter() - t) * 1000
             rows.append({"lang": item["lang"], "found": answer.found, "ask_wall_ms": ask_wall,
                          "search_ms": search_wall, "naive_ask_ms": naive_wall, **answer.timings})
+            if torch_engine is not None:
+                t = time.perf_counter()
+                torch_engine.ask(q)
+                rows[-1]["torch_ask_ms"] = (time.perf_counter() - t) * 1000
         done += 1
         if time.perf_counter() > deadline:
             break
@@ -113,7 +120,7 @@ def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadlin
 
 
 def summarise(rows: list[dict[str, object]]) -> dict[str, dict[str, float]]:
-    names = (*STAGES, "ask_wall_ms", "search_ms", "naive_ask_ms")
+    names = (*STAGES, "ask_wall_ms", "search_ms", "naive_ask_ms", "torch_ask_ms")
     table = {name: _summary([float(r[name]) for r in rows if name in r]) for name in names}  # type: ignore[arg-type]
     table["other_ms"] = _summary([float(r["total_ms"]) - float(r["retrieve_ms"]) - float(r["read_ms"])  # type: ignore[arg-type]
                                   for r in rows])
@@ -126,7 +133,7 @@ def print_report(run: dict[str, object]) -> None:
           f"({run['questions']} questions × {run['rounds']} rounds; retrieval mode {run['retrieval_mode']}, "
           f"search k = read_top_k)")
     print(f"{'':>10} | {'all p50':>8} {'all p95':>8} | {'zh p50':>8} {'zh p95':>8} | {'en p50':>8} {'en p95':>8}")
-    for name in ("retrieve_ms", "read_ms", "other_ms", "total_ms", "ask_wall_ms", "search_ms", "naive_ask_ms"):
+    for name in ("retrieve_ms", "read_ms", "other_ms", "total_ms", "ask_wall_ms", "search_ms", "naive_ask_ms", "torch_ask_ms"):
         cells = []
         for table in (overall, run["latency_ms_by_lang"]["zh"], run["latency_ms_by_lang"]["en"]):
             cell = table[name]
@@ -137,6 +144,10 @@ def print_report(run: dict[str, object]) -> None:
     naive = run["naive_ratios"]
     print(f"ratio naive ask (jieba + bm25s + best-overlap sentence) / ask wall: p50 {naive['p50']:.2f}×, "
           f"p95 {naive['p95']:.2f}× (> 1: ours faster)")
+    if "torch_ratios" in run:
+        torch_ratio = run["torch_ratios"]
+        print(f"ratio neural ask on torch / on onnxruntime (ask wall): p50 {torch_ratio['p50']:.2f}×, "
+              f"p95 {torch_ratio['p95']:.2f}×")
     print(f"first (cold) ask in the process: {run['first_ask_ms']:.0f} ms; answered {run['answered_share']:.0%}")
     print(run["target"])
 
@@ -151,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "ask_bench.json")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reader", default="heuristic", help="Settings.reader: heuristic (default) or neural")
+    parser.add_argument("--torch-too", action="store_true",
+                        help="with --reader neural: also time its encoder on torch (QA_NEURAL_RUNTIME=torch)")
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 7)
     started = time.perf_counter()
@@ -172,11 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     engine.ask(questions[0]["question"])
     first_ask_ms = (time.perf_counter() - t) * 1000
     naive = BM25sSearch([c.indexed_text() for c in engine._snapshot.chunks])
+    torch_engine = None
+    if args.torch_too:
+        torch_engine = Engine.open(args.index, Settings(index_dir=args.index, reader=args.reader,
+                                                        neural_runtime="torch"))
     for item in questions:  # warm-up: JIT, caches, lazy model loads
         engine.ask(item["question"])
+        if torch_engine is not None:
+            torch_engine.ask(item["question"])
         engine.search(item["question"], k=engine.settings.read_top_k)
         naive_answer(naive, item["question"], engine.settings.read_top_k)
-    measured = measure(engine, naive, questions, rounds, deadline, args.seed)
+    measured = measure(engine, naive, questions, rounds, deadline, args.seed, torch_engine)
     rows = measured["rows"]
     overall = summarise(rows)
     run: dict[str, object] = {
@@ -193,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": {p: round(overall["total_ms"][p] / overall["search_ms"][p], 2) for p in ("p50", "p95")},
         "naive_ratios": {p: round(overall["naive_ask_ms"][p] / overall["ask_wall_ms"][p], 2) for p in ("p50", "p95")},
     }
+    if torch_engine is not None:
+        run["torch_ratios"] = {p: round(overall["torch_ask_ms"][p] / overall["ask_wall_ms"][p], 2) for p in ("p50", "p95")}
     p50 = overall["total_ms"]["p50"]
     target = TARGET_P50_MS.get(args.reader, TARGET_P50_MS["neural"])
     run["target"] = (f"target ({args.reader} reader: ask p50 ≤ {target:g} ms, total_ms): {p50:.2f} ms → "

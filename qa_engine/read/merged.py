@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 from qa_engine.cache_folder import built_once
+from qa_engine.read.encoder import copy_tokenizer_files
 
 MERGED_DIR = "merged"
 RECORD = "qa_engine_merged.json"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-                    "sentencepiece.bpe.model")
 
 
 def merged_model_folder(base: Path, adapter: Path, cache_dir: Path) -> Path:
@@ -52,8 +50,6 @@ def _merge_into(base: Path, adapter: Path, key: str, folder: Path) -> None:
 
     merged = PeftModel.from_pretrained(AutoModel.from_pretrained(str(base)), str(adapter)).merge_and_unload()
     merged.save_pretrained(str(folder))
-    for name in _TOKENIZER_FILES:
-        if (base / name).exists():
-            shutil.copy2(base / name, folder / name)
+    copy_tokenizer_files(base, folder)
     record = {"key": key, "base": str(base), "adapter": str(adapter)}
     (folder / RECORD).write_text(json.dumps(record, indent=1), encoding="utf-8")

@@ -24,9 +24,10 @@ from qa_engine.errors import ConfigError
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.calibration import Calibration, Signals, best_and_lead, gate_applies
-from qa_engine.read.encoder import SentenceEncoder
+from qa_engine.read.encoder import PrefixedEncoder, SentenceEncoder
 from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
 from qa_engine.read.merged import merged_model_folder
+from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, onnx_model_folder
 from qa_engine.retrieve.glossary import is_english
 from qa_engine.settings import Settings
 
@@ -74,15 +75,23 @@ def _gate(value: object) -> str:
 
 
 @lru_cache(maxsize=4)
-def _shared_encoder(base: Path, adapter: Path, max_tokens: int, cache_dir: Path) -> SentenceEncoder:
+def _shared_encoder(base: Path, adapter: Path, max_tokens: int, cache_dir: Path, runtime: str) -> PrefixedEncoder:
     """One encoder per (model, adapter) in a process: every engine and server worker thread shares it (inference
-    only, so sharing is safe) instead of loading 470 MB of weights each. The adapter comes merged into the base
-    from the model cache; where the cache cannot be written it is merged in memory, as in training."""
+    only, so sharing is safe) instead of loading 470 MB of weights each. Served from the model cache: the adapter
+    merged into the base, exported to ONNX (`runtime` "onnx"); where the cache cannot be written, torch merges it
+    in memory."""
     try:
-        return SentenceEncoder(merged_model_folder(base, adapter, cache_dir), None, max_tokens)
+        merged = merged_model_folder(base, adapter, cache_dir)
     except OSError as exc:
         logger.warning("no merged copy of the neural reader in %s (%s): merging it in memory", cache_dir, exc)
         return SentenceEncoder(base, adapter, max_tokens)
+    if runtime == "torch":
+        return SentenceEncoder(merged, None, max_tokens)
+    try:
+        return OnnxSentenceEncoder(onnx_model_folder(merged, cache_dir, quantized=runtime == "onnx-int8"), max_tokens)
+    except (OSError, ImportError, RuntimeError) as exc:  # no onnxruntime / onnx, or an export that failed
+        logger.warning("the neural reader runs on torch: no ONNX export of it (%s)", exc)
+        return SentenceEncoder(merged, None, max_tokens)
 
 
 def shipped_folder() -> Path:
@@ -107,13 +116,13 @@ class NeuralReader:
         return self.head.abstain_threshold
 
     @cached_property
-    def encoder(self) -> SentenceEncoder:
+    def encoder(self) -> PrefixedEncoder:
         from qa_engine.model_paths import resolve_model_path
 
         settings = self._settings or Settings()
         base = resolve_model_path(self.head.base_model, settings)
         return _shared_encoder(Path(base).resolve(), self._folder.resolve(), self.head.max_tokens,
-                               settings.model_cache_dir.expanduser())
+                               settings.model_cache_dir.expanduser(), settings.neural_runtime)
 
     def warm_up(self) -> None:
         """Load the encoder now (it takes a few seconds) rather than on the first question."""
