@@ -134,6 +134,8 @@ def print_report(run: dict[str, object]) -> None:
           f"search k = read_top_k)")
     print(f"{'':>10} | {'all p50':>8} {'all p95':>8} | {'zh p50':>8} {'zh p95':>8} | {'en p50':>8} {'en p95':>8}")
     for name in ("retrieve_ms", "read_ms", "other_ms", "total_ms", "ask_wall_ms", "search_ms", "naive_ask_ms", "torch_ask_ms"):
+        if not overall[name].get("n"):  # torch_ask_ms without --torch-too
+            continue
         cells = []
         for table in (overall, run["latency_ms_by_lang"]["zh"], run["latency_ms_by_lang"]["en"]):
             cell = table[name]

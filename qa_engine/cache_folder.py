@@ -4,11 +4,13 @@ lock, so concurrent processes build it once and a reader never sees it half writ
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def built_once(folder: Path, is_current: Callable[[Path], bool], build: Callable[[Path], None]) -> Path:
@@ -20,6 +22,15 @@ def built_once(folder: Path, is_current: Callable[[Path], bool], build: Callable
         if not is_current(folder):  # another process may have built it while we waited
             _build_atomically(folder, build)
     return folder
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """The JSON object a built folder records about itself; {} when it is missing or unreadable (build again)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 @contextmanager

@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     # extractive-QA model id/path
     reader: str = "neural"
     # how the neural reader runs its encoder: "onnx" (default; exported once into model_cache_dir, no torch at
-    # run time) or "torch"; both give the same vectors
+    # run time) or "torch", which give the same vectors; "onnx-int8", a quantised copy (fastest, vectors within
+    # about 0.04)
     neural_runtime: NeuralRuntime = "onnx"
     read_top_k: int = Field(5, ge=1)
     abstain_threshold: float | None = Field(None, ge=0, le=1)  # None: the reader's own, calibrated on the dev split with its weights

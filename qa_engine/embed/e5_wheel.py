@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from qa_engine.cache_folder import built_once
+from qa_engine.cache_folder import built_once, read_record
 from qa_engine.errors import MissingDependencyError, ModelFileError
 
 E5_SMALL_ID = "intfloat/multilingual-e5-small"
@@ -96,10 +96,7 @@ def file_sha256(path: Path) -> str:
 
 def recorded_sha256(folder: Path) -> str | None:
     """The source hash a converted folder records; None when there is no folder or it came from another converter."""
-    try:
-        record = json.loads((folder / SOURCE_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    record = read_record(folder / SOURCE_RECORD)
     return record.get("sha256") if record.get("converter_version") == CONVERTER_VERSION else None
 
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from qa_engine.cache_folder import built_once
+from qa_engine.cache_folder import built_once, read_record
 from qa_engine.read.encoder import copy_tokenizer_files
 
 MERGED_DIR = "merged"
@@ -38,10 +38,8 @@ def merge_key(base: Path, adapter: Path) -> str:
 
 
 def _recorded_key(folder: Path) -> str | None:
-    try:
-        return str(json.loads((folder / RECORD).read_text(encoding="utf-8"))["key"])
-    except (OSError, ValueError, KeyError):
-        return None
+    key = read_record(folder / RECORD).get("key")
+    return str(key) if key is not None else None
 
 
 def _merge_into(base: Path, adapter: Path, key: str, folder: Path) -> None:

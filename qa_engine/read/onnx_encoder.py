@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from qa_engine.cache_folder import built_once
+from qa_engine.cache_folder import built_once, read_record
 from qa_engine.read.encoder import PrefixedEncoder, copy_tokenizer_files, load_tokenizer
 
 ONNX_DIR = "onnx"
@@ -60,10 +60,7 @@ def onnx_model_folder(model: Path, cache_dir: Path, quantized: bool = False) -> 
 
 
 def _recorded(folder: Path) -> str | None:
-    try:
-        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    record = read_record(folder / RECORD)
     return str(record.get("source")) if record.get("exporter_version") == EXPORTER_VERSION else None
 
 
