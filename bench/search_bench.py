@@ -44,6 +44,7 @@ from synthetic import make_corpus
 
 DEFAULT_SCALES = "1,10"  # 100× does not fit the 8-minute budget on 2 cores: see bench/README.md
 MODES = ("bm25", "dense", "hybrid")
+BASELINES = ("rank_bm25", "bm25s")
 TARGET_P50_MS = 5.0
 TARGET_SCALE = 100
 K = 10
@@ -104,14 +105,15 @@ QUERIES = [
 
 
 # ---- subprocess stages ---------------------------------------------------------------------------
-def child_build(corpus: Path, index_dir: Path) -> dict[str, object]:
-    """Builds `index_dir` from `corpus`; wall times, peak RSS and sizes."""
+def child_build(corpus: Path, index_dir: Path, modes: tuple[str, ...]) -> dict[str, object]:
+    """Builds `index_dir` from `corpus` (with dense vectors when `modes` query them); wall times, peak RSS, sizes."""
     started = time.perf_counter()
     from qa_engine import Engine, Settings, ingest
 
     imported = time.perf_counter()
     shutil.rmtree(index_dir, ignore_errors=True)
-    report = ingest([corpus], Settings(index_dir=index_dir))
+    dense = "always" if set(modes) - {"bm25"} else "auto"
+    report = ingest([corpus], Settings(index_dir=index_dir, dense_index=dense))
     built = time.perf_counter()
     engine = Engine.open(index_dir)
     snapshot = engine._snapshot
@@ -130,7 +132,8 @@ def child_build(corpus: Path, index_dir: Path) -> dict[str, object]:
 
 
 def child_measure(
-    index_dir: Path, rounds: int, time_limit_s: float, seed: int, result_path: Path | None
+    index_dir: Path, rounds: int, time_limit_s: float, seed: int, result_path: Path | None,
+    modes: tuple[str, ...] = MODES, baselines: tuple[str, ...] = BASELINES,
 ) -> dict[str, object]:
     """Opens the index and times engine.search per mode and the baseline, interleaved per round.
 
@@ -147,26 +150,17 @@ def child_measure(
     result["rss_after_open_mb"] = round(_rss_mb(), 1)
     result["documents"], result["chunks"] = len(engine._snapshot.documents), len(engine._snapshot.chunks)
     result["default_mode"] = engine.settings.retrieval_mode
-    first = {mode: _time_ms(lambda m=mode: engine.search(QUERIES[0], k=K, mode=m)) for mode in MODES}
+    first = {mode: _time_ms(lambda m=mode: engine.search(QUERIES[0], k=K, mode=m)) for mode in modes}
     result["first_query_ms"] = {m: round(v, 2) for m, v in first.items()}
+    result["modes"], result["baselines"] = list(modes), list(baselines)
     t = time.perf_counter()
     for query in QUERIES:  # warm-up: hybrid runs the bm25 and dense paths and the planner
-        engine.search(query, k=K, mode="hybrid")
+        engine.search(query, k=K, mode=modes[-1])
     result["warmup_s"] = round(time.perf_counter() - t, 2)
-    texts = [c.indexed_text() for c in engine._snapshot.chunks]
-    baseline = RankBM25Search(texts)  # its build_times hold the tokenising; bm25s reuses the same tokens
-    bm25s_baseline = BM25sSearch(texts, baseline.tokens)
-    for query in QUERIES:
-        baseline.search(query, K)
-        bm25s_baseline.search(query, K)
-    result["baseline_build"] = baseline.build_times
-    shared = {k: baseline.build_times[k] for k in ("jieba_init_s", "tokenize_s")}  # the tokens both baselines use
-    result["bm25s_baseline_build"] = {**bm25s_baseline.build_times, **shared,
-                                      "total_s": round(sum(shared.values()) + bm25s_baseline.build_times["index_s"], 3)}
-    result["bm25_top10_overlap_with_baseline"] = _overlap(engine, baseline)
+    searches = _baselines(engine, baselines, result)
     result["queries"] = len(QUERIES)
     _write_json(result_path, result)
-    samples: dict[str, list[tuple[str, float]]] = {name: [] for name in (*MODES, "baseline", "bm25s", "plan")}
+    samples: dict[str, list[tuple[str, float]]] = {name: [] for name in (*modes, *searches, "plan")}
     rng = random.Random(seed)
     measure_started = time.perf_counter()
     for round_number in range(rounds):
@@ -174,10 +168,10 @@ def child_measure(
         rng.shuffle(order)
         for query in order:
             lang = query_lang(query)
-            for mode in MODES:
+            for mode in modes:
                 samples[mode].append((lang, _time_ms(lambda q=query, m=mode: engine.search(q, k=K, mode=m))))
-            samples["baseline"].append((lang, _time_ms(lambda q=query: baseline.search(q, K))))
-            samples["bm25s"].append((lang, _time_ms(lambda q=query: bm25s_baseline.search(q, K))))
+            for name, search in searches.items():
+                samples[name].append((lang, _time_ms(lambda q=query, s=search: s(q, K))))
             if round_number < PLAN_ROUNDS:
                 samples["plan"].append((lang, _time_ms(lambda q=query: engine._plan(q))))
         result.update(_latencies(samples), rounds=round_number + 1,
@@ -187,6 +181,34 @@ def child_measure(
         if time.perf_counter() - started > time_limit_s:
             break
     return result
+
+
+def _baselines(engine, names: tuple[str, ...], result: dict[str, object]) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The baselines' search functions by sample name, built over the chunks' indexed texts; their build times
+    and the bm25 overlap go into `result`. rank_bm25 and bm25s share one jieba pass (its time counts for both)."""
+    if not names:
+        return {}
+    texts = [c.indexed_text() for c in engine._snapshot.chunks]
+    tokens = None
+    searches: dict[str, object] = {}
+    if "rank_bm25" in names:
+        baseline = RankBM25Search(texts)
+        tokens, times = baseline.tokens, baseline.build_times
+        result["baseline_build"] = times
+        result["bm25_top10_overlap_with_baseline"] = _overlap(engine, baseline)
+        searches["baseline"] = baseline.search
+    if "bm25s" in names:
+        fast = BM25sSearch(texts, tokens)
+        times = result.get("baseline_build", fast.build_times)  # type: ignore[assignment]
+        shared = {k: times[k] for k in ("jieba_init_s", "tokenize_s")}
+        result["bm25s_baseline_build"] = {**fast.build_times, **shared,
+                                          "total_s": round(sum(shared.values()) + fast.build_times["index_s"], 3)}
+        searches["bm25s"] = fast.search
+    del texts
+    for query in QUERIES:  # warm-up
+        for search in searches.values():
+            search(query, K)  # type: ignore[operator]
+    return searches
 
 
 def _latencies(samples: dict[str, list[tuple[str, float]]]) -> dict[str, object]:
@@ -290,8 +312,8 @@ def bench_scale(scale: int, args: argparse.Namespace, deadline: float) -> dict[s
         result["build"] = {"skipped": "--reuse-index"}
     else:
         t = time.perf_counter()
-        result["build"] = run_child(["--child", "build", "--corpus", str(corpus_dir), "--index", str(index_dir)],
-                                    deadline - time.perf_counter())
+        result["build"] = run_child(["--child", "build", "--corpus", str(corpus_dir), "--index", str(index_dir),
+                                     "--modes", args.modes], deadline - time.perf_counter())
         result["build"]["wall_s"] = round(time.perf_counter() - t, 2)  # type: ignore[index]
         if "error" in result["build"]:  # type: ignore[operator]
             return result
@@ -300,7 +322,8 @@ def bench_scale(scale: int, args: argparse.Namespace, deadline: float) -> dict[s
     share = 0.9 if scale == max(args.scale_list) else 0.25  # leave room for the larger scales' builds
     result["measure"] = run_child(
         ["--child", "measure", "--index", str(index_dir), "--rounds", str(args.rounds),
-         "--time-limit-s", str(max(5.0, remaining * share)), "--seed", str(args.seed)],
+         "--time-limit-s", str(max(5.0, remaining * share)), "--seed", str(args.seed), "--modes", args.modes,
+         "--baselines", args.baselines],
         remaining, args.work / f"measure-{scale}x.partial.json",
     )
     result["measure"]["wall_s"] = round(time.perf_counter() - t, 2)  # type: ignore[index]
@@ -319,12 +342,13 @@ def print_report(results: list[dict[str, object]]) -> None:
             if "error" in part:
                 note = "partial results kept" if part.get("partial") else "no results"
                 print(f"{r['scale']:>4}× {stage} ERROR ({note}): {part['error'][:300]}")
-        if "error" in b or "baseline_build" not in m:
+        if "error" in b or "rss_after_open_mb" not in m:
             continue
         fast = m.get("bm25s_baseline_build", {}).get("total_s", float("nan"))
+        rank = m.get("baseline_build", {}).get("total_s", float("nan"))
         print(f"{r['scale']:>4}× {m.get('documents', '?'):>5} {m.get('chunks', '?'):>7} "
               f"{r['corpus']['bytes'] / 2**20:6.1f} | {b.get('build_s') or 0:8.1f} {b.get('cpu_s', 0):6.0f} "
-              f"{b.get('peak_rss_mb', 0):7.0f}M | {m['baseline_build']['total_s']:11.1f} {fast:8.1f} | "
+              f"{b.get('peak_rss_mb', 0):7.0f}M | {rank:11.1f} {fast:8.1f} | "
               f"{m.get('open_s', 0):7.2f} {m.get('rss_after_open_mb', 0):7.0f}M")
     print("\nsearch latency, ms (p50 / p95); ratio = baseline / ours (> 1: ours faster); * = default mode;"
           " baselines: rank_bm25 and bm25s (both jieba.lcut)")
@@ -334,8 +358,9 @@ def print_report(results: list[dict[str, object]]) -> None:
         m = r.get("measure", {})
         if "latency_ms" not in m:
             continue
-        base, fast = m["latency_ms"]["baseline"], m["latency_ms"].get("bm25s", {"p50": float("nan"), "p95": float("nan")})
-        for mode in MODES:
+        missing = {"p50": float("nan"), "p95": float("nan")}
+        base, fast = m["latency_ms"].get("baseline", missing), m["latency_ms"].get("bm25s", missing)
+        for mode in m.get("modes", MODES):
             ours = m["latency_ms"][mode]
             label = mode + ("*" if mode == m.get("default_mode") else "")
             print(f"{r['scale']:>4}× {label:>7} | {ours['p50']:9.2f} {ours['p95']:9.2f} | {base['p50']:9.2f} "
@@ -363,9 +388,13 @@ def target_line(results: list[dict[str, object]]) -> str:
     mode = measure.get("default_mode", "hybrid")
     p50 = measure["latency_ms"][mode]["p50"]
     verdict = "MET" if p50 <= TARGET_P50_MS else "NOT MET"
-    others = ", ".join(f"{m} {measure['latency_ms'][m]['p50']:.2f} ms" for m in MODES if m != mode)
+    others = ", ".join(f"{m} {measure['latency_ms'][m]['p50']:.2f} ms" for m in measure.get("modes", MODES) if m != mode)
     return (f"target (search p50 ≤ {TARGET_P50_MS:g} ms at {TARGET_SCALE}×, default mode {mode}): {p50:.2f} ms → "
             f"{verdict} ({others})")
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name for name in value.split(",") if name and name != "none")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -378,6 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "search_bench.json")
     parser.add_argument("--reuse-index", action="store_true", help="skip the build when the index exists")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="retrieval modes to time (default all; bm25 alone builds the index without vectors)")
+    parser.add_argument("--baselines", default=",".join(BASELINES),
+                        help="rank_bm25,bm25s (default), a subset, or none: rank_bm25 needs about 16 KB a chunk")
     parser.add_argument("--child", choices=("build", "measure"), help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--index", type=Path, help=argparse.SUPPRESS)
@@ -385,10 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child == "build":
-        print(json.dumps(child_build(args.corpus, args.index), ensure_ascii=False))
+        print(json.dumps(child_build(args.corpus, args.index, _names(args.modes)), ensure_ascii=False))
         return 0
     if args.child == "measure":
-        result = child_measure(args.index, args.rounds, args.time_limit_s, args.seed, args.result)
+        result = child_measure(args.index, args.rounds, args.time_limit_s, args.seed, args.result,
+                               _names(args.modes), _names(args.baselines))
         print(json.dumps(result, ensure_ascii=False))
         return 0
     args.scales = args.scales or ("1" if args.quick else DEFAULT_SCALES)
@@ -397,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     deadline = started + args.budget_s
     run = {"machine": machine(), "settings": {"scales": args.scales, "rounds": args.rounds, "k": K,
-                                                "queries": len(QUERIES), "quick": args.quick}, "scales": []}
+                                                "queries": len(QUERIES), "quick": args.quick, "modes": args.modes,
+                                                "baselines": args.baselines}, "scales": []}
     args.scale_list = [int(s) for s in args.scales.split(",")]
     for scale in args.scale_list:
         if time.perf_counter() > deadline:

@@ -50,9 +50,10 @@ def filings_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index over every filing in data/filings, built once per session with default settings."""
+    """An index over every filing in data/filings, built once per session with default settings but for dense
+    vectors (QA_DENSE_INDEX=always), so that every retrieval mode can be queried on it."""
     folder = tmp_path_factory.mktemp("index")
-    report = ingest([FILINGS], Settings(index_dir=folder))
+    report = ingest([FILINGS], Settings(index_dir=folder, dense_index="always"))
     assert report.ok and len(report.added) == 5, report.to_dict()
     return folder
 

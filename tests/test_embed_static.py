@@ -48,7 +48,7 @@ def test_the_session_index_uses_the_static_embedder(engine) -> None:
 def test_single_word_corpus_still_builds(tmp_path: Path) -> None:
     source = tmp_path / "one.txt"
     source.write_text("稀土稀土稀土\n", encoding="utf-8")
-    settings = Settings(index_dir=tmp_path / "index")
+    settings = Settings(index_dir=tmp_path / "index", dense_index="always")
     report = ingest([source], settings)
     assert report.ok and report.added == ["one.txt"]
     with Engine.open(settings.index_dir, settings) as engine:
@@ -73,7 +73,7 @@ def test_building_and_dense_search_never_import_sentence_transformers(tmp_path: 
 
     script = (
         "import sys\nfrom qa_engine import Engine, Settings, ingest\n"
-        f"s = Settings(index_dir={str(tmp_path / 'index')!r})\n"
+        f"s = Settings(index_dir={str(tmp_path / 'index')!r}, dense_index='always')\n"
         f"ingest([{str(small_filings)!r}], s)\n"
         "hits = Engine.open(s.index_dir, s).search('稀土精矿', k=3, mode='dense')\n"
         "assert hits, 'no dense hits'\n"

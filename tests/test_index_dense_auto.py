@@ -1,4 +1,4 @@
-"""QA_DENSE_INDEX=auto: a BM25-only index trains no embedder; dense or hybrid on it fail with the fix."""
+"""QA_DENSE_INDEX=auto (the default): a BM25-only index trains no embedder; dense or hybrid on it fail with the fix."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from qa_engine.errors import IndexMismatchError, InvalidQueryError
 
 
 def test_bm25_only_index_has_no_embedder_and_says_how_to_get_one(tmp_path: Path, small_filings: Path) -> None:
-    settings = Settings(index_dir=tmp_path / "index", dense_index="auto")
+    settings = Settings(index_dir=tmp_path / "index")
+    assert settings.dense_index == "auto" and settings.retrieval_mode == "bm25"
     assert ingest([small_filings], settings).ok
     assert not (settings.index_dir / "embedder").exists()
     with Engine.open(settings.index_dir, settings) as engine:

@@ -39,7 +39,7 @@ def _store_state(index_dir: Path) -> tuple[str | None, int, int]:
 
 @pytest.fixture()
 def small_index(tmp_path: Path, small_filings: Path) -> Settings:
-    settings = Settings(index_dir=tmp_path / "index", embed_dim=SMALL_EMBED_DIM)
+    settings = Settings(index_dir=tmp_path / "index", embed_dim=SMALL_EMBED_DIM, dense_index="always")
     assert ingest([small_filings], settings).ok
     return settings
 

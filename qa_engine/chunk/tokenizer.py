@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from sys import intern
 from typing import get_args
 
 from qa_engine.models import Document
@@ -204,7 +205,7 @@ class FinanceTokenizer:
         cursor = 0
         for number in DECIMAL.finditer(text):
             terms += _filtered(cut(text[cursor : number.start()]))
-            terms.append(number.group())
+            terms.append(intern(number.group()))
             cursor = number.end()
         return terms + _filtered(cut(text[cursor:]))
 
@@ -230,7 +231,7 @@ def _cut_alike(text: str) -> bool:
 
 def _filtered(words: list[str]) -> list[str]:
     stop = stopwords()
-    return [t for t in words if t not in stop and not PUNCT_OR_SPACE.match(t) and not t.isspace()]
+    return [intern(t) for t in words if t not in stop and not PUNCT_OR_SPACE.match(t) and not t.isspace()]
 
 
 # A junction between two texts is safe when a character at it can neither join a jieba word (jieba cuts runs of

@@ -127,9 +127,10 @@ def _settings(config: EvalConfig) -> Settings:
 
 
 def _build(paths: Sequence[Path], settings: Settings) -> None:
+    """Ingests `paths` with dense vectors whatever QA_DENSE_INDEX says: the retrieval ablations query them."""
     from qa_engine.engine import ingest
 
-    report = ingest(paths, settings)
+    report = ingest(paths, settings.model_copy(update={"dense_index": "always"}))
     for source, message in report.failed:
         print(f"warning: could not ingest {source}: {message}", file=sys.stderr)
 

@@ -1,14 +1,18 @@
-"""BM25 over jieba search terms: bm25s builds and saves the index; queries read its arrays with numpy alone.
+"""BM25 over jieba search terms, in bm25s's format: the index is bm25s's "lucene" matrix, built here with numpy.
 
 bm25s stores every (term, chunk) BM25 score in a CSC matrix (`data`, `indices`, `indptr` .npy files), so a query's
-scores are the sums of its terms' columns. Reading them here, memory-mapped, spares a query process the imports of
-bm25s, numba and scipy (0.5 s of start-up) and keeps the matrix out of its heap; the sums are bm25s's own
-(`BM25.get_scores`: one `np.add.at` per term, in query order, float32), as tests/test_index_sparse.py checks.
+scores are the sums of its terms' columns. The matrix is built here from one flat array of term ids (bm25s's own
+builder wants a Python list of ids per chunk: 4 KB a chunk at its peak, too much for millions of chunks) and saved
+in bm25s's files; tests/test_index_sparse.py checks the scores bit for bit against bm25s. Queries read the arrays
+memory-mapped with numpy alone, which spares a query process the imports of bm25s, numba and scipy (0.5 s of
+start-up) and keeps the matrix out of its heap; the sums are bm25s's own (`BM25.get_scores`: one `np.add.at` per
+term, in query order, float32).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +20,9 @@ import numpy as np
 
 DATA, INDICES, INDPTR = "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy"
 VOCAB, PARAMS, NONOCCURRENCE = "vocab.index.json", "params.index.json", "nonoccurrence_array.index.npy"
-EMPTY = "<empty>"  # the one term of a chunk without search terms (bm25s needs one): not a corpus term
+EMPTY = "<empty>"  # the one term of a chunk without search terms (as bm25s needs one): not a corpus term
+BLOCK_CHUNKS = 20_000  # chunks counted at once
+BLOCK_PAIRS = 2_000_000  # (chunk, term) pairs scored at once
 
 
 class SparseIndex:
@@ -24,34 +30,45 @@ class SparseIndex:
 
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int],
                  size: int, dtype: str = "float32", nonoccurrence: np.ndarray | None = None,
-                 model: object | None = None) -> None:
+                 params: dict[str, object] | None = None) -> None:
         self._data, self._indices, self._indptr = data, indices, indptr
         self.vocab = {t: i for t, i in vocab.items() if i < len(indptr) - 1}
         self.size = size
         self._dtype = np.dtype(dtype)
         self._nonoccurrence = nonoccurrence
-        self._model = model  # the bm25s.BM25 that built the index (None when loaded): saved by `save`
+        self._params = params or {}  # k1 and b, written by `save`
 
     @classmethod
     def build(cls, token_lists: Sequence[Sequence[str]], k1: float, b: float) -> SparseIndex:
-        if not token_lists:  # every document removed: bm25s cannot index an empty corpus
-            return cls(np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(1, np.int64), {}, 0)
-        import bm25s
+        """bm25s's index of `token_lists` (method "lucene", float32), computed from one flat array of term ids.
 
-        model = bm25s.BM25(k1=k1, b=b, backend=_backend())
-        corpus = [list(tokens) or [EMPTY] for tokens in token_lists]
-        model.index(_tokenized(corpus), show_progress=False)
-        scores = model.scores
-        return cls(scores["data"], scores["indices"], scores["indptr"], model.vocab_dict, len(corpus), model.dtype,
-                   model.nonoccurrence_array, model)
+        bm25s builds the same matrix from a Python list of term ids per document, which costs about 4 KB a chunk at
+        the peak; the arrays here cost about 30 bytes a term occurrence (checked equal by tests/test_index_sparse)."""
+        if not token_lists:  # every document removed: nothing to index
+            return cls(np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(1, np.int64), {}, 0)
+        vocab, ids, lengths = _term_ids(token_lists)
+        rows, cols, freqs = _term_counts(ids, lengths, len(vocab))
+        del ids
+        data = _lucene_scores(rows, cols, freqs, lengths, len(vocab), k1, b)
+        del freqs
+        indptr = np.zeros(len(vocab) + 1, np.int64)
+        np.cumsum(np.bincount(cols, minlength=len(vocab)), out=indptr[1:])
+        order = np.argsort(cols, kind="stable")  # by term, then chunk (rows are in chunk order already)
+        del cols
+        data, rows = data[order], rows[order]
+        return cls(data, rows, indptr, vocab, len(token_lists), params={"k1": k1, "b": b})
 
     def save(self, folder: Path) -> None:
-        if self.size == 0:
-            _save_empty(folder)
-            return
-        if self._model is None:
-            raise ValueError("only a SparseIndex built in this process can be saved")
-        self._model.save(str(folder))  # type: ignore[attr-defined]
+        """Writes the files bm25s's `BM25.save` writes (so `bm25s.BM25.load` reads them too)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, array in ((DATA, self._data), (INDICES, self._indices), (INDPTR, self._indptr)):
+            np.save(folder / name, np.asarray(array))
+        vocab = dict(self.vocab)
+        vocab.setdefault("", len(vocab))  # bm25s's empty query term: in the vocabulary, not in the matrix
+        (folder / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        params = {**self._params, "delta": 0.5, "method": "lucene", "idf_method": "lucene",
+                  "dtype": "float32", "int_dtype": "int32", "num_docs": self.size, "backend": "numpy"}
+        (folder / PARAMS).write_text(json.dumps(params, indent=4), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, size: int) -> SparseIndex:
@@ -65,7 +82,8 @@ class SparseIndex:
             raise ValueError(f"bm25 index holds {num_docs} chunks and {len(arrays[2]) - 1} terms, "
                              f"the generation lists {size} chunks and its vocabulary {len(vocab)} terms")
         data, indices, indptr = arrays
-        return cls(data, indices, indptr, vocab, size, params.get("dtype", "float32"), nonoccurrence)
+        return cls(data, indices, indptr, vocab, size, params.get("dtype", "float32"), nonoccurrence,
+                   {key: params[key] for key in ("k1", "b") if key in params})
 
     def scores(self, ids: Sequence[int]) -> np.ndarray:
         """BM25 score of every chunk for the query term ids (repeats count again), as bm25s computes them."""
@@ -99,26 +117,56 @@ class SparseIndex:
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
 
 
-def _save_empty(folder: Path) -> None:
-    """The files `load` reads, for an index of no chunks."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, array in ((DATA, np.zeros(0, np.float32)), (INDICES, np.zeros(0, np.int32)), (INDPTR, np.zeros(1, np.int64))):
-        np.save(folder / name, array)
-    (folder / VOCAB).write_text("{}", encoding="utf-8")
-    (folder / PARAMS).write_text(json.dumps({"num_docs": 0, "dtype": "float32"}), encoding="utf-8")
-
-
-def _tokenized(corpus: list[list[str]]):  # type: ignore[no-untyped-def]
-    import bm25s
-
+def _term_ids(token_lists: Sequence[Sequence[str]]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """(vocabulary in order of first use, every chunk's term ids end to end, each chunk's term count)."""
     vocab: dict[str, int] = {}
-    ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus]
-    return bm25s.tokenization.Tokenized(ids=ids, vocab=vocab)
+    lengths = np.fromiter((len(tokens) or 1 for tokens in token_lists), np.int64, len(token_lists))
+    terms = (term for tokens in token_lists for term in (tokens or (EMPTY,)))
+    ids = np.fromiter((vocab.setdefault(term, len(vocab)) for term in terms), np.int32, int(lengths.sum()))
+    return vocab, ids, lengths
 
 
-def _backend() -> str:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return "numpy"
-    return "numba"
+def _term_counts(ids: np.ndarray, lengths: np.ndarray, vocab_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(chunk, term, count) of every distinct term of every chunk, by chunk then term; in blocks of chunks so
+    that the 64-bit sort keys never cover the whole corpus at once."""
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    freqs: list[np.ndarray] = []
+    ends = np.cumsum(lengths)
+    for first in range(0, len(lengths), BLOCK_CHUNKS):
+        last = min(first + BLOCK_CHUNKS, len(lengths))
+        start, end = int(ends[first] - lengths[first]), int(ends[last - 1])
+        chunk_of = np.repeat(np.arange(first, last, dtype=np.int64), lengths[first:last])
+        keys, counts = np.unique(chunk_of * vocab_size + ids[start:end], return_counts=True)
+        rows.append((keys // vocab_size).astype(np.int32))
+        cols.append((keys % vocab_size).astype(np.int32))
+        freqs.append(counts.astype(np.float32))
+    return _joined(rows), _joined(cols), _joined(freqs)
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts end to end, each freed once copied (the peak is one part over the result, not the parts twice)."""
+    out = np.empty(sum(len(p) for p in parts), parts[0].dtype)
+    at = 0
+    while parts:
+        part = parts.pop(0)
+        out[at : at + len(part)] = part
+        at += len(part)
+    return out
+
+
+def _lucene_scores(rows: np.ndarray, cols: np.ndarray, freqs: np.ndarray, lengths: np.ndarray, vocab_size: int,
+                   k1: float, b: float) -> np.ndarray:
+    """bm25s's "lucene" score of each (chunk, term) pair, with its operations in its order and types (float32
+    idf and counts, float64 length norm), so that the float32 results are bit for bit its own."""
+    n_docs = len(lengths)
+    df = np.bincount(cols, minlength=vocab_size)
+    idf = np.array([math.log(1 + (n_docs - f + 0.5) / (f + 0.5)) for f in df.tolist()], np.float32)
+    avg_len = lengths.mean()
+    data = np.empty(len(rows), np.float32)
+    for start in range(0, len(rows), BLOCK_PAIRS):
+        part = slice(start, start + BLOCK_PAIRS)
+        norm = k1 * ((1 - b) + b * lengths[rows[part]].astype(np.float64) / avg_len)
+        tf = freqs[part].astype(np.float64)
+        data[part] = idf[cols[part]] * (tf / (norm + tf))
+    return data

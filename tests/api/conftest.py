@@ -23,9 +23,9 @@ StartServer = Callable[..., BackgroundServer]
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return a folder holding a fresh index over the bundled filings."""
+    """Return a folder holding a fresh index over the bundled filings, with dense vectors (any mode may be asked)."""
     folder = tmp_path_factory.mktemp("api_index")
-    report = ingest([FILINGS], Settings(index_dir=folder))
+    report = ingest([FILINGS], Settings(index_dir=folder, dense_index="always"))
     assert report.ok and len(report.added) == 5, report
     return folder
 

@@ -84,7 +84,8 @@ def make_settings(backend_kind: str, request: pytest.FixtureRequest,
         name = f"qa_test_{uuid.uuid4().hex[:12]}"
         collections.append(name)
         return Settings(index_dir=folder, backend="local" if backend_kind == "local" else "milvus",
-                        milvus_uri=_uri(backend_kind, folder, request), milvus_collection=name)
+                        milvus_uri=_uri(backend_kind, folder, request), milvus_collection=name,
+                        dense_index="always")
 
     yield make
     if backend_kind == "milvus-cluster":
