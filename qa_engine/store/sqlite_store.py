@@ -203,7 +203,7 @@ class SQLiteStore:
     def chunks(self, with_tokens: bool = True) -> list[Chunk]:
         """Every chunk in document order; without their search terms (`tokens=()`) when only queries will use them:
         decoding the terms is most of the time and memory of opening an index, and only writes need them."""
-        tokens = "tokens" if with_tokens else "'[]'"
+        tokens = "tokens" if with_tokens else "NULL"
         with store_errors(self.path):
             rows = self._conn.execute(
                 "SELECT chunk_id, doc_id, text, start, end, section, page_start, page_end, context, " + tokens +
@@ -281,4 +281,5 @@ def _chunk_row(ord_: int, c: Chunk, vector: np.ndarray | None) -> tuple:  # type
 def _chunk(row: tuple) -> Chunk:  # type: ignore[type-arg]
     chunk_id, doc_id, text, start, end, section, page_start, page_end, context, tokens = row
     return Chunk(chunk_id=chunk_id, doc_id=doc_id, text=text, start=start, end=end, section=section,
-                 page_start=page_start, page_end=page_end, context=context, tokens=tuple(json.loads(tokens)))
+                 page_start=page_start, page_end=page_end, context=context,
+                 tokens=() if tokens is None else tuple(json.loads(tokens)))
