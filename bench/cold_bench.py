@@ -4,6 +4,7 @@
 
     python bench/cold_bench.py --index bench/results/index-ask                  # this tree only
     python bench/cold_bench.py --index IDX --engine-path /tmp/old --old-index IDX_OLD --repeats 7
+    python bench/cold_bench.py --engine-path /tmp/old --old-env QA_MODEL_CACHE_DIR=/tmp/old-models  # own caches
 
 The index is built from data/filings when `--index` does not exist (an older tree may need its own index:
 `--old-index`). Targets (issue 16): ask cold ≤ 0.6 s; first answer ≤ 0.3 s after open.
@@ -51,7 +52,7 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=BENCH / "results", check=False,
                           timeout=300)
     if done.returncode != 0:
-        raise RuntimeError(f"{command[:4]} failed: {done.stderr[-800:]}")
+        raise RuntimeError(f"{command[:4]} failed (exit {done.returncode}): {done.stderr[-800:]} {done.stdout[-400:]}")
     return time.perf_counter() - t, done.stdout
 
 
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=BENCH / "results" / "index-ask")
     parser.add_argument("--engine-path", type=Path, default=None, help="a folder holding another qa_engine/")
     parser.add_argument("--old-index", type=Path, default=None, help="index for --engine-path (default --index)")
+    parser.add_argument("--old-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="a setting for --engine-path only, e.g. QA_MODEL_CACHE_DIR=/tmp/old-models (repeatable)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--reader", default=None, help="QA_READER for every run (default: the Settings default)")
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "cold_bench.json")
@@ -96,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         base_env["QA_READER"] = args.reader
     variants = {"this tree": (args.index, base_env)}
     if args.engine_path is not None:
-        old_env = {**base_env, "PYTHONPATH": f"{args.engine_path}{os.pathsep}{base_env.get('PYTHONPATH', '')}"}
+        old_env = {**base_env, "PYTHONPATH": f"{args.engine_path}{os.pathsep}{base_env.get('PYTHONPATH', '')}",
+                   **dict(item.split("=", 1) for item in args.old_env)}
         variants[f"engine@{args.engine_path}"] = (args.old_index or args.index, old_env)
     for index, env in variants.values():
         ensure_index(index, env)

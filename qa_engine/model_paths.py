@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from qa_engine.embed.e5_wheel import E5_SMALL_ID
@@ -36,6 +38,8 @@ def resolve_model_path(name: str, settings: Settings) -> Path:
 
 def hub_cache_folder(repo_id: str) -> Path | None:
     """The snapshot of `repo_id` in the local Hugging Face cache (HF_HOME / HF_HUB_CACHE), or None; offline."""
+    if not (hub_cache_root() / f"models--{repo_id.replace('/', '--')}").is_dir():
+        return None  # not cached: answered without importing huggingface_hub (0.3 s of a cold start)
     from huggingface_hub import snapshot_download
 
     try:
@@ -43,6 +47,18 @@ def hub_cache_folder(repo_id: str) -> Path | None:
     except (OSError, ValueError):  # not cached (LocalEntryNotFoundError), or not a repo id (HFValidationError)
         return None
     return folder if any((folder / name).is_file() for name in MODEL_FILES) else None
+
+
+def hub_cache_root() -> Path:
+    """The folder huggingface_hub keeps models in, from the same variables it reads (HF_HUB_CACHE, HF_HOME,
+    XDG_CACHE_HOME); huggingface_hub's own answer once it is imported."""
+    hub = sys.modules.get("huggingface_hub")
+    if hub is not None:
+        return Path(hub.constants.HF_HUB_CACHE)
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "huggingface"
+    return Path(home).expanduser() / "hub"
 
 
 def _not_found(name: str, repo_id: str) -> str:
