@@ -19,7 +19,7 @@ from pathlib import Path, PurePath
 from typing import Self
 
 from qa_engine.answer import abstain_threshold, assemble_answer
-from qa_engine.backends import ChunkFilter, SearchBackend, SearchRequest, open_backend
+from qa_engine.backends import ChunkFilter, ScoredChunk, SearchBackend, SearchRequest, open_backend
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.factory import EMBEDDER_DIR, open_embedder
 from qa_engine.errors import (
@@ -252,8 +252,7 @@ class Engine:
         params = RetrievalParams.from_settings(self.settings, mode)
         depth = max(k, self.settings.rerank_top) if self._reranker else k
         request = _search_request(snapshot, plan, depth, params, ChunkFilter.for_documents(allowed))
-        positions = snapshot.position_by_chunk_id
-        hits = [_hit(snapshot, snapshot.chunks[positions[s.chunk_id]], s.score)
+        hits = [_hit(snapshot, snapshot.chunks[_position(snapshot, s)], s.score)
                 for s in self._backend.search(snapshot, request)]
         if self._reranker is not None:
             hits = _rerank(self._reranker, plan.search_text, hits, self.settings.rerank_top)
@@ -268,6 +267,12 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _position(snapshot: Snapshot, scored: ScoredChunk) -> int:
+    """The chunk's place in the snapshot: the backend's, else from the id map (built on first use: 1.6 s and about
+    150 MB at 1.6M chunks, so the local backend spares it)."""
+    return scored.position if scored.position is not None else snapshot.position_by_chunk_id[scored.chunk_id]
 
 
 @dataclass(frozen=True)

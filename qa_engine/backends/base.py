@@ -53,6 +53,7 @@ class ScoredChunk:
     chunk_id: str
     doc_id: str
     score: float
+    position: int | None = None  # the chunk's place in the snapshot, where the backend knows it (saves a lookup)
 
 
 class SearchBackend(ChunkSink, Protocol):

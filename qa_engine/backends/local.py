@@ -17,7 +17,7 @@ class LocalBackend:
 
     def search(self, snapshot: Snapshot, request: SearchRequest) -> list[ScoredChunk]:
         chunks = snapshot.chunks
-        return [ScoredChunk(chunks[pos].chunk_id, chunks[pos].doc_id, score)
+        return [ScoredChunk(chunks[pos].chunk_id, chunks[pos].doc_id, score, pos)
                 for pos, score in ranked_positions(snapshot, request)]
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, documents: Mapping[str, Document]) -> None:
