@@ -53,7 +53,7 @@ class Document:
         return bisect.bisect_left(starts, starts[max(0, last)]) + 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """A sentence-aligned slice of a document: `doc.text[start:end] == text`."""
 
