@@ -96,7 +96,7 @@ class MilvusBackend:
             rankings, weights = [self._ranked_ids(r, pool, expr) for r in routes], [r.weight for r in routes]
         fused = rrf_fuse([_positions(snapshot, ids) for ids in rankings], weights, request.params.rrf_k)
         chunks = snapshot.chunks
-        scored = [ScoredChunk(chunks[p].chunk_id, chunks[p].doc_id, score) for p, score in fused]
+        scored = [ScoredChunk(chunks[p].chunk_id, chunks[p].doc_id, score, p) for p, score in fused]
         if request.params.prefer_named_company and request.named_docs and request.chunk_filter.is_open:
             scored = prefer_docs(scored, request.named_docs)
         return scored[: request.k]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from qa_engine.cache_folder import built_once, read_record
-from qa_engine.read.encoder import PrefixedEncoder, copy_tokenizer_files, load_tokenizer
+from qa_engine.read.encoder import PrefixedEncoder, copy_tokenizer_files, load_tokenizer, mean_pooled
 
 ONNX_DIR = "onnx"
 MODEL_FILE = "encoder.onnx"
@@ -127,8 +127,6 @@ def _pooled_encoder(model: Path) -> Any:
     import torch
     from transformers import AutoModel
 
-    from qa_engine.read.encoder import mean_pooled
-
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -143,8 +141,9 @@ def _pooled_encoder(model: Path) -> Any:
             """The position ids the model derives from token ids, computed in the graph (from vectors it cannot):
             XLM-R's count from its padding index and give pads that index; BERT's count from 0."""
             padding = getattr(self.encoder.embeddings, "padding_idx", None)
-            counts: torch.Tensor = torch.cumsum(attention_mask if padding is not None else torch.ones_like(attention_mask),
-                                                dim=1)
-            return counts - 1 if padding is None else counts * attention_mask + int(padding)
+            if padding is None:
+                return torch.cumsum(torch.ones_like(attention_mask), dim=1) - 1
+            real_tokens_so_far = torch.cumsum(attention_mask, dim=1)
+            return real_tokens_so_far * attention_mask + int(padding)
 
     return Pooled().eval()
