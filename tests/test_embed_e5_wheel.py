@@ -166,6 +166,29 @@ def test_a_second_call_reuses_the_folder(e5_folder: Path, e5_settings: Settings)
     assert weights.stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
+def test_its_sentencepiece_copy_gives_the_same_ids_on_every_filing_sentence(e5_folder: Path, tmp_path: Path) -> None:
+    pytest.importorskip("sentencepiece")
+    from qa_engine.read.encoder import FastTokenizer, copy_tokenizer_files, load_tokenizer
+    from qa_engine.read.spm_tokenizer import (
+        PROBE_MAX_TOKENS,
+        SentencePieceTokenizer,
+        write_sentencepiece_copy,
+    )
+
+    copy_tokenizer_files(e5_folder, tmp_path)
+    assert write_sentencepiece_copy(tmp_path, FastTokenizer(tmp_path, PROBE_MAX_TOKENS))
+    served, reference = load_tokenizer(tmp_path, 128), FastTokenizer(tmp_path, 128)
+    assert isinstance(served, SentencePieceTokenizer)
+    repo = Path(__file__).resolve().parents[1]
+    lines = [line for path in sorted(repo.glob("data/filings*/*.txt"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [prefix + line for line in lines for prefix in ("passage: ", "query: ")] + FILING_TEXTS
+    for start in range(0, len(texts), 64):
+        batch = texts[start : start + 64]
+        assert np.array_equal(served(batch)["input_ids"], reference(batch)["input_ids"]), batch
+
+
 # --- bad files and a missing wheel --------------------------------------------------------------------------
 
 

@@ -8,12 +8,14 @@ import json
 import shutil
 import threading
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qa_engine.errors import ConfigError
+from qa_engine.read.spm_tokenizer import SPM_FILE, SentencePieceTokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-                   "sentencepiece.bpe.model")
+                   "sentencepiece.bpe.model", SPM_FILE)
 
 
 class PrefixedEncoder:
@@ -118,7 +120,13 @@ def copy_tokenizer_files(source: Path, folder: Path) -> None:
 
 
 def load_tokenizer(folder: Path, max_tokens: int) -> Any:
-    """A callable texts → {input_ids, attention_mask} int64 arrays, padded and truncated to `max_tokens`."""
+    """A callable texts → {input_ids, attention_mask} int64 arrays, padded and truncated to `max_tokens`: the
+    folder's checked SentencePiece copy where it has one (spm_tokenizer.py), else its tokenizer.json."""
+    if (folder / SPM_FILE).exists() and (folder / "tokenizer.json").exists():
+        try:
+            return SentencePieceTokenizer.load(folder, max_tokens, cache(lambda: FastTokenizer(folder, max_tokens)))
+        except (ImportError, OSError, RuntimeError):
+            pass  # no sentencepiece, or a file it cannot read: tokenizer.json gives the same ids
     if (folder / "tokenizer.json").exists():
         return FastTokenizer(folder, max_tokens)
     from transformers import AutoTokenizer

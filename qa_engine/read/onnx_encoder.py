@@ -4,7 +4,8 @@ of a cold start on 2 cores). The vectors equal the torch encoder's (to 1e-6).
 
 The word-embedding table (250,037 x 384 floats: 384 MB of the 470 MB model) is kept out of the graph in a .npy
 file that is memory-mapped, so a question reads only its tokens' rows, and the session loads the remaining 86 MB
-(1.2 s -> 0.3 s); the graph takes the looked-up rows. The session is made while the tokenizer loads."""
+(1.2 s -> 0.3 s); the graph takes the looked-up rows. The session is made while the tokenizer loads: the checked
+SentencePiece copy of tokenizer.json (read/spm_tokenizer.py) where the export could write one."""
 
 from __future__ import annotations
 
@@ -20,13 +21,21 @@ from typing import Any
 import numpy as np
 
 from qa_engine.cache_folder import built_once, read_record
-from qa_engine.read.encoder import PrefixedEncoder, copy_tokenizer_files, load_tokenizer, mean_pooled
+from qa_engine.read.encoder import (
+    FastTokenizer,
+    PrefixedEncoder,
+    copy_tokenizer_files,
+    load_tokenizer,
+    mean_pooled,
+)
+from qa_engine.read.spm_tokenizer import PROBE_MAX_TOKENS, write_sentencepiece_copy
 
 ONNX_DIR = "onnx"
 MODEL_FILE = "encoder.onnx"
 WORD_VECTORS_FILE = "word_embeddings.npy"
 RECORD = "qa_engine_onnx.json"
-EXPORTER_VERSION = 2  # bump when the exported graph changes: older exports are made again (2: word table outside)
+# bump when the exported folder changes: older exports are made again (2: word table outside, 3: SentencePiece copy)
+EXPORTER_VERSION = 3
 INPUTS = ("token_vectors", "attention_mask")
 OUTPUT = "vectors"
 OPSET = 17
@@ -102,6 +111,8 @@ def export_onnx(model: Path, folder: Path) -> None:
                           input_names=list(INPUTS), output_names=[OUTPUT], dynamic_axes=axes, opset_version=OPSET,
                           dynamo=False)
     copy_tokenizer_files(model, folder)
+    if (folder / "tokenizer.json").exists():
+        write_sentencepiece_copy(folder, FastTokenizer(folder, PROBE_MAX_TOKENS))
     record = {"source": str(model.resolve()), "exporter_version": EXPORTER_VERSION, "opset": OPSET}
     (folder / RECORD).write_text(json.dumps(record, indent=1), encoding="utf-8")
 

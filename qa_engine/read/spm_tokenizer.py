@@ -1,0 +1,163 @@
+"""The neural reader's tokenizer as a SentencePiece model: the ids of the folder's `tokenizers` Unigram tokenizer
+(XLM-R / E5), loaded in about 0.1 s where parsing the 250k-piece tokenizer.json takes 1.1 s, most of a cold
+start. Written beside tokenizer.json when the encoder is exported, and only after it gave the same ids as
+`tokenizers` on every probe text; a text holding a special token's literal text ("<s>", ...) goes to `tokenizers`
+itself, which splits those out before normalising."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SPM_FILE = "qa_engine_tokenizer.spm"
+PROBE_MAX_TOKENS = 512
+SPECIAL_TEXTS = ("<s>", "</s>", "<pad>", "<unk>", "<mask>")  # XLM-R's special tokens, as a text may spell them
+# Unicode's White_Space characters: where `tokenizers`' WhitespaceSplit parts words (Rust's char::is_whitespace)
+WHITE_SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
+                        + "".join(map(chr, range(0x2000, 0x200B))))
+# texts where tokenisers part ways if they ever do: whitespace of every kind, full-width forms, ligatures,
+# combining marks, characters outside the vocabulary, long numbers, mixed scripts
+PROBES = (
+    "query: 为什么有研新材2024年稀土材料毛利率为负？", "passage: 公司2024年实现营业收入1,234.56万元，同比下降12.3%。",
+    "query: why is 2024 margin negative?", "passage: The Company's net profit fell 45.6% year on year.",
+    "  leading and trailing  ", "tab\tnew\nline\r\nreturn", "ideographic\u3000space and\u00a0no-break\u2003em",
+    "全角ＡＢＣ１２３！＂＃", "ﬁ ligature ﬂ ½ ² ㎡ ℃ №", "café naïve ñ à la", "a\u0301 e\u0308 combining",
+    "zero\u200bwidth\u200djoiner\ufeffbom", "emoji 😀 🚀 and 𠀀𪚥 rare", "1234567890123456789 0.000001",
+    "证券代码:600111 证券简称:北方稀土 公告编号:2024-051", "（一）（二）①②③【回复】《问询函》“引号”",
+    "Ελληνικά Русский العربية हिन्दी 日本語のテキスト 한국어", "x" * 300, "", " ",
+)
+
+
+class SentencePieceTokenizer:
+    """texts → {input_ids, attention_mask} int64 arrays, as `encoder.FastTokenizer` gives them."""
+
+    def __init__(self, processor: Any, max_tokens: int, fallback: Callable[[], Any]) -> None:
+        """`processor`: a sentencepiece.SentencePieceProcessor; `fallback`: returns the tokenizer.json tokenizer
+        (called only for a text that spells a special token)."""
+        self._processor = processor
+        self._bos, self._eos, self._pad = processor.bos_id(), processor.eos_id(), processor.pad_id()
+        self._max_tokens = max_tokens
+        self._fallback = fallback
+
+    @classmethod
+    def load(cls, folder: Path, max_tokens: int, fallback: Callable[[], Any]) -> SentencePieceTokenizer:
+        import sentencepiece
+
+        return cls(sentencepiece.SentencePieceProcessor(model_file=str(folder / SPM_FILE)), max_tokens, fallback)
+
+    def __call__(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        if any(special in text for text in texts for special in SPECIAL_TEXTS):
+            return dict(self._fallback()(texts))
+        pieces = [ids[: self._max_tokens - 2] for ids in self._processor.encode(list(texts))]
+        width = max(len(ids) for ids in pieces) + 2
+        input_ids = np.full((len(pieces), width), self._pad, dtype=np.int64)
+        attention_mask = np.zeros((len(pieces), width), dtype=np.int64)
+        for row, ids in enumerate(pieces):
+            input_ids[row, : len(ids) + 2] = [self._bos, *ids, self._eos]
+            attention_mask[row, : len(ids) + 2] = 1
+        return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def write_sentencepiece_copy(folder: Path, reference: Any) -> bool:
+    """Write folder/SPM_FILE from folder/tokenizer.json when it is the Unigram shape SentencePiece reproduces and
+    gives `reference`'s ids (a tokenizer over `PROBE_MAX_TOKENS`) on every probe; return whether it was written."""
+    try:
+        import sentencepiece
+    except ImportError:
+        return False
+    spec = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    if not _reproducible(spec):
+        return False
+    proto = _model_proto(spec)
+    processor = sentencepiece.SentencePieceProcessor(model_proto=proto)
+    candidate = SentencePieceTokenizer(processor, PROBE_MAX_TOKENS, lambda: reference)
+    for probe in PROBES:
+        got, expected = candidate([probe]), reference([probe])
+        if not np.array_equal(got["input_ids"], expected["input_ids"]):
+            return False
+    _write_atomically(folder / SPM_FILE, proto)
+    return True
+
+
+def _reproducible(spec: dict[str, Any]) -> bool:
+    """The shape of XLM-R's tokenizer.json: Unigram pieces, one Precompiled normaliser, whitespace split then a
+    "▁" prefix on every word, and `<s> text </s>`."""
+    model, normalizer = spec.get("model") or {}, spec.get("normalizer") or {}
+    pre = spec.get("pre_tokenizer") or {}
+    steps = [p.get("type") for p in pre.get("pretokenizers", [])]
+    metaspace = (pre.get("pretokenizers") or [{}])[-1]
+    template = [next(iter(part.values())).get("id") for part in (spec.get("post_processor") or {}).get("single", [])]
+    return (model.get("type") == "Unigram" and not model.get("byte_fallback") and normalizer.get("type") == "Precompiled"
+            and steps == ["WhitespaceSplit", "Metaspace"] and metaspace.get("replacement") == "\u2581"
+            and metaspace.get("prepend_scheme") == "always" and template == ["<s>", "A", "</s>"])
+
+
+def _model_proto(spec: dict[str, Any]) -> bytes:
+    pb = _protobuf_classes()
+    proto = pb.ModelProto()
+    ids = {piece: i for i, (piece, _) in enumerate(spec["model"]["vocab"])}
+    special = {token["id"] for token in spec.get("added_tokens", []) if token.get("special")}
+    special |= {ids[name] for name in ("<s>", "</s>", "<pad>") if name in ids}
+    unknown = spec["model"]["unk_id"]
+    for i, (piece, score) in enumerate(spec["model"]["vocab"]):
+        entry = proto.pieces.add()
+        entry.piece, entry.score = piece, score
+        entry.type = (pb.ModelProto.SentencePiece.UNKNOWN if i == unknown else
+                      pb.ModelProto.SentencePiece.CONTROL if i in special else pb.ModelProto.SentencePiece.NORMAL)
+    trainer = proto.trainer_spec
+    trainer.model_type = pb.TrainerSpec.UNIGRAM
+    trainer.unk_id, trainer.bos_id, trainer.eos_id = unknown, ids["<s>"], ids["</s>"]
+    trainer.pad_id = ids.get("<pad>", -1)
+    normalizer = proto.normalizer_spec
+    normalizer.name = "qa_engine"
+    normalizer.precompiled_charsmap = _charsmap(base64.b64decode(spec["normalizer"]["precompiled_charsmap"]))
+    normalizer.add_dummy_prefix = normalizer.remove_extra_whitespaces = normalizer.escape_whitespaces = True
+    return bytes(proto.SerializeToString())
+
+
+def _charsmap(precompiled: bytes) -> bytes:
+    """SentencePiece's own compilation of what `precompiled` does to each character: it reads only tries it
+    built itself, and a charsmap written by `embed/charsmap.py` is not one."""
+    import sentencepiece
+    from tokenizers import normalizers
+
+    normalise = normalizers.Precompiled(precompiled).normalize_str
+    rules = []
+    for point in range(0x110000):
+        if 0xD800 <= point < 0xE000:
+            continue
+        char = chr(point)
+        replaced = normalise(char)
+        if replaced == char and char in WHITE_SPACE:
+            replaced = " "  # tokenizers splits words at every White_Space character, SentencePiece at " " only
+        if replaced != char:
+            rules.append(f"{point:X}\t{' '.join(f'{ord(c):X}' for c in replaced)}\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", encoding="utf-8", delete=False) as table:
+        table.writelines(rules)
+    sentencepiece.set_min_log_level(2)  # no notes on stderr about the rule file it compiles
+    try:
+        serialized = sentencepiece.SentencePieceNormalizer(rule_tsv=table.name).serialized_model_proto()
+    finally:
+        os.unlink(table.name)
+    proto = _protobuf_classes().ModelProto()
+    proto.ParseFromString(serialized)
+    return bytes(proto.normalizer_spec.precompiled_charsmap)
+
+
+def _protobuf_classes() -> Any:
+    """sentencepiece's generated ModelProto classes (untyped, so reached by name)."""
+    return importlib.import_module("sentencepiece.sentencepiece_model_pb2")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)

@@ -1,0 +1,93 @@
+"""The SentencePiece copy of an XLM-R style tokenizer.json: written only when it gives the same ids, served by
+`load_tokenizer`, and special tokens' literal text left to `tokenizers`. The real e5-small's copy is checked in
+tests/test_embed_e5_wheel.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa_engine.embed.e5_wheel import WheelModel, build_tokenizer
+from qa_engine.read.encoder import FastTokenizer, load_tokenizer
+from qa_engine.read.spm_tokenizer import SPM_FILE, SentencePieceTokenizer, write_sentencepiece_copy
+from tests.helpers.tiny_models import build_tokenizer as build_wordpiece_tokenizer
+
+pytest.importorskip("sentencepiece")
+
+REPO = Path(__file__).resolve().parents[1]
+SPECIALS = {"bos": 0, "pad": 1, "eos": 2, "unk": 3}
+TEXTS = [
+    "passage: 公司2024年实现营业收入1,234.56万元，同比下降12.3%。", "query: 为什么毛利率为负？",
+    "全角ＡＢＣ１２３", "  several   spaces\tand\ttabs\nand lines  ", "query: why is the 2024 margin negative?",
+    "稀土 " * 40, "", "😀 outside the vocabulary",
+]
+
+
+def _unigram_folder(folder: Path) -> Path:
+    """A small XLM-R style tokenizer (Unigram pieces of the filings' commonest characters and words, full-width
+    forms normalised to half-width) saved as tokenizer.json, as the e5 converter writes it."""
+    text = (REPO / "data" / "filings" / "002_412fed1119409973.txt").read_text(encoding="utf-8")[:20000]
+    chars = sorted({c for c in text if not c.isspace()} | set("abcdefghijklmnopqrstuvwxyz0123456789.,?%"))
+    words = ["▁公司", "营业收入", "毛利率", "稀土", "▁the", "▁margin", "▁why", "▁is", "▁query", "▁passage", "▁and"]
+    pieces = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    pieces += [(w, -3.0 - i / 100) for i, w in enumerate(words)] + [(c, -6.0 - i / 1000) for i, c in enumerate(chars)]
+    pieces += [("▁" + c, -7.0 - i / 1000) for i, c in enumerate(chars[:200])]
+    normalisation = {chr(0xFF01 + i): chr(0x21 + i) for i in range(94)} | {"\t": " ", "\n": " ", "\u3000": " "}
+    model = WheelModel({}, 1e-12, SPECIALS, pieces, normalisation, {})
+    folder.mkdir()
+    tokenizer = build_tokenizer(model)
+    tokenizer.add_special_tokens(["<s>", "<pad>", "</s>", "<unk>"])  # as transformers saves them
+    tokenizer.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({"pad_token": "<pad>"}), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture()
+def folder(tmp_path: Path) -> Path:
+    return _unigram_folder(tmp_path / "unigram")
+
+
+def test_the_copy_gives_the_ids_of_tokenizer_json(folder: Path) -> None:
+    assert write_sentencepiece_copy(folder, FastTokenizer(folder, 512))
+    served, reference = load_tokenizer(folder, 16), FastTokenizer(folder, 16)
+    assert isinstance(served, SentencePieceTokenizer)
+    got, expected = served(TEXTS), reference(TEXTS)  # one batch: padding and truncation to 16 tokens too
+    assert got["input_ids"].shape == expected["input_ids"].shape
+    assert np.array_equal(got["input_ids"], expected["input_ids"])
+    assert np.array_equal(got["attention_mask"], expected["attention_mask"])
+    assert (got["input_ids"] == SPECIALS["unk"]).any()  # the emoji: unknown to both, the same way
+
+
+def test_special_tokens_written_in_the_text_go_to_tokenizer_json(folder: Path) -> None:
+    write_sentencepiece_copy(folder, FastTokenizer(folder, 512))
+    texts = ["<s> 公司 </s>", "普通文本"]
+    got, expected = load_tokenizer(folder, 32)(texts), FastTokenizer(folder, 32)(texts)
+    assert np.array_equal(got["input_ids"], expected["input_ids"])
+    assert got["input_ids"][0, 1] == SPECIALS["bos"]  # "<s>" read as the token, as tokenizers reads it
+
+
+def test_a_copy_that_disagrees_is_not_written(folder: Path) -> None:
+    reference = FastTokenizer(folder, 512)
+
+    def shifted(texts: list[str]) -> dict[str, np.ndarray]:
+        batch = reference(texts)
+        return {"input_ids": batch["input_ids"] + 1, "attention_mask": batch["attention_mask"]}
+
+    assert not write_sentencepiece_copy(folder, shifted)
+    assert not (folder / SPM_FILE).exists()
+    assert isinstance(load_tokenizer(folder, 16), FastTokenizer)
+
+
+def test_a_wordpiece_tokenizer_gets_no_copy(tmp_path: Path) -> None:
+    folder = tmp_path / "bert"
+    build_wordpiece_tokenizer(folder)
+    assert not write_sentencepiece_copy(folder, FastTokenizer(folder, 512))
+    assert not (folder / SPM_FILE).exists()
+
+
+def test_an_unreadable_copy_falls_back_to_tokenizer_json(folder: Path) -> None:
+    (folder / SPM_FILE).write_bytes(b"not a model")
+    assert isinstance(load_tokenizer(folder, 16), FastTokenizer)
