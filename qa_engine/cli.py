@@ -240,7 +240,7 @@ def ask(
     \b
     Examples:
       qa-engine ask "为什么有研新材2024年稀土材料毛利率为负？"
-      qa-engine ask "北方稀土的股票代码是多少？" --json
+      qa-engine ask "北方稀土的证券代码是多少？" --json
       qa-engine ask "Which company supplies China Northern Rare Earth with rare-earth concentrate?"
     """
     settings = _settings(index)

@@ -17,6 +17,7 @@ SIDECAR_NAME = "metadata.json"
 DOC_TYPES = (  # most specific first: a 业绩预告 or an inquiry reply names 年度报告 too
     ("问询函核查意见", r"问询函.{0,12}核查意见"),
     ("问询函回复", r"问询函.{0,12}(回复|答复)|(回复|答复).{0,6}问询函"),
+    ("关注函回复", r"关注函.{0,12}(回复|答复)|(回复|答复).{0,6}关注函"),
     ("业绩说明会", r"业绩说明会"),
     ("业绩预告", r"业绩预告|业绩预[增减亏盈]|预[增减亏盈]公告|业绩扭亏"),
     ("业绩快报", r"业绩快报"),
@@ -26,7 +27,7 @@ DOC_TYPES = (  # most specific first: a 业绩预告 or an inquiry reply names �
     ("季度报告", r"季度报告"),
     ("年度报告", r"年度报告"),
     ("计提资产减值准备公告", r"计提.{0,16}减值准备"),
-    ("对外投资公告", r"对外投资"),  # "对外投资暨关联交易": the investment is what is announced
+    ("对外投资公告", r"对外投资|增资"),  # "对外投资暨关联交易", "增资暨关联交易": the investment is announced
     ("关联交易公告", r"关联(/连)?交易"),
     ("利润分配公告", r"利润分配|权益分派"),
     ("担保公告", r"担保"),
@@ -34,8 +35,8 @@ DOC_TYPES = (  # most specific first: a 业绩预告 or an inquiry reply names �
     ("回购股份公告", r"回购"),
     ("减持计划公告", r"减持"),
     ("股权激励公告", r"股权激励|股票激励|激励计划"),
-    ("募集资金公告", r"募集资金"),
-    ("重大合同公告", r"重大合同|中标"),
+    ("募集资金公告", r"募集资金|超募资金"),
+    ("重大合同公告", r"重大合同|经营合同|中标"),
     ("诉讼公告", r"诉讼|仲裁"),
     ("募集说明书", r"募集说明书"),
     ("招股说明书", r"招股说明书"),
@@ -169,9 +170,9 @@ def _header_code(header: FilingHeader | None) -> str:
 
 
 def _header_short_name(header: FilingHeader | None) -> str:
-    """"锦州港/锦港B股" → "锦州港"; "鲁泰A、鲁泰B" → "鲁泰A"; "ST 林重" → "ST林重"."""
+    """"锦州港/锦港B股" → "锦州港"; "鲁泰A、鲁泰B" → "鲁泰A"; "ST 林重" → "ST林重"; "中国中车(A股)" → "中国中车"."""
     value = header.value("简称") if header else ""
-    return re.split(r"[/、,，]", value)[0].replace(" ", "")
+    return re.sub(r"[(（][AHB]股[)）]$", "", re.split(r"[/、,，]", value)[0].replace(" ", ""))
 
 
 def _short_name(head: str, company: str) -> str:

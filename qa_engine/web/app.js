@@ -52,7 +52,7 @@ const STRINGS = {
 // Each example is asked in tests/api/test_browser.py and its answer checked: keep them answered right.
 const EXAMPLES = [
   "为什么有研新材2024年稀土材料毛利率为负？",
-  "北方稀土的股票代码是多少？",
+  "北方稀土的证券代码是多少？",
   "Which company supplies China Northern Rare Earth with rare-earth concentrate?",
 ];
 const CELL_SEPARATOR = " │ "; // a table row shown inline: cells apart, not a run of numbers

@@ -56,7 +56,7 @@ def test_open_routes_without_key(keyed_server: BackgroundServer) -> None:
 def test_openai_client_with_key(keyed_server: BackgroundServer) -> None:
     messages = [{"role": "user", "content": WHY_QUESTION}]
     good = openai.OpenAI(base_url=f"{keyed_server.url}/v1", api_key=API_KEY, max_retries=0)
-    assert "无法覆盖单位成本" in (good.chat.completions.create(model="qa-engine", messages=messages)
+    assert "产品价格进一步下降" in (good.chat.completions.create(model="qa-engine", messages=messages)
                                    .choices[0].message.content or "")
     bad = openai.OpenAI(base_url=f"{keyed_server.url}/v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):

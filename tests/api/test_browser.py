@@ -62,7 +62,7 @@ def test_chat_page_answers_with_citations(browser, server: BackgroundServer, tmp
     card.click()
     quote = page.locator("#passage-viewer mark.quote")
     quote.wait_for(timeout=WAIT_MS)
-    assert "无法覆盖单位成本" in (quote.text_content() or "")
+    assert "产品价格进一步下降" in (quote.text_content() or "")
     assert page.is_visible("#passage-viewer")
 
     page.fill("#question", "那2023年呢？")
@@ -107,15 +107,15 @@ def test_api_key_field_when_server_requires_one(browser, keyed_server: Backgroun
     page.click("#api-key-save")
     assert page.evaluate("localStorage.getItem('qa-engine.apiKey')") == API_KEY
     ask_on_page(page, WHY_QUESTION)
-    assert "无法覆盖单位成本" in (page.text_content(".turn.assistant:last-child .answer") or "")
+    assert "产品价格进一步下降" in (page.text_content(".turn.assistant:last-child .answer") or "")
     page.close()
 
 
 # What each example chip must be answered with, by the server's reader (chosen so that both the heuristic and the
 # neural reader answer them right); a new example needs its answer here.
 EXAMPLE_ANSWERS = {
-    "为什么有研新材2024年稀土材料毛利率为负？": "无法覆盖单位成本",
-    "北方稀土的股票代码是多少？": "600111",
+    "为什么有研新材2024年稀土材料毛利率为负？": "产品价格进一步下降",
+    "北方稀土的证券代码是多少？": "600111",
     "Which company supplies China Northern Rare Earth with rare-earth concentrate?": "内蒙古包钢钢联股份有限公司",
 }
 
@@ -143,8 +143,8 @@ def test_passage_viewer_follows_the_latest_answer(browser, server: BackgroundSer
     page.locator(".citation-card").first.click()
     quote = page.locator("#passage-viewer mark.quote")
     quote.wait_for(timeout=WAIT_MS)
-    assert "无法覆盖单位成本" in (quote.text_content() or "")
-    page.fill("#question", "北方稀土的股票代码是多少？")
+    assert "产品价格进一步下降" in (quote.text_content() or "")
+    page.fill("#question", "北方稀土的证券代码是多少？")
     page.click("#ask-button")
     page.locator("#passage-viewer mark.quote", has_text="600111").wait_for(timeout=WAIT_MS)
     assert "北方稀土" in (page.text_content("#passage-title") or "")

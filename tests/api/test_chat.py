@@ -42,7 +42,7 @@ def test_chat_completion_renders_cited_answer(oai: openai.OpenAI, engine: Engine
     assert choice.finish_reason == "stop" and choice.message.role == "assistant"
     answer = engine.ask(WHY_QUESTION)
     assert choice.message.content == render_answer(answer, answer.lang)
-    assert "无法覆盖单位成本" in choice.message.content
+    assert "产品价格进一步下降" in choice.message.content
     citations = (completion.model_extra or {})["citations"]
     assert citations == [c.to_dict() for c in answer.citations]
 
@@ -95,7 +95,7 @@ def test_follow_up_through_chat_messages(oai: openai.OpenAI) -> None:
 def test_content_parts_are_accepted(oai: openai.OpenAI) -> None:
     parts = [{"type": "text", "text": WHY_QUESTION}]
     completion = oai.chat.completions.create(model="qa-engine", messages=[{"role": "user", "content": parts}])
-    assert "无法覆盖单位成本" in (completion.choices[0].message.content or "")
+    assert "产品价格进一步下降" in (completion.choices[0].message.content or "")
 
 
 def test_chat_errors_reach_the_client(oai: openai.OpenAI, server: BackgroundServer) -> None:
