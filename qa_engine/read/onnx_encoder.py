@@ -56,7 +56,7 @@ class OnnxSentenceEncoder(PrefixedEncoder):
         sessions: list[Any] = []
         loading = threading.Thread(target=lambda: sessions.append(onnxruntime.InferenceSession(
             str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])))
-        loading.start()  # onnxruntime reads the graph while `tokenizers` parses the vocabulary
+        loading.start()  # onnxruntime reads the graph while the tokenizer loads
         try:
             self.tokenizer = load_tokenizer(folder, max_tokens)
             self._word_vectors = np.load(folder / WORD_VECTORS_FILE, mmap_mode="r")
