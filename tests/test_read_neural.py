@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -205,6 +207,58 @@ def test_the_heads_off_topic_gate_reads_older_heads(trained: tuple[Path, dict[st
 def test_a_folder_without_a_head_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="train_neural"):
         NeuralReader(folder=tmp_path)
+
+
+def test_a_warm_up_thread_and_a_question_load_the_encoder_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = NeuralReader()  # the shipped head; the load itself is replaced by a slow stand-in
+    loads: list[str] = []
+
+    def slow_load() -> object:
+        loads.append(threading.current_thread().name)
+        time.sleep(0.2)
+        return object()
+
+    monkeypatch.setattr(reader, "_load_encoder", slow_load)
+    warming = threading.Thread(target=lambda: reader.encoder, name="warm-up")
+    warming.start()
+    time.sleep(0.05)  # the warm-up holds the load when the question asks for the encoder
+    assert reader.encoder is not None
+    warming.join()
+    assert loads == ["warm-up"]
+
+
+def test_the_engine_warms_its_reader_up_in_the_background(built_index: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine.open(built_index, settings=Settings(index_dir=built_index, reader="neural"))
+    warmed = threading.Event()
+    monkeypatch.setattr(engine._reader, "warm_up", warmed.set)
+    thread = engine.warm_up_reader(background=True)
+    assert thread is not None
+    thread.join(5)
+    assert warmed.is_set()
+
+
+def test_a_failed_background_warm_up_leaves_the_error_to_the_question(built_index: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine.open(built_index, settings=Settings(index_dir=built_index, reader="neural"))
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise ConfigError("no model")
+
+    monkeypatch.setattr(engine._reader, "warm_up", broken)
+    thread = engine.warm_up_reader(background=True)
+    assert thread is not None
+    thread.join(5)
+    assert calls == [1] and not thread.is_alive()  # nothing raised in the thread reaches the caller
+    with pytest.raises(ConfigError, match="no model"):
+        engine.warm_up_reader()  # in the foreground the error is the caller's
+
+
+def test_a_reader_without_a_model_has_nothing_to_warm_up(built_index: Path) -> None:
+    engine = Engine.open(built_index, settings=Settings(index_dir=built_index, reader="heuristic"))
+    assert engine.warm_up_reader(background=True) is None
 
 
 @pytest.mark.slow

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -110,13 +111,21 @@ class NeuralReader:
         self._settings = settings
         self._heuristic = heuristic or HeuristicReader()
         self.head = RerankHead.load(self._folder)
+        self._encoder: PrefixedEncoder | None = None
+        self._loading = threading.Lock()  # a warm-up thread and the first question load the encoder once
 
     @property
     def abstain_threshold(self) -> float:
         return self.head.abstain_threshold
 
-    @cached_property
+    @property
     def encoder(self) -> PrefixedEncoder:
+        with self._loading:
+            if self._encoder is None:
+                self._encoder = self._load_encoder()
+            return self._encoder
+
+    def _load_encoder(self) -> PrefixedEncoder:
         from qa_engine.model_paths import resolve_model_path
 
         settings = self._settings or Settings()
