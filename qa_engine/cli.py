@@ -245,9 +245,7 @@ def ask(
     """
     settings = _settings(index)
     try:
-        engine = Engine.open(settings=settings)
-        engine.warm_up_reader(background=True)  # the model loads while the question's passages are retrieved
-        answer = engine.ask(question, k=k, filters=_filters(company, None))
+        answer = Engine.open(settings=settings).ask(question, k=k, filters=_filters(company, None))
     except QAEngineError as exc:
         _fail(exc)
         return

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -84,19 +84,11 @@ class Engine:
         for table in (load_glossary(settings.glossary_file), load_synonyms(settings.synonyms_file)):
             table.find("warm up")  # builds the phrase index once, at open
 
-    def warm_up_reader(self, background: bool = False) -> threading.Thread | None:
-        """Load the reader's model now rather than on the first question (the neural reader's encoder takes about
-        0.5 s cold); `background`: in a thread that is returned, so that a question asked meanwhile retrieves its
-        passages while the model loads and waits for it only when it reads them."""
+    def warm_up_reader(self) -> None:
+        """Load the reader's model now (the neural reader's encoder takes seconds) rather than on the first question."""
         warm = getattr(self._reader, "warm_up", None)
-        if not callable(warm):
-            return None
-        if not background:
+        if callable(warm):
             warm()
-            return None
-        thread = threading.Thread(target=_warm_quietly, args=(warm,), name="qa-engine-reader-warm-up", daemon=True)
-        thread.start()
-        return thread
 
     @property
     def abstain_threshold(self) -> float:
@@ -498,11 +490,3 @@ def _no_vectors(index_dir: Path, mode: str) -> str:
     return (f"{index_dir}/ has no dense vectors (it was built for BM25 only), so {mode} retrieval cannot run: "
             f"rebuild with `QA_RETRIEVAL_MODE={mode} qa-engine ingest --rebuild PATH` (or QA_DENSE_INDEX=always, and "
             "QA_EMBEDDER other than none), or search with mode bm25")
-
-
-def _warm_quietly(warm: Callable[[], object]) -> None:
-    """A warm-up that fails leaves the model unloaded: the first question loads it again and reports the error."""
-    try:
-        warm()
-    except Exception as exc:  # noqa: BLE001 - reported by the question that needs the model
-        log.debug("warming the reader up failed: %s", exc)

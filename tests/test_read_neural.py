@@ -227,40 +227,6 @@ def test_a_warm_up_thread_and_a_question_load_the_encoder_once(monkeypatch: pyte
     assert loads == ["warm-up"]
 
 
-def test_the_engine_warms_its_reader_up_in_the_background(built_index: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = Engine.open(built_index, settings=Settings(index_dir=built_index, reader="neural"))
-    warmed = threading.Event()
-    monkeypatch.setattr(engine._reader, "warm_up", warmed.set)
-    thread = engine.warm_up_reader(background=True)
-    assert thread is not None
-    thread.join(5)
-    assert warmed.is_set()
-
-
-def test_a_failed_background_warm_up_leaves_the_error_to_the_question(built_index: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = Engine.open(built_index, settings=Settings(index_dir=built_index, reader="neural"))
-    calls: list[int] = []
-
-    def broken() -> None:
-        calls.append(1)
-        raise ConfigError("no model")
-
-    monkeypatch.setattr(engine._reader, "warm_up", broken)
-    thread = engine.warm_up_reader(background=True)
-    assert thread is not None
-    thread.join(5)
-    assert calls == [1] and not thread.is_alive()  # nothing raised in the thread reaches the caller
-    with pytest.raises(ConfigError, match="no model"):
-        engine.warm_up_reader()  # in the foreground the error is the caller's
-
-
-def test_a_reader_without_a_model_has_nothing_to_warm_up(built_index: Path) -> None:
-    engine = Engine.open(built_index, settings=Settings(index_dir=built_index, reader="heuristic"))
-    assert engine.warm_up_reader(background=True) is None
-
-
 @pytest.mark.slow
 def test_the_shipped_neural_reader_answers_through_ask(built_index: Path) -> None:
     """Settings(reader="neural"): the shipped adapter over the wheel's e5-small; citations stay verbatim."""
