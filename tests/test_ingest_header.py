@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from qa_engine import Engine
 from qa_engine.ingest.loaders import decode_text
 from qa_engine.ingest.metadata import detect_metadata
 from qa_engine.ingest.normalize import normalize_pages
