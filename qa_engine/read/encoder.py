@@ -122,12 +122,12 @@ def copy_tokenizer_files(source: Path, folder: Path) -> None:
 def load_tokenizer(folder: Path, max_tokens: int) -> Any:
     """A callable texts → {input_ids, attention_mask} int64 arrays, padded and truncated to `max_tokens`: the
     folder's checked SentencePiece copy where it has one (spm_tokenizer.py), else its tokenizer.json."""
-    if (folder / SPM_FILE).exists() and (folder / "tokenizer.json").exists():
-        try:
-            return SentencePieceTokenizer.load(folder, max_tokens, cache(lambda: FastTokenizer(folder, max_tokens)))
-        except (ImportError, OSError, RuntimeError):
-            pass  # no sentencepiece, or a file it cannot read: tokenizer.json gives the same ids
     if (folder / "tokenizer.json").exists():
+        if (folder / SPM_FILE).exists():
+            try:
+                return SentencePieceTokenizer.load(folder, max_tokens, cache(lambda: FastTokenizer(folder, max_tokens)))
+            except (ImportError, OSError, RuntimeError):
+                pass  # no sentencepiece, or a file it cannot read: tokenizer.json gives the same ids
         return FastTokenizer(folder, max_tokens)
     from transformers import AutoTokenizer
 

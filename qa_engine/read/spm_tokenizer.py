@@ -68,7 +68,8 @@ class SentencePieceTokenizer:
 
 def write_sentencepiece_copy(folder: Path, reference: Any) -> bool:
     """Write folder/SPM_FILE from folder/tokenizer.json when it is the Unigram shape SentencePiece reproduces and
-    gives `reference`'s ids (a tokenizer over `PROBE_MAX_TOKENS`) on every probe; return whether it was written."""
+    gives `reference`'s ids (a tokenizer over `PROBE_MAX_TOKENS`) on every probe; return whether it was written.
+    `folder` is one being exported (cache_folder.built_once renames it into place whole once it is complete)."""
     try:
         import sentencepiece
     except ImportError:
@@ -83,7 +84,7 @@ def write_sentencepiece_copy(folder: Path, reference: Any) -> bool:
         got, expected = candidate([probe]), reference([probe])
         if not np.array_equal(got["input_ids"], expected["input_ids"]):
             return False
-    _write_atomically(folder / SPM_FILE, proto)
+    (folder / SPM_FILE).write_bytes(proto)
     return True
 
 
@@ -156,8 +157,3 @@ def _protobuf_classes() -> Any:
     """sentencepiece's generated ModelProto classes (untyped, so reached by name)."""
     return importlib.import_module("sentencepiece.sentencepiece_model_pb2")
 
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
