@@ -7,7 +7,7 @@ import re
 import pytest
 
 from qa_engine.ingest.normalize import normalize_pages
-from qa_engine.ingest.text_rules import table_header_at
+from qa_engine.ingest.text_rules import is_table_row, table_header_at
 from tests.helpers.filings import document_for, raw_filing
 
 RULES_PHRASE = "《稀土管理条例》"
@@ -69,6 +69,35 @@ def test_normalize_pages_joins_a_wrapped_sentence_across_lines() -> None:
     text = normalize_pages(pages).text
     assert f"{width}或者重大遗漏。" in text
     assert "短行\n下一段。" in text
+
+
+def test_a_wrapped_line_that_quotes_two_figures_is_rejoined() -> None:
+    width = "母净利润为-20,417.19 万元,由盈转亏。公司计入其他收益的政府补助为"
+    text = normalize_pages([f"{width}\n7,208.65 万元,上一年度为 8,271.60 万元。\n{width}\n之内容。"]).text
+    assert "公司计入其他收益的政府补助为7,208.65万元,上一年度为8,271.60万元。" in text
+
+
+def test_the_quantities_the_showcase_inquiry_asks_about_are_one_sentence(engine) -> None:
+    assert "公司稀土氧化物产量仅7,178.54吨，但销量却达到17,424.27吨。" in document_for(engine, "000").text
+
+
+@pytest.mark.parametrize("line", [
+    "公司稀土氧化物产量仅 7,178.54 吨，但销量却达到 17,424.27 吨。请",
+    "公司拟向全体股东每 10 股派发现金红利 1.17 元人民币(含税)。",
+    "产费用\u2002398.13\u2002万元,账面余额为\u2002920.70\u2002万元。",
+])
+def test_prose_quoting_figures_is_not_a_table_row(line: str) -> None:
+    assert not is_table_row(line)
+
+
+@pytest.mark.parametrize("line", [
+    "营业收入 1,234.00 2,345.00",
+    "英国 LCM 671.89 0.16% 825.96 0.09% 1,373.25 0.13% 4,131.73 0.27% 1992 2011 业,市场 原因导致销售",
+    "设计产能\u2002(折\u2002100%REO,吨)\u2002\u2002\u2002\u20021,840.00\u2002\u2002\u2002\u20021,840.00",
+    "购买原材料、燃料、动力,接受劳务\t753,540,000.00\t484,502,927.14",
+])
+def test_rows_of_figures_stay_table_rows(line: str) -> None:
+    assert is_table_row(line)
 
 
 def test_normalize_pages_records_each_page_start() -> None:

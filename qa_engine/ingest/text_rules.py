@@ -17,6 +17,10 @@ HEADING_MARKER = re.compile(
 )
 UNIT_LINE = re.compile(r"^\s*[（(]?单位\s*[:：]")
 NUMBER_CELL = re.compile(r"^[-+]?[\d,]+(\.\d+)?%?$")
+# a space-separated line whose words carry sentence punctuation is prose unless it holds many figures
+PROSE_PUNCT = re.compile(r"[。，；;,]")
+PROSE_MAX_NUMBERS = 4
+WIDE_GAP = re.compile("\\S[\u2002\u3000]{3,}\\S")  # cells set apart by runs of en or ideographic spaces
 
 
 def display_width(text: str) -> int:
@@ -37,9 +41,11 @@ def is_table_row(line: str) -> bool:
     cells = body.split()
     if len(cells) >= 3 and all(len(c) <= 6 for c in cells) and not any(p in body for p in TERMINAL_PUNCT + "，,"):
         return True
-    numeric = sum(1 for c in cells if NUMBER_CELL.match(c))
-    labels_short = all(len(c) <= 12 for c in cells if not NUMBER_CELL.match(c))
-    return numeric >= 2 and labels_short and numeric * 2 >= len(cells) - 1
+    labels = [c for c in cells if not NUMBER_CELL.match(c)]
+    numeric = len(cells) - len(labels)
+    if numeric < PROSE_MAX_NUMBERS and not WIDE_GAP.search(body) and any(PROSE_PUNCT.search(c) for c in labels):
+        return False  # "7,208.65 万元,上一年度为 8,271.60 万元。": a wrapped sentence that quotes two figures
+    return numeric >= 2 and all(len(c) <= 12 for c in labels) and numeric * 2 >= len(cells) - 1
 
 
 def remove_cjk_spaces(line: str) -> str:
