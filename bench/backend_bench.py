@@ -41,7 +41,8 @@ def settings_for(backend: str, index_dir: Path, milvus_uri: str | None):  # type
     from qa_engine import Settings
 
     uri = milvus_uri or str(index_dir.with_name(index_dir.name + "-milvus.db"))
-    return Settings(index_dir=index_dir, backend=backend, milvus_uri=uri, milvus_collection="bench_chunks")
+    return Settings(index_dir=index_dir, backend=backend, milvus_uri=uri, milvus_collection="bench_chunks",
+                    dense_index="always")  # the default corpus size builds no dense index; every mode is measured
 
 
 # ---- subprocess stages ---------------------------------------------------------------------------
@@ -55,10 +56,10 @@ def child_build(backend: str, corpus: Path, index_dir: Path, milvus_uri: str | N
     ingest([corpus], settings)
     build_s = time.perf_counter() - started
     with Engine.open(index_dir, settings) as engine:
-        chunks = engine._snapshot.chunks
+        chunks = engine._snapshot.chunk_count
         write_s = time_index_write(backend, engine, settings)
-    return {"build_s": round(build_s, 2), "chunks": len(chunks), "chunks_per_s": round(len(chunks) / build_s, 1),
-            "index_write_s": round(write_s, 2), "index_write_chunks_per_s": round(len(chunks) / write_s, 1)}
+    return {"build_s": round(build_s, 2), "chunks": chunks, "chunks_per_s": round(chunks / build_s, 1),
+            "index_write_s": round(write_s, 2), "index_write_chunks_per_s": round(chunks / write_s, 1)}
 
 
 def time_index_write(backend: str, engine, settings) -> float:  # type: ignore[no-untyped-def]
@@ -68,14 +69,14 @@ def time_index_write(backend: str, engine, settings) -> float:  # type: ignore[n
     from qa_engine.index.writer import STORE_FILE
     from qa_engine.store.sqlite_store import SQLiteStore
 
-    snapshot = engine._snapshot
     store = SQLiteStore(engine.index_dir / STORE_FILE)
-    vectors = store.vectors([c.chunk_id for c in snapshot.chunks], snapshot.manifest.embed_dim)
-    tokens = {c.chunk_id: c.tokens for c in store.chunks()}  # an open engine's chunks do not hold their terms
+    chunks = store.chunks()  # with their terms (an open engine holds none, or none of their terms)
+    vectors = store.vectors([c.chunk_id for c in chunks], engine._snapshot.manifest.embed_dim)
+    documents = {d.doc_id: d for d in store.documents()}
     store.close()
     started = time.perf_counter()
     if backend == "local":
-        SparseIndex.build([tokens[c.chunk_id] for c in snapshot.chunks], settings.bm25_k1, settings.bm25_b)
+        SparseIndex.build([c.tokens for c in chunks], settings.bm25_k1, settings.bm25_b)
         DenseIndex.build(vectors, settings.hnsw_threshold)
         return time.perf_counter() - started
     from qa_engine.backends.milvus import MilvusBackend
@@ -83,9 +84,9 @@ def time_index_write(backend: str, engine, settings) -> float:  # type: ignore[n
     target = MilvusBackend.connect(settings.model_copy(update={"milvus_collection": "bench_write_only"}))
     target.clear()
     started = time.perf_counter()
-    target.upsert(snapshot.chunks, vectors, snapshot.documents)
+    target.upsert(chunks, vectors, documents)
     elapsed = time.perf_counter() - started
-    assert target.count() == len(snapshot.chunks)
+    assert target.count() == len(chunks)
     target.clear()
     target.close()
     return elapsed
@@ -96,9 +97,13 @@ def child_measure(backend: str, index_dir: Path, milvus_uri: str | None, queries
     from qa_engine import Engine
 
     settings = settings_for(backend, index_dir, milvus_uri)
+    if backend == "milvus":
+        import pymilvus  # noqa: F401  (the client library's own memory is the same at any corpus size)
+    base_mb = rss_mb()
     started = time.perf_counter()
     engine = Engine.open(index_dir, settings)
     open_s = time.perf_counter() - started
+    open_mb = rss_mb()
     for query in queries:
         engine.search(query, k=K, mode="hybrid")
     samples: dict[str, list[float]] = {mode: [] for mode in MODES}
@@ -108,10 +113,21 @@ def child_measure(backend: str, index_dir: Path, milvus_uri: str | None, queries
                 t = time.perf_counter()
                 engine.search(query, k=K, mode=mode)
                 samples[mode].append((time.perf_counter() - t) * 1000)
+    served_mb = rss_mb()
     engine.close()
     latency = {mode: _summary(values) for mode, values in samples.items()}
     qps = {mode: round(1000 / latency[mode]["mean"], 1) for mode in MODES}
-    return {"open_s": round(open_s, 2), "latency_ms": latency, "qps": qps}
+    memory = {"before_open": base_mb, "open": open_mb, "after_queries": served_mb,
+              "engine": round(served_mb - base_mb, 1)}
+    return {"open_s": round(open_s, 2), "latency_ms": latency, "qps": qps, "rss_mb": memory}
+
+
+def rss_mb() -> float:
+    """This process's resident memory (the milvus-lite server, a process of its own, is not counted)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
 
 
 # ---- the run -------------------------------------------------------------------------------------
@@ -166,6 +182,13 @@ def print_report(results: dict[str, dict[str, object]]) -> None:
         lo, mi = lm["latency_ms"][mode], mm["latency_ms"][mode]
         print(f"{mode:>7} | {lo['p50']:9.2f} {lo['p95']:8.2f} {lm['qps'][mode]:7.1f} | {mi['p50']:10.2f} "
               f"{mi['p95']:8.2f} {mm['qps'][mode]:7.1f} | {mi['p50'] / lo['p50']:7.1f} {mi['p95'] / lo['p95']:7.1f}")
+    print("\nengine resident memory MB (this process; imports and models before open counted apart)")
+    print(f"{'backend':>8} | {'before open':>11} {'open':>8} {'served':>8} | {'engine':>8} {'KB/chunk':>9}")
+    for name, part in results.items():
+        memory, chunks = part.get("measure", {}).get("rss_mb"), part["build"].get("chunks") or 1
+        if memory:
+            print(f"{name:>8} | {memory['before_open']:11.1f} {memory['open']:8.1f} {memory['after_queries']:8.1f} | "
+                  f"{memory['engine']:8.1f} {memory['engine'] * 1024 / chunks:9.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:

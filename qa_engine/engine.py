@@ -33,10 +33,11 @@ from qa_engine.errors import (
 from qa_engine.index.changes import ChangePlan, plan_change
 from qa_engine.index.generation import FORMAT_VERSION, load_generation, read_manifest
 from qa_engine.index.snapshot import Snapshot
+from qa_engine.index.stored import read_cards
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change, writer_lock
 from qa_engine.ingest.loaders import ParseLimits
 from qa_engine.ingest.pipeline import IngestReport, SourceFile, collect_files, prepare_document
-from qa_engine.models import Answer, Chunk, Document, Filters, Hit, Turn, as_turns
+from qa_engine.models import Answer, Chunk, Document, DocumentCard, Filters, Hit, Turn, as_turns
 from qa_engine.question import check_question
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, prepare_reading, read_question
@@ -77,7 +78,7 @@ class Engine:
         self.settings = settings
         self._write_lock = threading.Lock()
         self._snapshot = self._load_snapshot()
-        self._companies = CompanyIndex(self._snapshot.documents, load_aliases(settings.aliases_file))
+        self._companies = CompanyIndex(self._snapshot.cards, load_aliases(settings.aliases_file))
         self._reader = make_reader(settings)
         self._reranker = _make_reranker(settings)
         self._backend = open_backend(settings)
@@ -115,17 +116,25 @@ class Engine:
         return ingest(paths, settings, rebuild=rebuild, replace=replace)
 
     def _load_snapshot(self) -> Snapshot:
-        store = SQLiteStore(self.index_dir / STORE_FILE)
+        """The committed generation: held in memory for the local backend; for a backend that searches elsewhere,
+        document cards only (chunks and texts are read from the store when a question cites them)."""
+        store_path = self.index_dir / STORE_FILE
+        in_memory = self.settings.backend == "local"
+        store = SQLiteStore(store_path)
         try:
-            with store.snapshot():
+            with store.snapshot() as conn:
                 name = store.get_meta(CURRENT_KEY)
                 if not name:
                     raise IndexNotFoundError(f"{self.index_dir}/ holds no built index: run `qa-engine ingest PATH`")
-                documents = {d.doc_id: d for d in store.documents()}
-                chunks = {c.chunk_id: c for c in store.chunks(with_tokens=False)}
+                if in_memory:
+                    documents = {d.doc_id: d for d in store.documents()}
+                    chunks = {c.chunk_id: c for c in store.chunks(with_tokens=False)}
+                else:
+                    cards = read_cards(conn)
         finally:
             store.close()
-        generation = load_generation(self.index_dir / name, dense_now=self.settings.retrieval_mode != "bm25")
+        generation = load_generation(self.index_dir / name, dense_now=in_memory and self.settings.retrieval_mode != "bm25",
+                                     chunk_ids=in_memory)
         self._check_manifest(generation.manifest.embedder, generation.manifest.format_version)
         tokenizer = FinanceTokenizer(tuple(generation.manifest.company_words), self.settings.user_dict,
                                      self.settings.segmenter)
@@ -133,7 +142,9 @@ class Engine:
         if self.settings.embedder != "none":
             embedder = open_embedder(self.index_dir / EMBEDDER_DIR, generation.manifest.embedder,
                                      generation.manifest.embed_dim, tokenizer, self.settings)
-        return Snapshot.assemble(self.index_dir, generation, documents, chunks, embedder, tokenizer)
+        if in_memory:
+            return Snapshot.assemble(self.index_dir, generation, documents, chunks, embedder, tokenizer)
+        return Snapshot.on_store(self.index_dir, store_path, generation, cards, embedder, tokenizer)
 
     def _check_manifest(self, embedder_id: str, format_version: int) -> None:
         if format_version != FORMAT_VERSION:
@@ -172,7 +183,7 @@ class Engine:
     def remove(self, doc_id: str) -> None:
         """Removes one document from the index; raises DocumentNotFoundError for an unknown id."""
         with self._write_lock:
-            if doc_id not in self._snapshot.documents:
+            if doc_id not in self._snapshot.cards:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r}: see `qa-engine docs`")
             with writer_lock(self.index_dir):
                 apply_change(self.index_dir, self.settings, Change(add=[], remove={doc_id}), self._backend)
@@ -195,14 +206,12 @@ class Engine:
 
     def _refresh(self) -> None:
         snapshot = self._load_snapshot()
-        self._companies = CompanyIndex(snapshot.documents, load_aliases(self.settings.aliases_file))
+        self._companies = CompanyIndex(snapshot.cards, load_aliases(self.settings.aliases_file))
         self._snapshot = snapshot
 
     # ---- reading --------------------------------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:
-        snapshot = self._snapshot
-        counts = {d: len(p) for d, p in snapshot.positions_by_doc.items()}
-        return [_info(doc, counts.get(doc.doc_id, 0)) for doc in sorted(snapshot.documents.values(), key=lambda d: d.source)]
+        return [_info(card) for card in sorted(self._snapshot.cards.values(), key=lambda c: c.source)]
 
     def document(self, doc_id: str) -> Document:
         doc = self._snapshot.documents.get(doc_id)
@@ -248,12 +257,11 @@ class Engine:
             raise InvalidQueryError(f"unknown retrieval mode {mode!r}: use one of {', '.join(RETRIEVAL_MODES)}")
         if mode != "bm25" and snapshot.manifest.embedder == "none":
             raise InvalidQueryError(_no_vectors(self.index_dir, mode))
-        allowed = allowed_docs(snapshot.documents, filters, self._companies)
+        allowed = allowed_docs(snapshot.cards, filters, self._companies)
         params = RetrievalParams.from_settings(self.settings, mode)
         depth = max(k, self.settings.rerank_top) if self._reranker else k
         request = _search_request(snapshot, plan, depth, params, ChunkFilter.for_documents(allowed))
-        hits = [_hit(snapshot, snapshot.chunks[_position(snapshot, s)], s.score)
-                for s in self._backend.search(snapshot, request)]
+        hits = [_hit(snapshot, _chunk(snapshot, s), s.score) for s in self._backend.search(snapshot, request)]
         if self._reranker is not None:
             hits = _rerank(self._reranker, plan.search_text, hits, self.settings.rerank_top)
         return hits[:k]
@@ -269,10 +277,12 @@ class Engine:
         self.close()
 
 
-def _position(snapshot: Snapshot, scored: ScoredChunk) -> int:
-    """The chunk's place in the snapshot: the backend's, else from the id map (built on first use: 1.6 s and about
-    150 MB at 1.6M chunks, so the local backend spares it)."""
-    return scored.position if scored.position is not None else snapshot.position_by_chunk_id[scored.chunk_id]
+def _chunk(snapshot: Snapshot, scored: ScoredChunk) -> Chunk:
+    """The result's chunk: as the backend read it, else at its place in the snapshot, else from the id map (built
+    on first use: 1.6 s and about 150 MB at 1.6M chunks, so the local backend spares it)."""
+    if scored.chunk is not None:
+        return scored.chunk
+    return snapshot.chunks[scored.position if scored.position is not None else snapshot.position_by_chunk_id[scored.chunk_id]]
 
 
 @dataclass(frozen=True)
@@ -442,12 +452,12 @@ def _search_request(snapshot: Snapshot, plan: QueryPlan, k: int, params: Retriev
 def _company_names(snapshot: Snapshot, doc_ids: frozenset[str]) -> frozenset[str]:
     """The names a filing's company goes by: within its own filings they say nothing about what is asked, and
     would rank the header line (where the short name stands alone) above the sentence that answers."""
-    metas = [snapshot.documents[d].meta for d in doc_ids if d in snapshot.documents]
+    metas = [snapshot.cards[d].meta for d in doc_ids if d in snapshot.cards]
     return frozenset(name for m in metas for name in (m.short_name, m.company) if name)
 
 
 def _hit(snapshot: Snapshot, chunk: Chunk, score: float) -> Hit:
-    doc = snapshot.documents[chunk.doc_id]
+    doc = snapshot.cards[chunk.doc_id]
     return Hit(
         chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=doc.meta.label() or doc.source,
         company=doc.meta.short_name or doc.meta.company, page=chunk.page_start, section=chunk.section,
@@ -472,12 +482,12 @@ def _make_reranker(settings: Settings) -> Reranker | None:
     return CrossEncoderReranker(settings.reranker, settings=settings)
 
 
-def _info(doc: Document, chunk_count: int) -> DocumentInfo:
-    m = doc.meta
+def _info(card: DocumentCard) -> DocumentInfo:
+    m = card.meta
     return DocumentInfo(
-        doc_id=doc.doc_id, source=doc.source, company=m.company, short_name=m.short_name, stock_code=m.stock_code,
-        exchange=m.exchange, doc_type=m.doc_type, title=m.title, date=m.date, chunks=chunk_count,
-        pages=len(doc.page_starts), chars=len(doc.text),
+        doc_id=card.doc_id, source=card.source, company=m.company, short_name=m.short_name, stock_code=m.stock_code,
+        exchange=m.exchange, doc_type=m.doc_type, title=m.title, date=m.date, chunks=card.chunks,
+        pages=len(card.page_starts), chars=card.chars,
     )
 
 

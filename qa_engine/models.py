@@ -53,6 +53,25 @@ class Document:
         return bisect.bisect_left(starts, starts[max(0, last)]) + 1
 
 
+@dataclass(frozen=True)
+class DocumentCard:
+    """What listing and filtering need of a filing, without its text: kept in memory for every document."""
+
+    doc_id: str
+    source: str
+    meta: DocumentMeta
+    page_starts: tuple[int, ...]
+    content_hash: str
+    origin: str
+    chars: int
+    chunks: int
+
+    @classmethod
+    def of(cls, doc: Document, chunks: int) -> DocumentCard:
+        return cls(doc.doc_id, doc.source, doc.meta, doc.page_starts, doc.content_hash, doc.origin, len(doc.text),
+                   chunks)
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """A sentence-aligned slice of a document: `doc.text[start:end] == text`."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.index.writer import ChunkSink
+from qa_engine.models import Chunk
 from qa_engine.retrieve.params import RetrievalParams
 
 
@@ -54,6 +55,7 @@ class ScoredChunk:
     doc_id: str
     score: float
     position: int | None = None  # the chunk's place in the snapshot, where the backend knows it (saves a lookup)
+    chunk: Chunk | None = None  # the chunk itself, where the backend has read it
 
 
 class SearchBackend(ChunkSink, Protocol):

@@ -94,9 +94,10 @@ class MilvusBackend:
             rankings, weights = [self._fused_ids(routes, pool, expr, request.params.rrf_k)], [1.0]
         else:
             rankings, weights = [self._ranked_ids(r, pool, expr) for r in routes], [r.weight for r in routes]
-        fused = rrf_fuse([_positions(snapshot, ids) for ids in rankings], weights, request.params.rrf_k)
-        chunks = snapshot.chunks
-        scored = [ScoredChunk(chunks[p].chunk_id, chunks[p].doc_id, score, p) for p, score in fused]
+        fused = rrf_fuse(rankings, weights, request.params.rrf_k)
+        chunks = snapshot.chunks_by_id([chunk_id for chunk_id, _ in fused])  # drops writes not committed
+        scored = [ScoredChunk(chunk_id, chunks[chunk_id].doc_id, score, chunk=chunks[chunk_id])
+                  for chunk_id, score in fused if chunk_id in chunks]
         if request.params.prefer_named_company and request.named_docs and request.chunk_filter.is_open:
             scored = prefer_docs(scored, request.named_docs)
         return scored[: request.k]
@@ -164,12 +165,6 @@ class MilvusBackend:
 
     def close(self) -> None:
         self._client.close()
-
-
-def _positions(snapshot: Snapshot, chunk_ids: list[str]) -> list[int]:
-    """Snapshot positions of the hits, in order; ids the snapshot lacks (an uncommitted write) are dropped."""
-    positions = snapshot.position_by_chunk_id
-    return [positions[c] for c in chunk_ids if c in positions]
 
 
 def _hit_id(hit: Any) -> str:

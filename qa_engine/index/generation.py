@@ -90,22 +90,28 @@ def read_manifest(folder: Path) -> Manifest:
         raise damaged(folder, exc) from exc
 
 
-def load_generation(folder: Path, dense_now: bool = True) -> Generation:
+def load_generation(folder: Path, dense_now: bool = True, chunk_ids: bool = True) -> Generation:
     """Return the generation in `folder`; raises IndexCorruptError when a file is missing or unreadable.
-    With `dense_now` False the FAISS file is read on the first dense search (BM25-only engines never read it)."""
+    With `dense_now` False the FAISS file is read on the first dense search (BM25-only engines never read it);
+    with `chunk_ids` False the chunk order is not read (`chunk_ids` is empty: the engine reads chunks by id)."""
     manifest = read_manifest(folder)
     try:
-        chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
-        if not isinstance(chunk_ids, list) or not all(isinstance(cid, str) for cid in chunk_ids):
-            raise ValueError("chunk_ids.json is not a list of chunk ids")
-        sparse = SparseIndex.load(folder / "bm25", len(chunk_ids))
+        ids = _read_chunk_ids(folder) if chunk_ids else []
+        sparse = SparseIndex.load(folder / "bm25", len(ids) if chunk_ids else manifest.chunk_count)
         dense_path = folder / "dense.faiss"
         dense: DenseIndex | LazyDenseIndex | None = None
         if dense_path.exists():
             dense = DenseIndex.load(dense_path) if dense_now else LazyDenseIndex(dense_path)
     except DAMAGED as exc:
         raise damaged(folder, exc) from exc
-    return Generation(manifest=manifest, chunk_ids=chunk_ids, sparse=sparse, dense=dense)
+    return Generation(manifest=manifest, chunk_ids=ids, sparse=sparse, dense=dense)
+
+
+def _read_chunk_ids(folder: Path) -> list[str]:
+    chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
+    if not isinstance(chunk_ids, list) or not all(isinstance(cid, str) for cid in chunk_ids):
+        raise ValueError("chunk_ids.json is not a list of chunk ids")
+    return chunk_ids
 
 
 def damaged(folder: Path, exc: BaseException) -> IndexCorruptError:

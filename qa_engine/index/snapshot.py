@@ -1,9 +1,10 @@
-"""Everything one index generation needs at query time, loaded into memory and never mutated."""
+"""Everything one index generation needs at query time, never mutated: in memory for the local backend; for
+a backend that searches elsewhere (Milvus), document cards in memory and chunks and texts read from the store."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +16,8 @@ from qa_engine.embed.base import Embedder
 from qa_engine.index.dense import DenseIndex, LazyDenseIndex
 from qa_engine.index.generation import Generation, Manifest, damaged
 from qa_engine.index.sparse import SparseIndex
-from qa_engine.models import Chunk, Document
+from qa_engine.index.stored import StoredChunks, StoredDocuments
+from qa_engine.models import Chunk, Document, DocumentCard
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,15 @@ class Snapshot:
 
     index_dir: Path
     manifest: Manifest
-    documents: dict[str, Document]
-    chunks: list[Chunk]
+    documents: Mapping[str, Document]
+    cards: dict[str, DocumentCard]  # every document, without its text: for listing and filtering
+    chunks: Sequence[Chunk]  # in generation order; empty when they are read from the store (`stored_chunks`)
     sparse: SparseIndex
     dense: DenseIndex | LazyDenseIndex | None
     embedder: Embedder | None
     tokenizer: FinanceTokenizer
     positions_by_doc: dict[str, np.ndarray] = field(default_factory=dict)
+    stored_chunks: StoredChunks | None = None
 
     @classmethod
     def assemble(
@@ -44,10 +48,12 @@ class Snapshot:
         by_doc: dict[str, list[int]] = {}
         for pos, chunk in enumerate(chunks):
             by_doc.setdefault(chunk.doc_id, []).append(pos)
+        cards = {d: DocumentCard.of(doc, len(by_doc.get(d, ()))) for d, doc in documents.items()}
         return cls(
             index_dir=index_dir,
             manifest=generation.manifest,
             documents=documents,
+            cards=cards,
             chunks=chunks,
             sparse=generation.sparse,
             dense=generation.dense,
@@ -55,6 +61,37 @@ class Snapshot:
             tokenizer=tokenizer,
             positions_by_doc={d: np.array(p, dtype=np.int64) for d, p in by_doc.items()},
         )
+
+    @classmethod
+    def on_store(
+        cls, index_dir: Path, store_path: Path, generation: Generation, cards: dict[str, DocumentCard],
+        embedder: Embedder | None, tokenizer: FinanceTokenizer,
+    ) -> Snapshot:
+        """A snapshot that holds no chunk and no text: both are read from the store at `store_path` by id."""
+        return cls(
+            index_dir=index_dir,
+            manifest=generation.manifest,
+            documents=StoredDocuments(store_path, cards),
+            cards=cards,
+            chunks=(),
+            sparse=generation.sparse,
+            dense=generation.dense,
+            embedder=embedder,
+            tokenizer=tokenizer,
+            stored_chunks=StoredChunks(store_path, cards),
+        )
+
+    @property
+    def chunk_count(self) -> int:
+        return self.manifest.chunk_count
+
+    def chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """The chunks of this snapshot among `chunk_ids` (ids it does not hold, such as a write not yet
+        committed, are left out)."""
+        if self.stored_chunks is not None:
+            return self.stored_chunks.by_ids(chunk_ids)
+        positions = self.position_by_chunk_id
+        return {cid: self.chunks[positions[cid]] for cid in chunk_ids if cid in positions}
 
     def mask_for(self, doc_ids: set[str]) -> np.ndarray:
         """0/1 float mask over chunk positions that belong to `doc_ids`."""
@@ -73,11 +110,11 @@ class Snapshot:
     @cached_property
     def term_idf(self) -> TermIdf:
         """Inverse chunk frequency of every indexed term, read from the BM25 index's document frequencies."""
-        return TermIdf(self.sparse, max(1, len(self.chunks)))
+        return TermIdf(self.sparse, max(1, self.chunk_count))
 
     def idf(self, term: str) -> float:
         """Rare terms weigh more; a term the corpus never uses gets the largest weight."""
-        return self.term_idf.get(term, math.log(1 + max(1, len(self.chunks))))
+        return self.term_idf.get(term, math.log(1 + max(1, self.chunk_count)))
 
 
 class TermIdf(Mapping[str, float]):

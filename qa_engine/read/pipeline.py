@@ -99,5 +99,5 @@ def _states_year(snapshot: Snapshot, extraction: Extraction | None, years: tuple
 
 
 def _company_names(snapshot: Snapshot, plan: QueryPlan) -> list[str]:
-    names = [snapshot.documents[d].meta.short_name or snapshot.documents[d].meta.company for d in sorted(plan.named_docs)]
+    names = [snapshot.cards[d].meta.short_name or snapshot.cards[d].meta.company for d in sorted(plan.named_docs)]
     return list(dict.fromkeys(n for n in names if n))

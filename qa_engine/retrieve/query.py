@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from qa_engine.models import Document, Filters
+from qa_engine.models import DocumentCard, Filters
 from qa_engine.retrieve.english_names import english_aliases
 from qa_engine.retrieve.glossary import PhraseTable, expand_shorthand, is_english, translate_to_chinese
 
@@ -31,7 +32,7 @@ def plan_query(question: str, glossary: PhraseTable, companies: CompanyIndex,
 class CompanyIndex:
     """Resolves names, short names, stock codes and English aliases to document ids."""
 
-    def __init__(self, documents: dict[str, Document], aliases: PhraseTable) -> None:
+    def __init__(self, documents: Mapping[str, DocumentCard], aliases: PhraseTable) -> None:
         table: dict[str, set[str]] = {}
         for doc in documents.values():
             meta = doc.meta
@@ -45,7 +46,7 @@ class CompanyIndex:
         self._table = PhraseTable({k: tuple(sorted(v)) for k, v in table.items() if v})
 
     @staticmethod
-    def _add_english_short_forms(documents: dict[str, Document], table: dict[str, set[str]]) -> None:
+    def _add_english_short_forms(documents: Mapping[str, DocumentCard], table: dict[str, set[str]]) -> None:
         short_forms = english_aliases({doc.meta.english_name for doc in documents.values()})
         for doc in documents.values():
             for alias in short_forms.get(doc.meta.english_name, ()):
@@ -60,7 +61,7 @@ class CompanyIndex:
         return [k for k in self._table.entries if re.search(r"[\u4e00-\u9fff]", k)]
 
 
-def allowed_docs(documents: dict[str, Document], filters: Filters | None, companies: CompanyIndex) -> set[str] | None:
+def allowed_docs(documents: Mapping[str, DocumentCard], filters: Filters | None, companies: CompanyIndex) -> set[str] | None:
     """Document ids that pass `filters`, or None when there is nothing to filter on."""
     if filters is None or filters.is_empty():
         return None
@@ -76,7 +77,7 @@ def allowed_docs(documents: dict[str, Document], filters: Filters | None, compan
     return keep
 
 
-def _company_substring(documents: dict[str, Document], name: str) -> set[str]:
+def _company_substring(documents: Mapping[str, DocumentCard], name: str) -> set[str]:
     lowered = name.lower()
     return {
         d for d, doc in documents.items()

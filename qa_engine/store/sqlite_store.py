@@ -150,14 +150,14 @@ class SQLiteStore:
             rows = self._conn.execute(
                 f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY source, origin"
             ).fetchall()
-            return [_document(row) for row in rows]
+            return [document_from_row(row) for row in rows]
 
     def document(self, doc_id: str) -> Document | None:
         with store_errors(self.path):
             row = self._conn.execute(
                 f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE doc_id=?", (doc_id,)
             ).fetchone()
-            return _document(row) if row else None
+            return document_from_row(row) if row else None
 
     def current_generation(self) -> str | None:
         """Return the name of the committed generation (one indexed read: cheap enough to poll)."""
@@ -206,10 +206,9 @@ class SQLiteStore:
         tokens = "tokens" if with_tokens else "NULL"
         with store_errors(self.path):
             rows = self._conn.execute(
-                "SELECT chunk_id, doc_id, text, start, end, section, page_start, page_end, context, " + tokens +
-                " FROM chunks ORDER BY doc_id, ord"
+                f"SELECT {CHUNK_COLUMNS}, {tokens} FROM chunks ORDER BY doc_id, ord"
             ).fetchall()
-            return [_chunk(row) for row in rows]
+            return [chunk_from_row(row) for row in rows]
 
     def vectors(self, chunk_ids: list[str], dim: int) -> np.ndarray:
         """Stored vectors in `chunk_ids` order (zeros where none is stored)."""
@@ -226,9 +225,10 @@ class SQLiteStore:
 
 
 DOCUMENT_COLUMNS = "doc_id, source, text, meta, page_starts, content_hash, origin"
+CHUNK_COLUMNS = "chunk_id, doc_id, text, start, end, section, page_start, page_end, context"  # then tokens
 
 
-def _document(row: tuple) -> Document:  # type: ignore[type-arg]
+def document_from_row(row: tuple) -> Document:  # type: ignore[type-arg]
     doc_id, source, text, meta, page_starts, digest, origin = row
     return Document(
         doc_id=doc_id,
@@ -278,7 +278,7 @@ def _chunk_row(ord_: int, c: Chunk, vector: np.ndarray | None) -> tuple:  # type
             _dumps(list(c.tokens)), blob)
 
 
-def _chunk(row: tuple) -> Chunk:  # type: ignore[type-arg]
+def chunk_from_row(row: tuple) -> Chunk:  # type: ignore[type-arg]
     chunk_id, doc_id, text, start, end, section, page_start, page_end, context, tokens = row
     return Chunk(chunk_id=chunk_id, doc_id=doc_id, text=text, start=start, end=end, section=section,
                  page_start=page_start, page_end=page_end, context=context,

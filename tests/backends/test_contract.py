@@ -129,7 +129,7 @@ def test_remove_deletes_every_chunk_of_the_document(own: Engine) -> None:
     own.remove(other)
     for mode in ("bm25", "dense", "hybrid"):
         assert other not in docs_of(own.search("硫化锂合资公司注册资本", k=50, mode=mode))
-    assert _backend_rows(own) in (None, len(own._snapshot.chunks))
+    assert _backend_rows(own) in (None, own._snapshot.chunk_count)
 
 
 def test_changed_file_replaces_the_document(own: Engine, tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_changed_file_replaces_the_document(own: Engine, tmp_path: Path) -> None
     hits = own.search("硫化锂合资公司的注册资本是多少", k=5)
     assert new != old and hits[0].doc_id == new and old not in docs_of(hits)
     assert any("8,800万元" in h.text for h in hits[:3])
-    assert _backend_rows(own) in (None, len(own._snapshot.chunks))
+    assert _backend_rows(own) in (None, own._snapshot.chunk_count)
 
 
 def test_crash_before_commit_never_surfaces_the_new_document(own: Engine, tmp_path: Path,
@@ -160,10 +160,39 @@ def test_crash_before_commit_never_surfaces_the_new_document(own: Engine, tmp_pa
         assert all(h.doc_id in {d.doc_id for d in reopened.documents()} for h in hits)
         assert not any("钠离子" in h.text for h in hits)
         rows = _backend_rows(reopened)
-        assert rows is None or rows > len(reopened._snapshot.chunks)  # written to Milvus, ignored by queries
+        assert rows is None or rows > reopened._snapshot.chunk_count  # written to Milvus, ignored by queries
 
 
 def _backend_rows(engine: Engine) -> int | None:
     """Rows the backend holds, where it can count them (Milvus); None for the local files."""
     count = getattr(engine._backend, "count", None)
     return None if count is None else int(count())
+
+
+def test_answers_quote_the_stored_text_at_their_offsets(shared: Engine) -> None:
+    answer = shared.ask("2024年半年度业绩说明会什么时候召开")
+    assert answer.citations
+    for citation in answer.citations:
+        assert shared.document(citation.doc_id).text[citation.start : citation.end] == citation.quote
+
+
+def test_document_list_counts_every_chunk_and_character(shared: Engine) -> None:
+    listed = shared.documents()
+    assert sum(d.chunks for d in listed) == shared._snapshot.chunk_count
+    assert all(d.chars == len(shared.document(d.doc_id).text) and d.chunks > 0 for d in listed)
+
+
+def test_an_engine_over_milvus_holds_no_chunk_and_reads_texts_on_demand(make_settings: Callable[[], Settings],
+                                                                        contract_corpus: Path) -> None:
+    settings = make_settings()
+    if settings.backend == "local":
+        pytest.skip("the local backend searches chunks held in memory")
+    assert ingest([contract_corpus], settings).ok
+    with Engine.open(settings.index_dir, settings) as engine:
+        snapshot = engine._snapshot
+        assert len(snapshot.chunks) == 0 and snapshot.chunk_count > 0
+        assert not snapshot.positions_by_doc
+        assert not snapshot.documents._cache  # type: ignore[attr-defined]
+        hits = engine.search("稀土精矿日常关联交易的定价机制", k=5)
+        assert hits and all(engine.document(h.doc_id).text[h.start : h.end] == h.text for h in hits)
+        assert 0 < len(snapshot.documents._cache) <= 3  # type: ignore[attr-defined]

@@ -24,4 +24,4 @@ def test_rebuild_fills_milvus_from_a_local_index(tmp_path: Path) -> None:
     with Engine.open(local.index_dir, milvus) as engine, Engine.open(local.index_dir, local) as before:
         query = "硫化锂合资公司的注册资本是多少"
         assert engine.search(query, k=1)[0].doc_id == before.search(query, k=1)[0].doc_id
-        assert engine._backend.count() == len(engine._snapshot.chunks)  # type: ignore[attr-defined]
+        assert engine._backend.count() == engine._snapshot.chunk_count  # type: ignore[attr-defined]
