@@ -6,6 +6,7 @@ tests that need it are marked slow (conversion and loading take 15-25 s on two c
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -172,6 +173,7 @@ def test_its_sentencepiece_copy_gives_the_same_ids_on_every_filing_sentence(e5_f
     from qa_engine.read.encoder import FastTokenizer, copy_tokenizer_files, load_tokenizer
     from qa_engine.read.spm_tokenizer import (
         PROBE_MAX_TOKENS,
+        CoreProcessor,
         SentencePieceTokenizer,
         write_sentencepiece_copy,
     )
@@ -179,7 +181,7 @@ def test_its_sentencepiece_copy_gives_the_same_ids_on_every_filing_sentence(e5_f
     copy_tokenizer_files(e5_folder, tmp_path)
     assert write_sentencepiece_copy(tmp_path, FastTokenizer(tmp_path, PROBE_MAX_TOKENS))
     served, reference = load_tokenizer(tmp_path, 128), FastTokenizer(tmp_path, 128)
-    assert isinstance(served, SentencePieceTokenizer)
+    assert isinstance(served, SentencePieceTokenizer) and isinstance(served._processor, CoreProcessor)
     repo = Path(__file__).resolve().parents[1]
     lines = [line for path in sorted(repo.glob("data/filings*/*.txt"))
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -275,6 +277,20 @@ def test_the_folder_is_reconverted_when_the_source_hash_differs(tmp_path: Path, 
     with pytest.raises(ModelFileError):
         e5_small_folder(cache, source)
     assert (folder / "weights").read_bytes() == b"second release"  # the old folder stays until one succeeds
+
+
+def test_an_unchanged_source_is_not_hashed_again(tmp_path: Path, counted_conversions: list[bytes],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    source, cache = tmp_path / "e5-small-q4.bin", tmp_path / "cache"
+    source.write_bytes(b"release")
+    hashed: list[Path] = []
+    real_hash = e5_wheel.file_sha256
+    monkeypatch.setattr(e5_wheel, "file_sha256", lambda path: hashed.append(path) or real_hash(path))
+    folder = e5_small_folder(cache, source)
+    assert e5_small_folder(cache, source) == folder and len(hashed) == 1  # the second start reads the record
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 1_000_000_000))
+    assert e5_small_folder(cache, source) == folder and len(hashed) == 2  # touched: hashed, same content
+    assert counted_conversions == [b"release"]
 
 
 def test_a_folder_from_another_converter_version_is_reconverted(tmp_path: Path, counted_conversions: list[bytes],

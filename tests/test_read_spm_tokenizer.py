@@ -12,7 +12,14 @@ import pytest
 
 from qa_engine.embed.e5_wheel import WheelModel, build_tokenizer
 from qa_engine.read.encoder import FastTokenizer, load_tokenizer
-from qa_engine.read.spm_tokenizer import SPM_FILE, SentencePieceTokenizer, write_sentencepiece_copy
+from qa_engine.read.spm_tokenizer import (
+    CORE_FILE,
+    CORE_IDS_FILE,
+    SPM_FILE,
+    CoreProcessor,
+    SentencePieceTokenizer,
+    write_sentencepiece_copy,
+)
 from tests.helpers.tiny_models import build_tokenizer as build_wordpiece_tokenizer
 
 pytest.importorskip("sentencepiece")
@@ -35,6 +42,7 @@ def _unigram_folder(folder: Path) -> Path:
     pieces = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
     pieces += [(w, -3.0 - i / 100) for i, w in enumerate(words)] + [(c, -6.0 - i / 1000) for i, c in enumerate(chars)]
     pieces += [("▁" + c, -7.0 - i / 1000) for i, c in enumerate(chars[:200])]
+    pieces += [("▁Русский", -3.5)] + [(c, -6.5) for c in sorted(set("Русскийтекст"))]  # beyond the core characters
     normalisation = {chr(0xFF01 + i): chr(0x21 + i) for i in range(94)} | {"\t": " ", "\n": " ", "\u3000": " "}
     model = WheelModel({}, 1e-12, SPECIALS, pieces, normalisation, {})
     folder.mkdir()
@@ -91,3 +99,32 @@ def test_a_wordpiece_tokenizer_gets_no_copy(tmp_path: Path) -> None:
 def test_an_unreadable_copy_falls_back_to_tokenizer_json(folder: Path) -> None:
     (folder / SPM_FILE).write_bytes(b"not a model")
     assert isinstance(load_tokenizer(folder, 16), FastTokenizer)
+
+
+def test_the_core_model_serves_and_gives_the_full_ids(folder: Path) -> None:
+    assert write_sentencepiece_copy(folder, FastTokenizer(folder, 512))
+    assert (folder / CORE_FILE).exists() and (folder / CORE_IDS_FILE).exists()
+    served = load_tokenizer(folder, 64)
+    assert isinstance(served, SentencePieceTokenizer) and isinstance(served._processor, CoreProcessor)
+    core_ids = np.load(folder / CORE_IDS_FILE)
+    assert len(core_ids) < len(json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))["model"]["vocab"])
+    texts = [*TEXTS, "Ελληνικά Русский", "日本語のテキスト"]
+    assert np.array_equal(served(texts)["input_ids"], FastTokenizer(folder, 64)(texts)["input_ids"])
+
+
+def test_the_full_model_is_loaded_only_for_a_text_beyond_the_core(folder: Path) -> None:
+    write_sentencepiece_copy(folder, FastTokenizer(folder, 512))
+    processor = load_tokenizer(folder, 64)._processor
+    processor.encode(["公司2024年实现营业收入1,234.56万元，同比下降12.3%。", "why is the margin negative?"])
+    assert processor._full is None
+    beyond = "Русский текст"
+    assert processor.encode([beyond]) == processor._full.encode([beyond])  # loaded now: Cyrillic is not core
+
+
+def test_a_core_model_that_disagrees_is_not_written(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CoreProcessor, "bos_id", lambda self: 99)
+    assert write_sentencepiece_copy(folder, FastTokenizer(folder, 512))  # the full copy still is
+    assert (folder / SPM_FILE).exists() and not (folder / CORE_FILE).exists()
+    monkeypatch.undo()
+    served = load_tokenizer(folder, 16)
+    assert isinstance(served, SentencePieceTokenizer) and not isinstance(served._processor, CoreProcessor)

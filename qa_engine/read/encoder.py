@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qa_engine.errors import ConfigError
-from qa_engine.read.spm_tokenizer import SPM_FILE, SentencePieceTokenizer
+from qa_engine.read.spm_tokenizer import CORE_FILE, CORE_IDS_FILE, SPM_FILE, SentencePieceTokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-                   "sentencepiece.bpe.model", SPM_FILE)
+                   "sentencepiece.bpe.model", SPM_FILE, CORE_FILE, CORE_IDS_FILE)
 
 
 class PrefixedEncoder:

@@ -34,8 +34,9 @@ ONNX_DIR = "onnx"
 MODEL_FILE = "encoder.onnx"
 WORD_VECTORS_FILE = "word_embeddings.npy"
 RECORD = "qa_engine_onnx.json"
-# bump when the exported folder changes: older exports are made again (2: word table outside, 3: SentencePiece copy)
-EXPORTER_VERSION = 3
+# bump when the exported folder changes: older exports are made again (2: word table outside, 3: SentencePiece copy,
+# 4: its core model)
+EXPORTER_VERSION = 4
 INPUTS = ("token_vectors", "attention_mask")
 OUTPUT = "vectors"
 OPSET = 17

@@ -1,8 +1,14 @@
 """The neural reader's tokenizer as a SentencePiece model: the ids of the folder's `tokenizers` Unigram tokenizer
-(XLM-R / E5), loaded in about 0.1 s where parsing the 250k-piece tokenizer.json takes 1.1 s, most of a cold
+(XLM-R / E5), loaded in about 0.3 s where parsing the 250k-piece tokenizer.json takes 1.1 s, most of a cold
 start. Written beside tokenizer.json when the encoder is exported, and only after it gave the same ids as
 `tokenizers` on every probe text; a text holding a special token's literal text ("<s>", ...) goes to `tokenizers`
-itself, which splits those out before normalising."""
+itself, which splits those out before normalising.
+
+Beside it goes the core model: the pieces made only of core characters (Latin, CJK, digits, common punctuation
+and symbols; 121k of the 250k pieces), loaded in 0.1 s. Its ids are the full model's exactly: when every
+character of a normalised text is a core one, no other piece can match any part of it, so both models see the
+same candidate pieces with the same scores; and a text with another character is one the core model marks
+`<unk>`, which is then encoded by the full model, loaded on that first use."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import importlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +25,12 @@ from typing import Any
 import numpy as np
 
 SPM_FILE = "qa_engine_tokenizer.spm"
+CORE_FILE = "qa_engine_tokenizer.core.spm"
+CORE_IDS_FILE = "qa_engine_tokenizer.core-ids.npy"  # full-model id of each core piece
+# the core characters: ASCII, Latin-1, Greek, punctuation, currency, letterlike, number forms, arrows, maths,
+# enclosed numbers, box drawing and shapes, CJK punctuation, CJK ideographs (and extension A), full-width forms
+CORE_RANGES = ((0x20, 0x7E), (0xA0, 0xFF), (0x391, 0x3C9), (0x2000, 0x22FF), (0x2460, 0x26FF), (0x3000, 0x303F),
+               (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF))
 PROBE_MAX_TOKENS = 512
 SPECIAL_TEXTS = ("<s>", "</s>", "<pad>", "<unk>", "<mask>")  # XLM-R's special tokens, as a text may spell them
 # Unicode's White_Space characters: where `tokenizers`' WhitespaceSplit parts words (Rust's char::is_whitespace)
@@ -49,9 +62,16 @@ class SentencePieceTokenizer:
 
     @classmethod
     def load(cls, folder: Path, max_tokens: int, fallback: Callable[[], Any]) -> SentencePieceTokenizer:
+        """The folder's core model with the full one behind it, else the full model alone."""
         import sentencepiece
 
-        return cls(sentencepiece.SentencePieceProcessor(model_file=str(folder / SPM_FILE)), max_tokens, fallback)
+        def full() -> Any:
+            return sentencepiece.SentencePieceProcessor(model_file=str(folder / SPM_FILE))
+
+        if not (folder / CORE_FILE).exists():
+            return cls(full(), max_tokens, fallback)
+        core = sentencepiece.SentencePieceProcessor(model_file=str(folder / CORE_FILE))
+        return cls(CoreProcessor(core, np.load(folder / CORE_IDS_FILE), full), max_tokens, fallback)
 
     def __call__(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         if any(special in text for text in texts for special in SPECIAL_TEXTS):
@@ -64,6 +84,68 @@ class SentencePieceTokenizer:
             input_ids[row, : len(ids) + 2] = [self._bos, *ids, self._eos]
             attention_mask[row, : len(ids) + 2] = 1
         return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+class CoreProcessor:
+    """The core model, answering with the full model's ids; a text it marks `<unk>` is encoded by the full model
+    (loaded on first need)."""
+
+    def __init__(self, core: Any, full_ids: np.ndarray, load_full: Callable[[], Any]) -> None:
+        self._core, self._ids, self._load_full = core, np.asarray(full_ids, dtype=np.int64), load_full
+        self._unknown = core.unk_id()
+        self._full: Any = None
+        self._loading = threading.Lock()
+
+    def bos_id(self) -> int:
+        return int(self._ids[self._core.bos_id()])
+
+    def eos_id(self) -> int:
+        return int(self._ids[self._core.eos_id()])
+
+    def pad_id(self) -> int:
+        pad = self._core.pad_id()
+        return int(self._ids[pad]) if pad >= 0 else -1
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        encoded = self._core.encode(texts)
+        result = [self._ids[ids].tolist() if ids else [] for ids in encoded]
+        beyond = [row for row, ids in enumerate(encoded) if self._unknown in ids]
+        if beyond:
+            for row, ids in zip(beyond, self._full_model().encode([texts[row] for row in beyond]), strict=True):
+                result[row] = ids
+        return result
+
+    def _full_model(self) -> Any:
+        with self._loading:
+            if self._full is None:
+                self._full = self._load_full()
+            return self._full
+
+
+def core_model(proto: bytes) -> tuple[bytes, np.ndarray]:
+    """The core model of a full model (its special pieces and every piece of core characters only) and the
+    full-model id of each of its pieces."""
+    pb = _protobuf_classes()
+    full = pb.ModelProto()
+    full.ParseFromString(proto)
+    kept = [i for i, piece in enumerate(full.pieces)
+            if piece.type != pb.ModelProto.SentencePiece.NORMAL or all(map(_is_core, piece.piece))]
+    core = pb.ModelProto()
+    core.CopyFrom(full)
+    del core.pieces[:]
+    for i in kept:
+        core.pieces.add().CopyFrom(full.pieces[i])
+    position = {old: new for new, old in enumerate(kept)}
+    trainer = full.trainer_spec
+    core.trainer_spec.unk_id, core.trainer_spec.bos_id = position[trainer.unk_id], position[trainer.bos_id]
+    core.trainer_spec.eos_id = position[trainer.eos_id]
+    core.trainer_spec.pad_id = position.get(trainer.pad_id, -1)
+    return bytes(core.SerializeToString()), np.array(kept, dtype=np.int64)
+
+
+def _is_core(char: str) -> bool:
+    point = ord(char)
+    return char == "\u2581" or any(low <= point <= high for low, high in CORE_RANGES)
 
 
 def write_sentencepiece_copy(folder: Path, reference: Any) -> bool:
@@ -80,11 +162,23 @@ def write_sentencepiece_copy(folder: Path, reference: Any) -> bool:
     proto = _model_proto(spec)
     processor = sentencepiece.SentencePieceProcessor(model_proto=proto)
     candidate = SentencePieceTokenizer(processor, PROBE_MAX_TOKENS, lambda: reference)
+    if not _agrees(candidate, reference):
+        return False
+    (folder / SPM_FILE).write_bytes(proto)
+    core, full_ids = core_model(proto)
+    served = SentencePieceTokenizer(CoreProcessor(sentencepiece.SentencePieceProcessor(model_proto=core), full_ids,
+                                                  lambda: processor), PROBE_MAX_TOKENS, lambda: reference)
+    if _agrees(served, reference):
+        (folder / CORE_FILE).write_bytes(core)
+        np.save(folder / CORE_IDS_FILE, full_ids)
+    return True
+
+
+def _agrees(candidate: Any, reference: Any) -> bool:
     for probe in PROBES:
         got, expected = candidate([probe]), reference([probe])
         if not np.array_equal(got["input_ids"], expected["input_ids"]):
             return False
-    (folder / SPM_FILE).write_bytes(proto)
     return True
 
 
