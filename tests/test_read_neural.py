@@ -23,7 +23,7 @@ from qa_engine.read import neural
 from qa_engine.read.encoder import FastTokenizer, SentenceEncoder
 from qa_engine.read.merged import merge_key, merged_model_folder
 from qa_engine.read.neural import NeuralReader, RerankHead
-from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, onnx_model_folder
+from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, length_groups, onnx_model_folder
 from tests.helpers.tiny_models import build_bert_encoder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,7 +100,8 @@ def test_the_served_encoder_is_the_merged_adapter_exported_once_to_onnx(
     exported = onnx_model_folder(merged, cache)
     assert merged.parent == cache / "merged" and (merged / "tokenizer.json").exists()
     assert exported.parent == cache / "onnx" and (exported / "encoder.onnx").exists()
-    texts = ["北方稀土2024年半年度业绩说明会", "Why did revenue fall?", "稀土" * 100]
+    texts = ["北方稀土2024年半年度业绩说明会", "Why did revenue fall?", "稀土" * 100, "毛利率", "公司" * 30,
+             "The margin was negative because prices fell further.", "定价", "稀土精矿关联交易的定价机制" * 3, "是"]
     max_tokens = json.loads((adapter / "head.json").read_text("utf-8"))["max_tokens"]
     in_memory = SentenceEncoder(base, adapter, max_tokens)  # what training uses: peft, merged in memory
     assert np.allclose(served.encode_passages(texts), in_memory.encode_passages(texts), atol=1e-5)
@@ -253,3 +254,10 @@ def test_models_prepare_readies_the_shipped_neural_reader(tmp_path: Path) -> Non
     assert len(exported) == 1 and exported[0].stat().st_size > 50_000_000  # the real e5-small, not a stub
     table = exported[0].with_name("word_embeddings.npy")
     assert table.stat().st_size > 250_000 * 384 * 4  # its 250,037-row vocabulary, kept out of the graph
+
+
+def test_texts_are_encoded_in_groups_of_neighbouring_lengths() -> None:
+    lengths = np.array([30, 5, 128, 7, 30, 12, 90, 6, 40])
+    groups = length_groups(lengths, size=4)
+    assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths)))
+    assert [lengths[g].tolist() for g in groups] == [[5, 6, 7, 12], [30, 30, 40, 90], [128]]
