@@ -33,7 +33,6 @@ from qa_engine.errors import (
 from qa_engine.index.changes import ChangePlan, plan_change
 from qa_engine.index.generation import FORMAT_VERSION, load_generation, read_manifest
 from qa_engine.index.snapshot import Snapshot
-from qa_engine.index.stored import read_cards
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change, writer_lock
 from qa_engine.ingest.loaders import ParseLimits
 from qa_engine.ingest.pipeline import IngestReport, SourceFile, collect_files, prepare_document
@@ -122,7 +121,7 @@ class Engine:
         in_memory = self.settings.backend == "local"
         store = SQLiteStore(store_path)
         try:
-            with store.snapshot() as conn:
+            with store.snapshot():
                 name = store.get_meta(CURRENT_KEY)
                 if not name:
                     raise IndexNotFoundError(f"{self.index_dir}/ holds no built index: run `qa-engine ingest PATH`")
@@ -130,7 +129,7 @@ class Engine:
                     documents = {d.doc_id: d for d in store.documents()}
                     chunks = {c.chunk_id: c for c in store.chunks(with_tokens=False)}
                 else:
-                    cards = read_cards(conn)
+                    cards = store.cards()
         finally:
             store.close()
         generation = load_generation(self.index_dir / name, dense_now=in_memory and self.settings.retrieval_mode != "bm25",

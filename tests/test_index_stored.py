@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 
 from qa_engine import Engine
-from qa_engine.index.stored import StoredChunks, StoredDocuments, read_cards, read_only
+from qa_engine.index.stored import StoredChunks, StoredDocuments
 from qa_engine.index.writer import STORE_FILE
+from qa_engine.store.sqlite_store import SQLiteStore
 
 
 @pytest.fixture(scope="module")
 def cards(engine: Engine):  # type: ignore[no-untyped-def]
-    conn = read_only(engine.index_dir / STORE_FILE)
+    store = SQLiteStore(engine.index_dir / STORE_FILE, read_only=True)
     try:
-        return read_cards(conn)
+        return store.cards()
     finally:
-        conn.close()
+        store.close()
 
 
 def test_cards_match_the_documents_and_their_chunks(engine: Engine, cards) -> None:  # type: ignore[no-untyped-def]
@@ -54,3 +55,12 @@ def test_texts_are_read_on_demand_and_only_the_last_few_kept(engine: Engine, car
     with pytest.raises(KeyError):
         documents["no-such-document"]
     assert documents.get("no-such-document") is None
+
+
+def test_a_read_only_store_neither_creates_nor_writes_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from qa_engine.errors import IndexCorruptError
+
+    missing = tmp_path / STORE_FILE
+    with pytest.raises(IndexCorruptError):
+        SQLiteStore(missing, read_only=True)
+    assert not missing.exists()

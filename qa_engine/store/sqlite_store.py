@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from qa_engine.errors import IndexBusyError, IndexCorruptError
-from qa_engine.models import Chunk, Document, DocumentMeta
+from qa_engine.models import Chunk, Document, DocumentCard, DocumentMeta
 
 DOCUMENTS_TABLE = """
 CREATE TABLE IF NOT EXISTS {name} (
@@ -98,9 +98,13 @@ def _dumps(value: object) -> str:
 class SQLiteStore:
     """Thin typed wrapper over one SQLite file; one connection per instance (WAL, so readers never block)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """`read_only`: a connection that can only read (it never creates, migrates or locks the file for writing)."""
         self.path = path
         with store_errors(path):
+            if read_only:
+                self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+                return
             self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
             try:
                 self._conn.execute("PRAGMA journal_mode=WAL")
@@ -159,6 +163,18 @@ class SQLiteStore:
             ).fetchone()
             return document_from_row(row) if row else None
 
+    def cards(self) -> dict[str, DocumentCard]:
+        """Every document's card (all but its text), with its length and chunk count counted by SQLite."""
+        with store_errors(self.path):
+            counts = dict(self._conn.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id").fetchall())
+            rows = self._conn.execute("SELECT doc_id, source, meta, page_starts, content_hash, origin, length(text) "
+                                      "FROM documents ORDER BY source, origin").fetchall()
+        return {
+            doc_id: DocumentCard(doc_id, source, _meta(meta), _page_starts(starts), digest, origin, chars,
+                                 int(counts.get(doc_id, 0)))
+            for doc_id, source, meta, starts, digest, origin, chars in rows
+        }
+
     def current_generation(self) -> str | None:
         """Return the name of the committed generation (one indexed read: cheap enough to poll)."""
         return self.get_meta("current_generation")
@@ -210,6 +226,16 @@ class SQLiteStore:
             ).fetchall()
             return [chunk_from_row(row) for row in rows]
 
+    def chunks_by_id(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """The stored chunks among `chunk_ids` (in no particular order), without their search terms."""
+        if not chunk_ids:
+            return []
+        marks = ",".join("?" * len(chunk_ids))
+        with store_errors(self.path):
+            rows = self._conn.execute(f"SELECT {CHUNK_COLUMNS}, NULL FROM chunks WHERE chunk_id IN ({marks})",
+                                      list(chunk_ids)).fetchall()
+        return [chunk_from_row(row) for row in rows]
+
     def vectors(self, chunk_ids: list[str], dim: int) -> np.ndarray:
         """Stored vectors in `chunk_ids` order (zeros where none is stored)."""
         found = {
@@ -234,11 +260,19 @@ def document_from_row(row: tuple) -> Document:  # type: ignore[type-arg]
         doc_id=doc_id,
         source=source,
         text=text,
-        meta=DocumentMeta(**json.loads(meta)),
-        page_starts=tuple(json.loads(page_starts)),
+        meta=_meta(meta),
+        page_starts=_page_starts(page_starts),
         content_hash=digest,
         origin=origin,
     )
+
+
+def _meta(stored: str) -> DocumentMeta:
+    return DocumentMeta(**json.loads(stored))
+
+
+def _page_starts(stored: str) -> tuple[int, ...]:
+    return tuple(json.loads(stored))
 
 
 def _add_origin_column(conn: sqlite3.Connection) -> None:
