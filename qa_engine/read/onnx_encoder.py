@@ -75,8 +75,9 @@ class OnnxSentenceEncoder(PrefixedEncoder):
         batch = self.tokenizer(texts)
         ids, mask = batch["input_ids"], batch["attention_mask"]
         vectors = np.empty((len(texts), self._word_vectors.shape[1]), dtype=np.float32)  # pooled: the hidden size
-        for rows in length_groups(mask.sum(axis=1)):
-            width = int(mask[rows].sum(axis=1).max())  # the tokenizer pads on the right
+        lengths = mask.sum(axis=1)
+        for rows in length_groups(lengths):
+            width = int(lengths[rows].max())  # the tokenizer pads on the right
             inputs = {"token_vectors": np.asarray(self._word_vectors[ids[rows, :width]]),
                       "attention_mask": mask[rows, :width]}
             vectors[rows] = self._session.run([OUTPUT], inputs)[0]

@@ -151,6 +151,7 @@ def _is_core(char: str) -> bool:
 def write_sentencepiece_copy(folder: Path, reference: Any) -> bool:
     """Write folder/SPM_FILE from folder/tokenizer.json when it is the Unigram shape SentencePiece reproduces and
     gives `reference`'s ids (a tokenizer over `PROBE_MAX_TOKENS`) on every probe; return whether it was written.
+    Its core model (CORE_FILE, CORE_IDS_FILE) is written beside it when it too gives those ids on every probe.
     `folder` is one being exported (cache_folder.built_once renames it into place whole once it is complete)."""
     try:
         import sentencepiece
