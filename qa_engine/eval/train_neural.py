@@ -41,8 +41,9 @@ from qa_engine.read.calibration import (
     gate_applies,
     threshold_for,
 )
+from qa_engine.read.context import PASSAGE_CONTEXTS
 from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates, topic_uncovered
-from qa_engine.read.neural import HEAD_FILE, shipped_folder
+from qa_engine.read.neural import HEAD_FILE, candidate_text, shipped_folder
 from qa_engine.retrieve.glossary import is_english
 from qa_engine.settings import Settings
 
@@ -68,6 +69,7 @@ class TrainConfig:
     # which questions get confidence 0 when no passage covers their topic: none since the reader learns a
     # no-answer score (on dev, 2026-12-06: abstention 0.74 against 0.66 with "zh", answer hit 0.754 against 0.747)
     off_topic_gate: str = "none"
+    passage_context: str = "none"  # read/context.py: "section" puts each sentence after its section heading
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Listwise:
 
     item: GoldItem
     question: str
-    sentences: tuple[str, ...]
+    sentences: tuple[str, ...]  # what the encoder reads of each: the sentence, after its heading with --passage-context
     prior: np.ndarray  # heuristic logits
     labels: np.ndarray  # 1.0 where the sentence holds a gold span in the gold filing
     missing_topic: float = 0.0  # the least share of the question's topic a passage leaves unmentioned
@@ -86,7 +88,8 @@ class Listwise:
         return topic_uncovered(self.missing_topic)
 
 
-def collect(engine: Any, items: Sequence[GoldItem], corpus: Corpus, top_n: int, k: int) -> list[Listwise]:
+def collect(engine: Any, items: Sequence[GoldItem], corpus: Corpus, top_n: int, k: int,
+            context: str = "none") -> list[Listwise]:
     """Return one listwise example per item whose passages hold any sentence."""
     heuristic = HeuristicReader()
     out = []
@@ -94,17 +97,19 @@ def collect(engine: Any, items: Sequence[GoldItem], corpus: Corpus, top_n: int, 
         reading = engine.prepare(item.question, k=k)
         scored = heuristic.score(reading.analysis, reading.passages)
         if scored is not None:
-            out.append(_listwise(item, reading.analysis.question, scored, corpus, top_n))
+            out.append(_listwise(item, reading.analysis.question, scored, corpus, top_n, context))
     return out
 
 
-def _listwise(item: GoldItem, question: str, scored: ScoredCandidates, corpus: Corpus, top_n: int) -> Listwise:
+def _listwise(item: GoldItem, question: str, scored: ScoredCandidates, corpus: Corpus, top_n: int,
+              context: str) -> Listwise:
     top = scored.top(top_n)
     gold_doc = corpus.doc_id_of(item.doc)
     candidates = [scored.candidates[i] for i in top]
     labels = [float(c.passage.document.doc_id == gold_doc and any(a in c.view.sentence for a in item.answers))
               for c in candidates]
-    return Listwise(item, question, tuple(c.view.sentence for c in candidates), scored.logits[top].astype(np.float32),
+    return Listwise(item, question, tuple(candidate_text(c, context) for c in candidates),
+                    scored.logits[top].astype(np.float32),
                     np.array(labels, dtype=np.float32), scored.missing_topic)
 
 
@@ -243,8 +248,8 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     k = settings.read_top_k
     train_items = load_gold(args.gold, split="train")
     dev_items = load_gold(args.gold, split="dev")
-    train_set = trainable(collect(engine, train_items, corpus, config.top_n, k))
-    dev_set = collect(engine, dev_items, corpus, config.top_n, k)
+    train_set = trainable(collect(engine, train_items, corpus, config.top_n, k, config.passage_context))
+    dev_set = collect(engine, dev_items, corpus, config.top_n, k, config.passage_context)
     unanswerable = sum(not e.item.answerable for e in train_set)
     print(f"{len(train_set)} trainable train questions ({unanswerable} unanswerable) of {len(train_items)}, "
           f"{len(dev_set)} dev questions", flush=True)
@@ -255,7 +260,7 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     encoder.model.train(False)
     report = {
         "base_model": config.base_model, "scale": round(scale, 6), "temperature": config.temperature,
-        "top_n": config.top_n, "max_tokens": config.max_tokens,
+        "top_n": config.top_n, "max_tokens": config.max_tokens, "passage_context": config.passage_context,
         **dev_calibration(encoder, dev_set, scale, config),
         "trained_on": {"split": "train", "questions": len(train_set), "unanswerable": unanswerable,
                        "epochs": config.epochs, "lr": config.lr,
@@ -295,7 +300,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings().model_copy(update={"index_dir": args.index})
     engine = Engine.open(args.index, settings=settings)
     dev_set = collect(engine, load_gold(args.gold, split="dev"), Corpus.from_engine(engine), head["top_n"],
-                      settings.read_top_k)
+                      settings.read_top_k, head.get("passage_context", "none"))
     encoder = SentenceEncoder(Path(resolve_model_path(head["base_model"], settings)), args.out, head["max_tokens"])
     config = TrainConfig(temperature=head["temperature"], calibration_inputs=tuple(args.calibration_inputs),
                          off_topic_gate=args.off_topic_gate)  # the adapter keeps its weights, not its calibration
@@ -325,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         default=TrainConfig.calibration_inputs, help=f"comma-separated, among {','.join(SIGNALS)}")
     parser.add_argument("--off-topic-gate", choices=OFF_TOPIC_GATES, default=TrainConfig.off_topic_gate,
                         help="which questions get confidence 0 when no passage covers their topic")
+    parser.add_argument("--passage-context", choices=PASSAGE_CONTEXTS, default=TrainConfig.passage_context,
+                        help="what the encoder reads besides each candidate sentence")
     args = parser.parse_args(argv)
     if args.calibrate_only:
         report = recalibrate(args)
@@ -332,7 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         return 0
     config = TrainConfig(epochs=args.epochs, lr=args.lr, max_minutes=args.max_minutes, base_model=args.base_model,
-                         seed=args.seed, calibration_inputs=args.calibration_inputs, off_topic_gate=args.off_topic_gate)
+                         seed=args.seed, calibration_inputs=args.calibration_inputs, off_topic_gate=args.off_topic_gate,
+                         passage_context=args.passage_context)
     report = train(args, config)
     json.dump({k: report[k] for k in ("scale", "abstain_threshold", "trained_on", "dev")}, sys.stdout, indent=1)
     print()

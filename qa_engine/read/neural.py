@@ -25,8 +25,9 @@ from qa_engine.errors import ConfigError
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.calibration import Calibration, Signals, best_and_lead, gate_applies
+from qa_engine.read.context import passage_text
 from qa_engine.read.encoder import PrefixedEncoder, SentenceEncoder
-from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates
+from qa_engine.read.heuristic import Candidate, HeuristicReader, ScoredCandidates
 from qa_engine.read.merged import merged_model_folder
 from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, onnx_model_folder
 from qa_engine.retrieve.glossary import is_english
@@ -52,6 +53,7 @@ class RerankHead:
     # which questions get confidence 0 when no passage covers their topic (calibration.OFF_TOPIC_GATES); for the
     # others the calibration may weigh how much of the topic is missing
     off_topic_gate: str = "all"
+    passage_context: str = "none"  # read/context.py: what the encoder reads of a candidate besides the sentence
 
     @classmethod
     def load(cls, folder: Path) -> RerankHead:
@@ -62,7 +64,8 @@ class RerankHead:
         data = json.loads(path.read_text("utf-8"))
         return cls(str(data["base_model"]), float(data["scale"]), float(data["temperature"]), int(data["top_n"]),
                    int(data["max_tokens"]), Calibration.from_dict(data["calibration"]),
-                   float(data["abstain_threshold"]), _gate(data.get("off_topic_gate", "all")))
+                   float(data["abstain_threshold"]), _gate(data.get("off_topic_gate", "all")),
+                   str(data.get("passage_context", "none")))
 
     def combine(self, logits: np.ndarray, cosines: np.ndarray) -> np.ndarray:
         return logits + self.scale * cosines / self.temperature
@@ -151,10 +154,15 @@ class NeuralReader:
     def rerank(self, question: str, scored: ScoredCandidates) -> tuple[list[int], np.ndarray]:
         """Return the heuristic's top candidates and their combined scores (same order)."""
         top = scored.top(self.head.top_n)
-        sentences = [scored.candidates[i].view.sentence for i in top]
+        sentences = [candidate_text(scored.candidates[i], self.head.passage_context) for i in top]
         query = self.encoder.encode_queries([question])[0]
         cosines = self.encoder.encode_passages(sentences) @ query
         return top, self.head.combine(scored.logits[top], cosines)
+
+
+def candidate_text(candidate: Candidate, context: str) -> str:
+    """What the encoder reads of a candidate sentence (read/context.py)."""
+    return passage_text(candidate.view.sentence, candidate.passage.document.text, candidate.span.start, context)
 
 
 def confidence_signals(question: str, scored: ScoredCandidates, chosen: int, best: float, margin: float) -> Signals:
