@@ -173,7 +173,7 @@ def child_measure(
             for name, search in searches.items():
                 samples[name].append((lang, _time_ms(lambda q=query, s=search: s(q, K))))
             if round_number < PLAN_ROUNDS:
-                samples["plan"].append((lang, _time_ms(lambda q=query: engine._plan(q))))
+                samples["plan"].append((lang, _time_ms(lambda q=query: engine._plan(q, engine._snapshot))))
         result.update(_latencies(samples), rounds=round_number + 1,
                       measure_s=round(time.perf_counter() - measure_started, 2),
                       peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))

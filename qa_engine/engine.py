@@ -40,6 +40,7 @@ from qa_engine.models import Answer, Chunk, Document, DocumentCard, Filters, Hit
 from qa_engine.question import check_question
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, prepare_reading, read_question
+from qa_engine.retrieve.dictionary import english_fallback, load_dictionary
 from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
 from qa_engine.retrieve.params import RetrievalParams
 from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
@@ -221,7 +222,7 @@ class Engine:
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str | None = None) -> list[Hit]:
         """The k best chunks for `query` (Chinese or English), best first."""
         snapshot = self._snapshot
-        plan = self._plan(query)
+        plan = self._plan(query, snapshot)
         return self._search(snapshot, plan, k, filters, mode)
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
@@ -242,10 +243,13 @@ class Engine:
         return prepare_reading(question, as_turns(history or []), _BoundRetriever(self, self._snapshot, filters),
                                k or self.settings.read_top_k)
 
-    def _plan(self, query: str) -> QueryPlan:
+    def _plan(self, query: str, snapshot: Snapshot) -> QueryPlan:
         self._validate(query)
-        return plan_query(query, load_glossary(self.settings.glossary_file), self._companies,
-                          load_synonyms(self.settings.synonyms_file))
+        settings = self.settings
+        words = english_fallback(lambda: load_dictionary(settings.model_cache_dir), snapshot.term_idf) \
+            if settings.english_dictionary else None
+        return plan_query(query, load_glossary(settings.glossary_file), self._companies,
+                          load_synonyms(settings.synonyms_file), words)
 
     def _validate(self, query: str) -> None:
         check_question(query, self.settings.max_question_chars)
@@ -293,7 +297,7 @@ class _BoundRetriever:
     filters: Filters | None
 
     def plan(self, text: str) -> QueryPlan:
-        return self.engine._plan(text)
+        return self.engine._plan(text, self.snapshot)
 
     def retrieve(self, plan: QueryPlan, k: int) -> list[Hit]:
         return self.engine._search(self.snapshot, plan, k, self.filters, None)

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     aliases_file: Path | None = None
     glossary_file: Path | None = None
     synonyms_file: Path | None = None  # extra Chinese shorthand → filing wording rows
+    # English words outside the glossary looked up in CC-CEDICT (retrieve/dictionary.py), kept where the index uses them
+    english_dictionary: bool = True
 
     # pretrained models (QA_EMBEDDER, QA_RERANKER, QA_READER): where models converted on this machine are kept
     model_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa_engine" / "models")

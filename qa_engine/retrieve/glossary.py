@@ -4,6 +4,7 @@ wording (定增→向特定对象发行), longest match first."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -120,10 +121,22 @@ def is_english(text: str) -> bool:
     return latin > cjk * 2
 
 
-def translate_to_chinese(text: str, glossary: PhraseTable) -> str:
-    """Chinese search text for an English question: glossary terms, plus CJK and numbers kept as they are."""
+def translate_to_chinese(text: str, glossary: PhraseTable, fallback: Callable[[str], list[str]] | None = None) -> str:
+    """Chinese search text for an English question: glossary terms, `fallback(word)` for the words no glossary
+    phrase covers, plus CJK and numbers kept as they are."""
+    found = glossary.find(text)
+    terms = [value for _, values in found for value in values]
+    if fallback is not None:
+        covered = {_bare(word) for phrase, _ in found for word in LATIN_WORD.findall(phrase)}
+        uncovered = dict.fromkeys(_bare(w) for w in LATIN_WORD.findall(text.lower()))
+        terms += [term for word in uncovered if word not in covered for term in fallback(word)]
     kept = CJK_RUN.findall(text) + re.findall(r"\d[\d,.]*%?", text)
-    return " ".join(dict.fromkeys(glossary.values_in(text) + kept))
+    return " ".join(dict.fromkeys(terms + kept))
+
+
+def _bare(word: str) -> str:
+    """A word without trailing punctuation or possessive ("grirem's" → grirem, "co." → co)."""
+    return word.rstrip(".'-&").removesuffix("'s")
 
 
 def expand_shorthand(text: str, synonyms: PhraseTable) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,9 +21,10 @@ class QueryPlan:
 
 
 def plan_query(question: str, glossary: PhraseTable, companies: CompanyIndex,
-               synonyms: PhraseTable | None = None) -> QueryPlan:
+               synonyms: PhraseTable | None = None, english_words: Callable[[str], list[str]] | None = None) -> QueryPlan:
+    """`english_words(word)`: Chinese terms for an English word the glossary does not cover (None: none)."""
     lang = "en" if is_english(question) else "zh"
-    search_text = question if lang == "zh" else f"{question} {translate_to_chinese(question, glossary)}"
+    search_text = question if lang == "zh" else f"{question} {translate_to_chinese(question, glossary, english_words)}"
     if synonyms is not None:
         search_text = f"{search_text} {expand_shorthand(search_text, synonyms)}".rstrip()
     return QueryPlan(question, lang, search_text, frozenset(companies.docs_named_in(question)))

