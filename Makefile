@@ -22,6 +22,7 @@ install: $(STAMP)
 models: $(STAMP)
 	$(VENV)/bin/qa-engine models prepare e5-small
 	$(VENV)/bin/qa-engine models prepare neural-reader
+	$(VENV)/bin/qa-engine models prepare english-dictionary
 
 index: $(STAMP) models
 	$(VENV)/bin/qa-engine ingest data/filings --index $(INDEX) --replace

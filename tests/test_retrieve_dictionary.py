@@ -11,7 +11,8 @@ import pytest
 from qa_engine import Engine
 from qa_engine.retrieve import dictionary
 from qa_engine.retrieve.dictionary import WordDictionary, invert, load_dictionary, word_forms
-from qa_engine.retrieve.glossary import PhraseTable, translate_to_chinese
+from qa_engine.retrieve.glossary import PhraseTable, uncovered_words
+from qa_engine.retrieve.query import CompanyIndex, plan_query
 from qa_engine.settings import Settings
 
 ENTRIES = [
@@ -54,18 +55,21 @@ def test_terms_are_the_indexed_ones_commonest_first() -> None:
     assert words.terms("court", idf) == []
 
 
-def test_translation_looks_up_only_words_no_glossary_phrase_covers() -> None:
+def test_only_words_no_glossary_phrase_covers_are_looked_up() -> None:
     glossary = PhraseTable({"net profit": ("净利润",)})
-    asked: list[str] = []
+    assert uncovered_words("Which court's ruling cut Net Profit in 2024?", glossary) == [
+        "which", "court", "ruling", "cut", "in"]
 
-    def fallback(word: str) -> list[str]:
-        asked.append(word)
-        return {"court": ["法院"]}.get(word, [])
 
-    text = translate_to_chinese("Which court's ruling cut net profit in 2024?", glossary, fallback)
-    assert text.split() == ["净利润", "法院", "2024"]
-    assert "net" not in asked and "profit" not in asked and "court" in asked
-    assert translate_to_chinese("Which court cut net profit?", glossary).split() == ["净利润"]
+def test_dictionary_terms_are_searched_but_not_read() -> None:
+    glossary = PhraseTable({"net profit": ("净利润",)})
+    companies = CompanyIndex({}, PhraseTable({}))
+    plan = plan_query("Which court cut net profit?", glossary, companies,
+                      english_words=lambda word: {"court": ["法院"]}.get(word, []))
+    assert plan.search_text.split()[-2:] == ["净利润", "法院"]
+    assert "法院" not in plan.reader_text and "净利润" in plan.reader_text
+    chinese = plan_query("法院为什么判决？", glossary, companies, english_words=lambda word: ["不该"])
+    assert chinese.search_text == chinese.reader_text == "法院为什么判决？"
 
 
 def test_dictionary_is_built_once_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,3 +110,24 @@ def test_engine_adds_indexed_dictionary_terms_to_english_questions(built_index: 
     assert added, (on, off)
     assert all(term in idf for term in added)
     assert "借款" in added and "期间" in added  # "loan" and "period" are not glossary rows
+    assert engine_plan_reads_without(built_index, tmp_path, question, added)
+
+
+def engine_plan_reads_without(index: Path, cache: Path, question: str, added: list[str]) -> bool:
+    with Engine.open(index, Settings(model_cache_dir=cache, reader="heuristic")) as engine:
+        reading = engine.prepare(question)
+    return not set(added) & set(reading.analysis.terms)
+
+
+def test_models_prepare_builds_the_dictionary_into_the_cache(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from qa_engine.cli import app
+
+    dictionary._load.cache_clear()
+    result = CliRunner().invoke(app, ["models", "prepare", "english-dictionary"],
+                                env={"QA_MODEL_CACHE_DIR": str(tmp_path), "NO_COLOR": "1"}, prog_name="qa-engine")
+    dictionary._load.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "English dictionary of" in result.stdout
+    assert "court" in (tmp_path / dictionary.FOLDER / dictionary.WORDS).read_text(encoding="utf-8")

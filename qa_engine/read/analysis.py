@@ -35,7 +35,7 @@ def analyse_question(plan: QueryPlan, tokenizer: FinanceTokenizer, idf: Callable
                      known: Callable[[str], bool], company_words: frozenset[str] = frozenset()) -> QuestionAnalysis:
     """Content terms weighted by idf; glossary expansions the corpus never uses are dropped."""
     original = set(tokenizer.search_terms(plan.original))
-    terms = [t for t in tokenizer.search_terms(plan.search_text) if t not in QUESTION_WORDS and not t.isascii()]
+    terms = [t for t in tokenizer.search_terms(plan.reader_text) if t not in QUESTION_WORDS and not t.isascii()]
     terms = [t for t in dict.fromkeys(terms) if t in original or known(t)]
     years = tuple(dict.fromkeys(YEAR.findall(plan.original)))
     terms += [y for y in years if y not in terms]

@@ -4,7 +4,8 @@ of an English question that the finance glossary does not cover ("court" → 法
 CC-CEDICT is a Chinese→English dictionary; it is inverted once per machine into the model cache (one-word senses
 only: "/court/" or "/to distribute/", never a phrase's words one by one) and read from there in a few
 milliseconds. At query time a word's terms are kept only where the index holds them, commonest first, so the
-dictionary's many senses shrink to the ones these filings use.
+dictionary's many senses shrink to the ones these filings use. The terms widen retrieval only: the readers
+analyse the question with the glossary's terms, the ones their features and training saw (retrieve/query.py).
 """
 
 from __future__ import annotations

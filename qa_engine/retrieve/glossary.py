@@ -4,7 +4,6 @@ wording (定增→向特定对象发行), longest match first."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -121,17 +120,17 @@ def is_english(text: str) -> bool:
     return latin > cjk * 2
 
 
-def translate_to_chinese(text: str, glossary: PhraseTable, fallback: Callable[[str], list[str]] | None = None) -> str:
-    """Chinese search text for an English question: glossary terms, `fallback(word)` for the words no glossary
-    phrase covers, plus CJK and numbers kept as they are."""
-    found = glossary.find(text)
-    terms = [value for _, values in found for value in values]
-    if fallback is not None:
-        covered = {_bare(word) for phrase, _ in found for word in LATIN_WORD.findall(phrase)}
-        uncovered = dict.fromkeys(_bare(w) for w in LATIN_WORD.findall(text.lower()))
-        terms += [term for word in uncovered if word not in covered for term in fallback(word)]
+def translate_to_chinese(text: str, glossary: PhraseTable) -> str:
+    """Chinese search text for an English question: glossary terms, plus CJK and numbers kept as they are."""
     kept = CJK_RUN.findall(text) + re.findall(r"\d[\d,.]*%?", text)
-    return " ".join(dict.fromkeys(terms + kept))
+    return " ".join(dict.fromkeys(glossary.values_in(text) + kept))
+
+
+def uncovered_words(text: str, glossary: PhraseTable) -> list[str]:
+    """The Latin words of `text` (lower case, bare) that no glossary phrase found in it covers, each once."""
+    covered = {_bare(word) for phrase, _ in glossary.find(text) for word in LATIN_WORD.findall(phrase)}
+    words = (_bare(w) for w in LATIN_WORD.findall(text.lower()))
+    return [w for w in dict.fromkeys(words) if w and w not in covered]
 
 
 def _bare(word: str) -> str:

@@ -9,7 +9,13 @@ from datetime import date
 
 from qa_engine.models import DocumentCard, Filters
 from qa_engine.retrieve.english_names import english_aliases
-from qa_engine.retrieve.glossary import PhraseTable, expand_shorthand, is_english, translate_to_chinese
+from qa_engine.retrieve.glossary import (
+    PhraseTable,
+    expand_shorthand,
+    is_english,
+    translate_to_chinese,
+    uncovered_words,
+)
 
 
 @dataclass(frozen=True)
@@ -18,16 +24,30 @@ class QueryPlan:
     lang: str
     search_text: str  # the original plus its Chinese expansion
     named_docs: frozenset[str]  # documents of the companies the question names
+    reading_text: str = ""  # what the reader analyses: search_text without the general dictionary's terms
+
+    @property
+    def reader_text(self) -> str:
+        return self.reading_text or self.search_text
 
 
 def plan_query(question: str, glossary: PhraseTable, companies: CompanyIndex,
                synonyms: PhraseTable | None = None, english_words: Callable[[str], list[str]] | None = None) -> QueryPlan:
-    """`english_words(word)`: Chinese terms for an English word the glossary does not cover (None: none)."""
+    """`english_words(word)`: Chinese terms for an English word the glossary does not cover, searched for but not
+    read: the readers' features and training saw the glossary's terms alone."""
     lang = "en" if is_english(question) else "zh"
-    search_text = question if lang == "zh" else f"{question} {translate_to_chinese(question, glossary, english_words)}"
+    reading_text = question if lang == "zh" else f"{question} {translate_to_chinese(question, glossary)}"
     if synonyms is not None:
-        search_text = f"{search_text} {expand_shorthand(search_text, synonyms)}".rstrip()
-    return QueryPlan(question, lang, search_text, frozenset(companies.docs_named_in(question)))
+        reading_text = f"{reading_text} {expand_shorthand(reading_text, synonyms)}".rstrip()
+    extra = _dictionary_terms(question, glossary, english_words) if lang == "en" else []
+    search_text = " ".join([reading_text, *extra])
+    return QueryPlan(question, lang, search_text, frozenset(companies.docs_named_in(question)), reading_text)
+
+
+def _dictionary_terms(question: str, glossary: PhraseTable, english_words: Callable[[str], list[str]] | None) -> list[str]:
+    if english_words is None:
+        return []
+    return list(dict.fromkeys(term for word in uncovered_words(question, glossary) for term in english_words(word)))
 
 
 class CompanyIndex:
