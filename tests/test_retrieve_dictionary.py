@@ -131,3 +131,21 @@ def test_models_prepare_builds_the_dictionary_into_the_cache(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert "English dictionary of" in result.stdout
     assert "court" in (tmp_path / dictionary.FOLDER / dictionary.WORDS).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", ["cache is a file", "words file damaged"])
+def test_unusable_cache_inverts_in_memory(damage: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    dictionary._load.cache_clear()
+    if damage == "cache is a file":
+        cache = tmp_path / "not-a-folder"
+        cache.write_text("", encoding="utf-8")
+    else:
+        cache = tmp_path
+        load_dictionary(cache)
+        (cache / dictionary.FOLDER / dictionary.WORDS).write_text("{truncated", encoding="utf-8")
+        dictionary._load.cache_clear()
+    with caplog.at_level(logging.WARNING, logger=dictionary.__name__):
+        words = load_dictionary(cache)
+    dictionary._load.cache_clear()
+    assert "法院" in words.entries["court"]
+    assert "inverting CC-CEDICT in memory" in caplog.text

