@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -40,7 +40,7 @@ from qa_engine.models import Answer, Chunk, Document, DocumentCard, Filters, Hit
 from qa_engine.question import check_question
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, prepare_reading, read_question
-from qa_engine.retrieve.dictionary import english_fallback, load_dictionary
+from qa_engine.retrieve.dictionary import load_dictionary
 from qa_engine.retrieve.glossary import load_aliases, load_glossary, load_synonyms
 from qa_engine.retrieve.params import RetrievalParams
 from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan_query
@@ -246,10 +246,15 @@ class Engine:
     def _plan(self, query: str, snapshot: Snapshot) -> QueryPlan:
         self._validate(query)
         settings = self.settings
-        words = english_fallback(lambda: load_dictionary(settings.model_cache_dir), snapshot.term_idf) \
-            if settings.english_dictionary else None
         return plan_query(query, load_glossary(settings.glossary_file), self._companies,
-                          load_synonyms(settings.synonyms_file), words)
+                          load_synonyms(settings.synonyms_file), self._english_words(snapshot))
+
+    def _english_words(self, snapshot: Snapshot) -> Callable[[str], list[str]] | None:
+        """An English word's indexed Chinese terms (retrieve/dictionary.py), the dictionary loaded at the first word."""
+        if not self.settings.english_dictionary:
+            return None
+        cache_dir = self.settings.model_cache_dir
+        return lambda word: load_dictionary(cache_dir).terms(word, snapshot.term_idf)
 
     def _validate(self, query: str) -> None:
         check_question(query, self.settings.max_question_chars)

