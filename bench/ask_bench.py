@@ -24,8 +24,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
@@ -34,6 +32,7 @@ FILINGS = ROOT / "data" / "filings"
 sys.path.insert(0, str(BENCH))
 
 from baselines import BM25sSearch, naive_answer
+from common import latency_summary
 
 TARGET_P50_MS = {"heuristic": 30.0, "neural": 400.0}
 STAGES = ("retrieve_ms", "read_ms", "total_ms")
@@ -75,16 +74,6 @@ def _lang(text: str) -> str:
     return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) and not text.isascii() else "en"
 
 
-def _summary(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values, dtype=float)
-    if array.size == 0:
-        return {"n": 0}
-    return {
-        "p50": round(float(np.percentile(array, 50)), 3), "p95": round(float(np.percentile(array, 95)), 3),
-        "mean": round(float(array.mean()), 3), "max": round(float(array.max()), 3), "n": int(array.size),
-    }
-
-
 def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadline: float, seed: int,  # type: ignore[no-untyped-def]
             torch_engine=None) -> dict[str, object]:
     """Interleaved ask/search timings per question and round (and the ask of `torch_engine`, the neural reader
@@ -121,8 +110,8 @@ def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadlin
 
 def summarise(rows: list[dict[str, object]]) -> dict[str, dict[str, float]]:
     names = (*STAGES, "ask_wall_ms", "search_ms", "naive_ask_ms", "torch_ask_ms")
-    table = {name: _summary([float(r[name]) for r in rows if name in r]) for name in names}  # type: ignore[arg-type]
-    table["other_ms"] = _summary([float(r["total_ms"]) - float(r["retrieve_ms"]) - float(r["read_ms"])  # type: ignore[arg-type]
+    table = {name: latency_summary([float(r[name]) for r in rows if name in r]) for name in names}  # type: ignore[arg-type]
+    table["other_ms"] = latency_summary([float(r["total_ms"]) - float(r["retrieve_ms"]) - float(r["read_ms"])  # type: ignore[arg-type]
                                   for r in rows])
     return table
 

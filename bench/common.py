@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,6 +42,17 @@ def end_run(run: dict[str, object], host: dict[str, object], started: float) -> 
     run["total_s"] = round(time.perf_counter() - started, 1)
     return (f"total {run['total_s']} s; nproc {host['nproc']}; "
             f"load avg start {host['loadavg_start']} end {host['loadavg_end']}")
+
+
+def latency_summary(values: list[float]) -> dict[str, float]:
+    """p50, p95, mean and max of timings (NaN percentiles and n 0 when there are none)."""
+    array = np.asarray(values, dtype=float)
+    if array.size == 0:
+        return {"p50": float("nan"), "p95": float("nan"), "n": 0}
+    return {
+        "p50": round(float(np.percentile(array, 50)), 3), "p95": round(float(np.percentile(array, 95)), 3),
+        "mean": round(float(array.mean()), 3), "max": round(float(array.max()), 3), "n": int(array.size),
+    }
 
 
 def save_run(run: dict[str, object], out: Path) -> None:

@@ -92,10 +92,6 @@ def per_question(engine, reader, questions: list[str], rounds: int, seed: int) -
     return {"candidates": candidates, "query_only_ms": query_only, "query_and_candidates_ms": query_and_candidates}
 
 
-def _p(values: list[float], q: float) -> float:
-    return round(float(np.percentile(values, q)), 1)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--index", type=Path, default=RESULTS / "index-ask")
@@ -106,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS / "passage_vectors_bench.json")
     args = parser.parse_args(argv)
-    from common import end_run, save_run
+    from common import end_run, latency_summary, save_run
     from common import machine as machine_facts
 
     started = time.perf_counter()
@@ -135,9 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "ingest_ratio": round((ingest_s + encode_s) / ingest_s, 1),
         "table_mb_float16": round(len(sentences) * dims * 2 / 1e6, 1),
         "candidates_in_table": round(float(np.mean(held)), 3),
-        "query_only_ms": {"p50": _p(timed["query_only_ms"], 50), "p95": _p(timed["query_only_ms"], 95)},  # type: ignore[arg-type]
-        "query_and_candidates_ms": {"p50": _p(timed["query_and_candidates_ms"], 50),  # type: ignore[arg-type]
-                                    "p95": _p(timed["query_and_candidates_ms"], 95)},  # type: ignore[arg-type]
+        "query_only_ms": latency_summary(timed["query_only_ms"]),  # type: ignore[arg-type]
+        "query_and_candidates_ms": latency_summary(timed["query_and_candidates_ms"]),  # type: ignore[arg-type]
     }
     print(f"{run['documents']} filings, {run['chunks']} chunks, {run['sentences']} distinct candidate sentences "
           f"({run['encoded']} encoded)")

@@ -39,7 +39,7 @@ RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
 
 from baselines import BM25sSearch, RankBM25Search
-from common import end_run, machine, save_run
+from common import end_run, latency_summary, machine, save_run
 from synthetic import make_corpus
 
 DEFAULT_SCALES = "1,10"  # 100× does not fit the 8-minute budget on 2 cores: see bench/README.md
@@ -213,9 +213,9 @@ def _baselines(engine, names: tuple[str, ...], result: dict[str, object]) -> dic
 
 def _latencies(samples: dict[str, list[tuple[str, float]]]) -> dict[str, object]:
     return {
-        "latency_ms": {name: _summary([v for _, v in values]) for name, values in samples.items()},
+        "latency_ms": {name: latency_summary([v for _, v in values]) for name, values in samples.items()},
         "latency_ms_by_lang": {
-            lang: {name: _summary([v for lg, v in values if lg == lang]) for name, values in samples.items()}
+            lang: {name: latency_summary([v for lg, v in values if lg == lang]) for name, values in samples.items()}
             for lang in ("zh", "en")
         },
     }
@@ -248,16 +248,6 @@ def _time_ms(call) -> float:  # type: ignore[no-untyped-def]
     t = time.perf_counter()
     call()
     return (time.perf_counter() - t) * 1000
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    array = np.asarray(values, dtype=float)
-    if array.size == 0:
-        return {"p50": float("nan"), "p95": float("nan"), "n": 0}
-    return {
-        "p50": round(float(np.percentile(array, 50)), 3), "p95": round(float(np.percentile(array, 95)), 3),
-        "mean": round(float(array.mean()), 3), "max": round(float(array.max()), 3), "n": int(array.size),
-    }
 
 
 def _cpu_s() -> float:
