@@ -71,6 +71,7 @@ def test_training_moves_the_adapter_weights(trained: tuple[Path, dict[str, objec
     weights = load_file(str(trained[0] / "adapter_model.safetensors"))
     lora_b = [w for name, w in weights.items() if "lora_B" in name]
     assert lora_b and any(abs(w).max() > 0 for w in lora_b)  # LoRA's B starts at zero: only training moves it
+    assert {w.dtype.name for w in weights.values()} == {"float16"}  # stored at half the size
 
 
 def test_the_trained_reader_answers_with_offsets_into_the_filing(trained: tuple[Path, dict[str, object]],
