@@ -11,7 +11,6 @@ both into the weights file. Run it again after `train_reader`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -20,9 +19,9 @@ from typing import Any
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import load_gold
+from qa_engine.eval.training_index import open_training_index, training_parser
 from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, Signals, fit_calibration, threshold_for
 from qa_engine.read.heuristic import WEIGHTS_FILE, HeuristicReader
-from qa_engine.settings import Settings
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "resources" / WEIGHTS_FILE
 
@@ -61,19 +60,11 @@ def calibrate(rows: Sequence[Row]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa_engine.eval.calibrate_reader", description=__doc__.split("\n")[0])
-    parser.add_argument("--index", type=Path, default=Path("build/train-index"))
-    parser.add_argument("--build", type=Path, action="append", default=[], help="ingest into --index first")
-    parser.add_argument("--gold", type=Path, default=Path("eval/gold"))
+    parser = training_parser("python -m qa_engine.eval.calibrate_reader", __doc__.split("\n")[0])
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
-    from qa_engine.engine import Engine, ingest
-
-    settings = Settings().model_copy(update={"index_dir": args.index})
-    if args.build:
-        ingest(args.build, settings)
-    engine = Engine.open(args.index, settings=settings)
+    engine, _ = open_training_index(args)
     update = calibrate(dev_rows(engine, args.gold, Corpus.from_engine(engine)))
     if not args.dry_run:
         data = json.loads(args.weights.read_text("utf-8")) | update

@@ -10,7 +10,7 @@ answer-bearing chunk as a separate relevant item would make recall@1 unreachable
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,3 +142,9 @@ def expected_calibration_error(confidences: Sequence[float], correct: Sequence[b
         return None
     return float(sum(b.count * abs((b.accuracy or 0.0) - (b.mean_confidence or 0.0))
                      for b in calibration_bins(confidences, correct) if b.count) / total)
+
+
+def rounded_mean(values: Iterable[bool | float]) -> float:
+    """The mean of `values` to 4 places (0.0 when there are none): the training scripts' report figures."""
+    numbers = [float(v) for v in values]
+    return round(sum(numbers) / len(numbers), 4) if numbers else 0.0

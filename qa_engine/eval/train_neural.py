@@ -30,6 +30,8 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
+from qa_engine.eval.metrics import rounded_mean
+from qa_engine.eval.training_index import open_training_index, print_fields, training_parser
 from qa_engine.read.calibration import (
     CONFIDENCE_INPUTS,
     MAX_FALSE_ABSTENTION,
@@ -45,7 +47,6 @@ from qa_engine.read.context import PASSAGE_CONTEXTS
 from qa_engine.read.heuristic import HeuristicReader, ScoredCandidates, topic_uncovered
 from qa_engine.read.neural import HEAD_FILE, candidate_text, shipped_folder
 from qa_engine.retrieve.glossary import is_english
-from qa_engine.settings import Settings
 
 LORA_TARGETS = ["query", "key", "value", "dense"]
 
@@ -213,8 +214,8 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for lang in ("all", "zh", "en"):
         group = [r for r in answerable if lang == "all" or r["lang"] == lang]
         if group:
-            out[lang] = {"sentence_hit_heuristic": _mean(r["prior_hit"] for r in group),
-                         "sentence_hit_neural": _mean(r["hit"] for r in group), "n": len(group)}
+            out[lang] = {"sentence_hit_heuristic": rounded_mean(r["prior_hit"] for r in group),
+                         "sentence_hit_neural": rounded_mean(r["hit"] for r in group), "n": len(group)}
     return out
 
 
@@ -230,22 +231,18 @@ def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE
     threshold = threshold_for(confidences, answerable, MAX_FALSE_ABSTENTION)
     shown = [(r, c) for r, c in zip(rows, confidences) if c >= threshold]
     effect = {
-        "answer_hit": _mean(r["answerable"] and r["hit"] and c >= threshold for r, c in zip(rows, confidences) if r["answerable"]),
-        "abstention_recall": _mean(c < threshold for r, c in zip(rows, confidences) if not r["answerable"]),
-        "wrong_at_70": _mean(c >= 0.7 and c >= threshold and not r["hit"] for r, c in zip(rows, confidences) if r["answerable"]),
+        "answer_hit": rounded_mean(r["answerable"] and r["hit"] and c >= threshold for r, c in zip(rows, confidences) if r["answerable"]),
+        "abstention_recall": rounded_mean(c < threshold for r, c in zip(rows, confidences) if not r["answerable"]),
+        "wrong_at_70": rounded_mean(c >= 0.7 and c >= threshold and not r["hit"] for r, c in zip(rows, confidences) if r["answerable"]),
         "shown": len(shown),
     }
     return calibration.to_dict(), threshold, effect
 
 
 def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
-    from qa_engine.engine import Engine, ingest
     from qa_engine.model_paths import resolve_model_path
 
-    settings = Settings().model_copy(update={"index_dir": args.index})
-    if args.build:
-        ingest(args.build, settings)
-    engine = Engine.open(args.index, settings=settings)
+    engine, settings = open_training_index(args)
     corpus = Corpus.from_engine(engine)
     k = settings.read_top_k
     train_items = load_gold(args.gold, split="train")
@@ -304,14 +301,12 @@ def _resumed_from(folder: Path | None) -> dict[str, Any] | None:
 
 def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     """Refit the calibration and threshold of the adapter in --out on the dev split, keeping its weights."""
-    from qa_engine.engine import Engine
     from qa_engine.model_paths import resolve_model_path
     from qa_engine.read.encoder import SentenceEncoder
 
     head_path = args.out / HEAD_FILE
     head: dict[str, Any] = json.loads(head_path.read_text("utf-8"))
-    settings = Settings().model_copy(update={"index_dir": args.index})
-    engine = Engine.open(args.index, settings=settings)
+    engine, settings = open_training_index(argparse.Namespace(index=args.index))
     dev_set = collect(engine, load_gold(args.gold, split="dev"), Corpus.from_engine(engine), head["top_n"],
                       settings.read_top_k, head.get("passage_context", "none"))
     encoder = SentenceEncoder(Path(resolve_model_path(head["base_model"], settings)), args.out, head["max_tokens"])
@@ -325,10 +320,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa_engine.eval.train_neural", description=__doc__.split("\n")[0])
-    parser.add_argument("--index", type=Path, default=Path("build/train-index"))
-    parser.add_argument("--build", type=Path, action="append", default=[], help="ingest into --index first")
-    parser.add_argument("--gold", type=Path, default=Path("eval/gold"))
+    parser = training_parser("python -m qa_engine.eval.train_neural", __doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=shipped_folder(), help="where the adapter and head.json go")
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
@@ -348,21 +340,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.calibrate_only:
         report = recalibrate(args)
-        json.dump({k: report[k] for k in ("abstain_threshold", "calibration", "dev")}, sys.stdout, indent=1)
-        print()
+        print_fields(report, ("abstain_threshold", "calibration", "dev"))
         return 0
     config = TrainConfig(epochs=args.epochs, lr=args.lr, max_minutes=args.max_minutes, base_model=args.base_model,
                          seed=args.seed, calibration_inputs=args.calibration_inputs, off_topic_gate=args.off_topic_gate,
                          passage_context=args.passage_context)
     report = train(args, config)
-    json.dump({k: report[k] for k in ("scale", "abstain_threshold", "trained_on", "dev")}, sys.stdout, indent=1)
-    print()
+    print_fields(report, ("scale", "abstain_threshold", "trained_on", "dev"))
     return 0
-
-
-def _mean(values: Any) -> float:
-    values = [float(v) for v in values]
-    return round(sum(values) / len(values), 4) if values else 0.0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
+from qa_engine.eval.metrics import rounded_mean
 from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, threshold_for
 from qa_engine.read.features import FEATURES, Asked
 from qa_engine.read.heuristic import candidate_sentences, feature_matrix, off_topic
@@ -88,10 +89,10 @@ def summarize(outcomes: Sequence[tuple[bool, bool, float]], threshold: float) ->
     answerable = [(hit, p) for a, hit, p in outcomes if a]
     unanswerable = [p for a, _, p in outcomes if not a]
     return {
-        "answer_hit": _mean(hit and p >= threshold for hit, p in answerable),
-        "sentence_hit": _mean(hit for hit, _ in answerable),
-        "false_abstention": _mean(p < threshold for _, p in answerable),
-        "abstention_recall": _mean(p < threshold for p in unanswerable),
+        "answer_hit": rounded_mean(hit and p >= threshold for hit, p in answerable),
+        "sentence_hit": rounded_mean(hit for hit, _ in answerable),
+        "false_abstention": rounded_mean(p < threshold for _, p in answerable),
+        "abstention_recall": rounded_mean(p < threshold for p in unanswerable),
         "threshold": round(threshold, 4),
     }
 
@@ -161,11 +162,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     json.dump(shown, sys.stdout, indent=1)
     print()
     return 0
-
-
-def _mean(values) -> float:  # type: ignore[no-untyped-def]
-    values = list(values)
-    return round(sum(map(float, values)) / len(values), 4) if values else 0.0
 
 
 if __name__ == "__main__":
