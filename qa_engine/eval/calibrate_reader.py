@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
-    engine, _ = open_training_index(args)
+    engine, _ = open_training_index(args.index, args.build)
     update = calibrate(dev_rows(engine, args.gold, Corpus.from_engine(engine)))
     if not args.dry_run:
         data = json.loads(args.weights.read_text("utf-8")) | update

@@ -146,5 +146,4 @@ def expected_calibration_error(confidences: Sequence[float], correct: Sequence[b
 
 def rounded_mean(values: Iterable[bool | float]) -> float:
     """The mean of `values` to 4 places (0.0 when there are none): the training scripts' report figures."""
-    numbers = [float(v) for v in values]
-    return round(sum(numbers) / len(numbers), 4) if numbers else 0.0
+    return round(rate(list(values)) or 0.0, 4)

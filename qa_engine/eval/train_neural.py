@@ -242,7 +242,7 @@ def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE
 def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     from qa_engine.model_paths import resolve_model_path
 
-    engine, settings = open_training_index(args)
+    engine, settings = open_training_index(args.index, args.build)
     corpus = Corpus.from_engine(engine)
     k = settings.read_top_k
     train_items = load_gold(args.gold, split="train")
@@ -306,7 +306,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
 
     head_path = args.out / HEAD_FILE
     head: dict[str, Any] = json.loads(head_path.read_text("utf-8"))
-    engine, settings = open_training_index(argparse.Namespace(index=args.index))
+    engine, settings = open_training_index(args.index)
     dev_set = collect(engine, load_gold(args.gold, split="dev"), Corpus.from_engine(engine), head["top_n"],
                       settings.read_top_k, head.get("passage_context", "none"))
     encoder = SentenceEncoder(Path(resolve_model_path(head["base_model"], settings)), args.out, head["max_tokens"])

@@ -1,5 +1,5 @@
-"""What every reader-training script reads: the index over the filings (ingested first with --build) and the gold
-set, named by the same three arguments."""
+"""What the reader-training scripts share: the index over the filings (ingested first with --build) and the gold
+set, named by the same three arguments, and how a report's figures are printed."""
 
 from __future__ import annotations
 
@@ -25,14 +25,14 @@ def training_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def open_training_index(args: argparse.Namespace, **settings: Any) -> tuple[Engine, Settings]:
-    """The engine over --index (after ingesting --build into it, when given) and its settings."""
+def open_training_index(index: Path, build: Sequence[Path] = (), **settings: Any) -> tuple[Engine, Settings]:
+    """The engine over `index` (after ingesting `build` into it, when given) and its settings."""
     from qa_engine.engine import Engine, ingest
 
-    chosen = Settings().model_copy(update={"index_dir": args.index, **settings})
-    if getattr(args, "build", None):
-        ingest(args.build, chosen)
-    return Engine.open(args.index, settings=chosen), chosen
+    chosen = Settings().model_copy(update={"index_dir": index, **settings})
+    if build:
+        ingest(build, chosen)
+    return Engine.open(index, settings=chosen), chosen
 
 
 def print_fields(report: Mapping[str, Any], keys: Sequence[str]) -> None:
