@@ -16,7 +16,8 @@ SIDECAR_NAME = "metadata.json"
 
 DOC_TYPES = (  # most specific first: a 业绩预告 or an inquiry reply names 年度报告 too
     ("问询函核查意见", r"问询函.{0,12}核查意见"),
-    ("问询函回复", r"问询函.{0,12}(回复|答复)|(回复|答复).{0,6}问询函"),
+    # a regulator's 监管工作函 is answered like an inquiry letter; "关于年报问询函的公告" publishes the reply
+    ("问询函回复", r"(问询|工作)函.{0,12}(回复|答复)|(回复|答复).{0,6}问询函|问询函的公告"),
     ("关注函回复", r"关注函.{0,12}(回复|答复)|(回复|答复).{0,6}关注函"),
     ("业绩说明会", r"业绩说明会"),
     ("业绩预告", r"业绩预告|业绩预[增减亏盈]|预[增减亏盈]公告|业绩扭亏"),
