@@ -83,12 +83,18 @@ def load_gold(path: Path | str, limit: int | None = None, split: str | None = No
     beside the gold folder), only those of `split` when given; raises GoldFormatError on bad lines."""
     from qa_engine.eval.splits import assign_splits, load_split_map, select_split, split_file_for
 
+    items = select_split(assign_splits(read_gold(path), load_split_map(split_file_for(Path(path)))), split)
+    return items[:limit] if limit is not None else items
+
+
+def read_gold(path: Path | str) -> list[GoldItem]:
+    """Return the gold items of a file or folder, in file order, before their splits are assigned; raises
+    GoldFormatError on bad lines and repeated ids."""
     items: list[GoldItem] = []
     for file in gold_files(Path(path)):
         items.extend(_read_file(file))
     _check_unique_ids(items)
-    items = select_split(assign_splits(items, load_split_map(split_file_for(Path(path)))), split)
-    return items[:limit] if limit is not None else items
+    return items
 
 
 def _read_file(file: Path) -> Iterable[GoldItem]:

@@ -65,6 +65,18 @@ def load_split_map(path: Path) -> SplitMap | None:
     return SplitMap(filings=dict(filings))
 
 
+def unassigned_filings(items: Sequence[GoldItem], split_map: SplitMap | None) -> dict[str, str]:
+    """Filings that gold items name and the split file does not list, each with the first item naming it
+    (none without a split file: then every item is `unsplit`)."""
+    if split_map is None:
+        return {}
+    missing: dict[str, str] = {}
+    for item in items:
+        if item.split is None and item.doc is not None and item.doc not in split_map.filings:
+            missing.setdefault(item.doc, item.qid)
+    return missing
+
+
 def assign_splits(items: Sequence[GoldItem], split_map: SplitMap | None) -> list[GoldItem]:
     """Return the items with `split` filled in (UNSPLIT for all when there is no split file)."""
     if split_map is None:

@@ -73,3 +73,20 @@ def test_validate_cli_exits_non_zero_on_a_bad_span(index_dir: Path, tmp_path: Pa
     assert "x-2: answer span '不存在的答案片段' is not a verbatim substring" in capsys.readouterr().err
     _write(tmp_path / "g.jsonl", good)
     assert main(["--validate", "--index", str(index_dir), "--gold", str(tmp_path)]) == 0
+
+
+@pytest.mark.slow
+def test_validate_checks_spans_before_the_filings_have_splits(index_dir: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """New gold is validated whole, and each filing the split file lacks is one problem, not a stop."""
+    gold = tmp_path / "gold"
+    gold.mkdir()
+    (tmp_path / "split.json").write_text(json.dumps({"filings": {"001_7869416333b8ea17.txt": "train"}}), "utf-8")
+    first = {**ITEM, "doc": "000_f158551545b1b3bd.txt", "answers": ["2024年9月10日"]}
+    _write(gold / "g.jsonl", first, {**first, "id": "x-2"}, {**first, "id": "x-3", "answers": ["不存在的答案片段"]})
+    assert main(["--validate", "--index", str(index_dir), "--gold", str(gold)]) == 1
+    captured = capsys.readouterr()
+    assert "x-3: answer span '不存在的答案片段' is not a verbatim substring" in captured.err
+    assert captured.err.count("has no split in split.json") == 1
+    assert "x-1: filing '000_f158551545b1b3bd.txt' has no split in split.json" in captured.err
+    assert "3 gold items, 2 problem(s)" in captured.out

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine.eval.gold import GoldFormatError, load_gold
+from qa_engine.eval.gold import GoldFormatError, load_gold, read_gold
 from qa_engine.eval.metrics import calibration_bins, expected_calibration_error
+from qa_engine.eval.splits import load_split_map, unassigned_filings
 
 ITEM = {"id": "x-1", "question": "哪天？", "lang": "zh", "type": "date", "doc": "a.txt",
         "answers": ["2024年9月10日"], "evidence": None}
@@ -37,6 +38,15 @@ def test_a_filing_missing_from_the_split_file_is_an_error(tmp_path: Path) -> Non
     gold = _gold(tmp_path, {"a.txt": "train"}, ITEM, {**ITEM, "id": "x-2", "doc": "c.txt"})
     with pytest.raises(GoldFormatError, match="c.txt"):
         load_gold(gold)
+
+
+def test_unassigned_filings_names_each_missing_filing_once(tmp_path: Path) -> None:
+    gold = _gold(tmp_path, {"a.txt": "train"}, ITEM, {**ITEM, "id": "x-2", "doc": "c.txt"},
+                 {**ITEM, "id": "x-3", "doc": "c.txt"}, {**ITEM, "id": "x-4", "doc": "d.txt", "split": "dev"},
+                 {**ITEM, "id": "u-1", "doc": None, "answers": []})
+    items = read_gold(gold)
+    assert unassigned_filings(items, load_split_map(tmp_path / "split.json")) == {"c.txt": "x-2"}
+    assert unassigned_filings(items, None) == {}
 
 
 @pytest.mark.parametrize("filings", [{"a.txt": "holdout"}])
