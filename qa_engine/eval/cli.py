@@ -15,7 +15,7 @@ from typing import Any
 
 from qa_engine.errors import QAEngineError
 from qa_engine.eval.check import DEFAULT_TOLERANCE, check_results, expected_from_results
-from qa_engine.eval.gold import GoldItem, GoldProblem
+from qa_engine.eval.gold import GoldFormatError, GoldItem, GoldProblem, load_gold, read_gold, validate_gold
 from qa_engine.eval.report import write_json, write_outputs
 from qa_engine.eval.runner import EvalConfig, EvalResult, run_eval
 
@@ -120,7 +120,6 @@ def _saved_results(path: Path) -> dict[str, Any]:
 
 def validate_main(config: EvalConfig) -> int:
     """Print every gold problem (format, unknown doc, non-verbatim span); return 1 when there is any."""
-    from qa_engine.eval.gold import GoldFormatError, validate_gold
     from qa_engine.eval.runner import open_corpus
 
     try:
@@ -138,15 +137,13 @@ def validate_main(config: EvalConfig) -> int:
 def _gold_to_validate(config: EvalConfig) -> tuple[list[GoldItem], list[GoldProblem]]:
     """The items to check, and one problem per filing the split file lacks. Without `--split` every item is
     checked, so new gold can be validated before its filings are assigned to a split."""
-    from qa_engine.eval.gold import load_gold, read_gold
-    from qa_engine.eval.splits import SPLIT_FILE, load_split_map, split_file_for, unassigned_filings
+    from qa_engine.eval.splits import load_split_map, no_split_message, split_file_for, unassigned_filings
 
     if config.split is not None:
         return load_gold(config.gold, split=config.split), []
     items = read_gold(config.gold)
     missing = unassigned_filings(items, load_split_map(split_file_for(config.gold)))
-    return items, [GoldProblem(qid, f"filing {doc!r} has no split in {SPLIT_FILE}: add it there")
-                   for doc, qid in missing.items()]
+    return items, [GoldProblem(qid, no_split_message(doc)) for doc, qid in missing.items()]
 
 
 def summary(result: EvalResult) -> str:

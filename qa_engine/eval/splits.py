@@ -36,9 +36,13 @@ class SplitMap:
             return item.split
         if item.doc is None:
             return _DEFAULT_FOR_UNANSWERABLE
-        if item.doc not in self.filings:
-            raise GoldFormatError(f"{item.qid}: filing {item.doc!r} has no split in {SPLIT_FILE}: add it there")
+        if self.lacks(item):
+            raise GoldFormatError(f"{item.qid}: {no_split_message(item.doc)}")
         return self.filings[item.doc]
+
+    def lacks(self, item: GoldItem) -> bool:
+        """Whether the item takes its split from a filing this map does not list."""
+        return item.split is None and item.doc is not None and item.doc not in self.filings
 
     def files_in(self, split: str) -> list[str]:
         """Return the filing file names assigned to `split`, sorted."""
@@ -72,9 +76,13 @@ def unassigned_filings(items: Sequence[GoldItem], split_map: SplitMap | None) ->
         return {}
     missing: dict[str, str] = {}
     for item in items:
-        if item.split is None and item.doc is not None and item.doc not in split_map.filings:
+        if item.doc is not None and split_map.lacks(item):
             missing.setdefault(item.doc, item.qid)
     return missing
+
+
+def no_split_message(doc: str) -> str:
+    return f"filing {doc!r} has no split in {SPLIT_FILE}: add it there"
 
 
 def assign_splits(items: Sequence[GoldItem], split_map: SplitMap | None) -> list[GoldItem]:

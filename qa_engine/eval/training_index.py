@@ -25,11 +25,11 @@ def training_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def open_training_index(index: Path, build: Sequence[Path] = (), **settings: Any) -> tuple[Engine, Settings]:
+def open_training_index(index: Path, build: Sequence[Path] = ()) -> tuple[Engine, Settings]:
     """The engine over `index` (after ingesting `build` into it, when given) and its settings."""
     from qa_engine.engine import Engine, ingest
 
-    chosen = Settings().model_copy(update={"index_dir": index, **settings})
+    chosen = Settings().model_copy(update={"index_dir": index})
     if build:
         ingest(build, chosen)
     return Engine.open(index, settings=chosen), chosen
