@@ -15,12 +15,33 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # the naive builds time their own imports: they must not pay the engine's
+    from qa_engine import Engine
+    from qa_engine.models import Chunk
 
 SENTENCE_END = re.compile(r"(?<=[。！？；!?])")
 WINDOW_CHARS = 400  # naive chunks: paragraphs joined up to this many characters (about the engine's 160 words)
 SUFFIXES = {".txt", ".md"}
+
+
+def generation_chunks(engine: Engine) -> list[Chunk]:
+    """The engine's chunks in its generation's order, read from its store: the texts the baselines index, at the
+    positions our BM25 ranks."""
+    from qa_engine.index.writer import STORE_FILE
+    from qa_engine.store.sqlite_store import SQLiteStore
+
+    store = SQLiteStore(engine.index_dir / STORE_FILE, read_only=True)
+    try:
+        by_id = {c.chunk_id: c for c in store.chunks(with_tokens=False)}
+    finally:
+        store.close()
+    positions = engine._snapshot.positions
+    assert positions is not None, "the baselines compare against the local backend"
+    return [by_id[positions.chunk_id(p)] for p in range(len(positions))]
 
 
 def naive_tokens(text: str) -> list[str]:

@@ -38,7 +38,7 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 sys.path.insert(0, str(BENCH))
 
-from baselines import BM25sSearch, RankBM25Search
+from baselines import BM25sSearch, RankBM25Search, generation_chunks
 from common import end_run, latency_summary, machine, save_run
 from synthetic import make_corpus
 
@@ -124,7 +124,7 @@ def child_build(corpus: Path, index_dir: Path, modes: tuple[str, ...]) -> dict[s
         "peak_rss_how": "getrusage(RUSAGE_SELF).ru_maxrss of the build subprocess (imports included)",
         "cpu_s": round(_cpu_s(), 1),  # user + system CPU of the build process, all threads: steadier than wall
         "documents": len(snapshot.documents),
-        "chunks": len(snapshot.chunks),
+        "chunks": snapshot.chunk_count,
         "failed": report.failed,
         "index_mb": round(_folder_bytes(index_dir) / 2**20, 1),
         "dense_index": type(snapshot.dense._index).__name__ if snapshot.dense is not None else None,
@@ -148,7 +148,7 @@ def child_measure(
     engine = Engine.open(index_dir)
     result["open_s"] = round(time.perf_counter() - t, 3)
     result["rss_after_open_mb"] = round(_rss_mb(), 1)
-    result["documents"], result["chunks"] = len(engine._snapshot.documents), len(engine._snapshot.chunks)
+    result["documents"], result["chunks"] = len(engine._snapshot.documents), engine._snapshot.chunk_count
     result["default_mode"] = engine.settings.retrieval_mode
     first = {mode: _time_ms(lambda m=mode: engine.search(QUERIES[0], k=K, mode=m)) for mode in modes}
     result["first_query_ms"] = {m: round(v, 2) for m, v in first.items()}
@@ -188,7 +188,7 @@ def _baselines(engine, names: tuple[str, ...], result: dict[str, object]) -> dic
     and the bm25 overlap go into `result`. rank_bm25 and bm25s share one jieba pass (its time counts for both)."""
     if not names:
         return {}
-    texts = [c.indexed_text() for c in engine._snapshot.chunks]
+    texts = [c.indexed_text() for c in generation_chunks(engine)]
     tokens = None
     searches: dict[str, object] = {}
     if "rank_bm25" in names:
@@ -229,7 +229,7 @@ def _write_json(path: Path, value: object) -> None:
 
 def _overlap(engine, baseline: RankBM25Search) -> float:  # type: ignore[no-untyped-def]
     """Mean share of the baseline's top 10 chunks that our bm25 mode also returns (a sanity check only)."""
-    position = {c.chunk_id: i for i, c in enumerate(engine._snapshot.chunks)}
+    position = {c.chunk_id: i for i, c in enumerate(generation_chunks(engine))}
     shares = []
     for query in QUERIES:
         ours = {position[h.chunk_id] for h in engine.search(query, k=K, mode="bm25")}

@@ -19,7 +19,7 @@ from pathlib import Path, PurePath
 from typing import Self
 
 from qa_engine.answer import abstain_threshold, assemble_answer
-from qa_engine.backends import ChunkFilter, ScoredChunk, SearchBackend, SearchRequest, open_backend
+from qa_engine.backends import ChunkFilter, SearchBackend, SearchRequest, open_backend
 from qa_engine.chunk.tokenizer import FinanceTokenizer
 from qa_engine.embed.factory import EMBEDDER_DIR, open_embedder
 from qa_engine.errors import (
@@ -31,7 +31,8 @@ from qa_engine.errors import (
     InvalidQueryError,
 )
 from qa_engine.index.changes import ChangePlan, plan_change
-from qa_engine.index.generation import FORMAT_VERSION, load_generation, read_manifest
+from qa_engine.index.generation import FORMAT_VERSION, damaged, load_generation, read_chunk_ids, read_manifest
+from qa_engine.index.positions import ChunkPositions
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.index.writer import CURRENT_KEY, STORE_FILE, Change, apply_change, writer_lock
 from qa_engine.ingest.loaders import ParseLimits
@@ -116,25 +117,24 @@ class Engine:
         return ingest(paths, settings, rebuild=rebuild, replace=replace)
 
     def _load_snapshot(self) -> Snapshot:
-        """The committed generation: held in memory for the local backend; for a backend that searches elsewhere,
-        document cards only (chunks and texts are read from the store when a question cites them)."""
+        """The committed generation: document cards and, for the local backend, the chunk at each position of its
+        search files. Chunks and texts are read from the store when a question cites them."""
         store_path = self.index_dir / STORE_FILE
-        in_memory = self.settings.backend == "local"
+        by_position = self.settings.backend == "local"
         store = SQLiteStore(store_path)
         try:
             with store.snapshot():
                 name = store.get_meta(CURRENT_KEY)
                 if not name:
                     raise IndexNotFoundError(f"{self.index_dir}/ holds no built index: run `qa-engine ingest PATH`")
-                if in_memory:
-                    documents = {d.doc_id: d for d in store.documents()}
-                    chunks = {c.chunk_id: c for c in store.chunks(with_tokens=False)}
-                else:
-                    cards = store.cards()
+                cards = store.cards()
+                generation = load_generation(self.index_dir / name, positions=by_position,
+                                             dense_now=by_position and self.settings.retrieval_mode != "bm25")
+                positions = generation.positions
+                if by_position and positions is None:  # a generation written before positions.npz
+                    positions = _positions_from_ids(self.index_dir / name, store)
         finally:
             store.close()
-        generation = load_generation(self.index_dir / name, dense_now=in_memory and self.settings.retrieval_mode != "bm25",
-                                     chunk_ids=in_memory)
         self._check_manifest(generation.manifest.embedder, generation.manifest.format_version)
         tokenizer = FinanceTokenizer(tuple(generation.manifest.company_words), self.settings.user_dict,
                                      self.settings.segmenter)
@@ -142,9 +142,7 @@ class Engine:
         if self.settings.embedder != "none":
             embedder = open_embedder(self.index_dir / EMBEDDER_DIR, generation.manifest.embedder,
                                      generation.manifest.embed_dim, tokenizer, self.settings)
-        if in_memory:
-            return Snapshot.assemble(self.index_dir, generation, documents, chunks, embedder, tokenizer)
-        return Snapshot.on_store(self.index_dir, store_path, generation, cards, embedder, tokenizer)
+        return Snapshot.on_store(self.index_dir, store_path, generation, cards, embedder, tokenizer, positions)
 
     def _check_manifest(self, embedder_id: str, format_version: int) -> None:
         if format_version != FORMAT_VERSION:
@@ -269,7 +267,7 @@ class Engine:
         params = RetrievalParams.from_settings(self.settings, mode)
         depth = max(k, self.settings.rerank_top) if self._reranker else k
         request = _search_request(snapshot, plan, depth, params, ChunkFilter.for_documents(allowed))
-        hits = [_hit(snapshot, _chunk(snapshot, s), s.score) for s in self._backend.search(snapshot, request)]
+        hits = [_hit(snapshot, s.chunk, s.score) for s in self._backend.search(snapshot, request)]
         if self._reranker is not None:
             hits = _rerank(self._reranker, plan.search_text, hits, self.settings.rerank_top)
         return hits[:k]
@@ -283,14 +281,6 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _chunk(snapshot: Snapshot, scored: ScoredChunk) -> Chunk:
-    """The result's chunk: as the backend read it, else at its place in the snapshot, else from the id map (built
-    on first use: 1.6 s and about 150 MB at 1.6M chunks, so the local backend spares it)."""
-    if scored.chunk is not None:
-        return scored.chunk
-    return snapshot.chunks[scored.position if scored.position is not None else snapshot.position_by_chunk_id[scored.chunk_id]]
 
 
 @dataclass(frozen=True)
@@ -462,6 +452,14 @@ def _company_names(snapshot: Snapshot, doc_ids: frozenset[str]) -> frozenset[str
     would rank the header line (where the short name stands alone) above the sentence that answers."""
     metas = [snapshot.cards[d].meta for d in doc_ids if d in snapshot.cards]
     return frozenset(name for m in metas for name in (m.short_name, m.company) if name)
+
+
+def _positions_from_ids(folder: Path, store: SQLiteStore) -> ChunkPositions:
+    """The positions of a generation that lists only its chunk ids, each id's document read from the store."""
+    try:
+        return ChunkPositions.of_ids(read_chunk_ids(folder), store.chunk_documents())
+    except KeyError as exc:  # the generation lists a chunk the store does not hold
+        raise damaged(folder, exc) from exc
 
 
 def _hit(snapshot: Snapshot, chunk: Chunk, score: float) -> Hit:

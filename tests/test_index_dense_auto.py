@@ -41,4 +41,4 @@ def test_hybrid_ingest_adds_vectors_and_later_bm25_ingests_keep_them(tmp_path: P
     ingest([more], bm25)
     with Engine.open(bm25.index_dir, hybrid) as engine:
         assert engine._snapshot.manifest.embedder.startswith("static:")
-        assert len(engine.search("稀土精矿", k=50, mode="dense")) == min(50, len(engine._snapshot.chunks))
+        assert len(engine.search("稀土精矿", k=50, mode="dense")) == min(50, engine._snapshot.chunk_count)

@@ -16,7 +16,7 @@ from qa_engine.store.sqlite_store import SQLiteStore
 
 def test_scores_equal_bm25s_get_scores_for_every_query(engine) -> None:  # type: ignore[no-untyped-def]
     folder = Path(engine.index_dir) / engine.generation / "bm25"
-    ours = SparseIndex.load(folder, len(engine._snapshot.chunks))
+    ours = SparseIndex.load(folder, engine._snapshot.chunk_count)
     theirs = bm25s.BM25.load(str(folder))
     vocab = ours.vocab
     queries = [["稀土", "毛利率"], ["关联交易", "定价", "机制", "定价"], ["采矿权", "摊销", "2024"]]
@@ -34,7 +34,7 @@ def test_idf_is_computed_from_the_chunks_terms(engine) -> None:  # type: ignore[
         df = Counter(t for chunk in store.chunks() for t in set(chunk.tokens))
     finally:
         store.close()
-    n = len(snapshot.chunks)
+    n = snapshot.chunk_count
     for term in list(df)[::13] + ["不在语料里的词"]:
         expected = math.log(1 + n / df[term]) if term in df else math.log(1 + n)
         assert snapshot.idf(term) == expected

@@ -1,12 +1,14 @@
-"""Chunks and texts read from the SQLite store by id (what an engine over Milvus holds instead of them)."""
+"""Chunks and texts read from the SQLite store by id, and the positions an engine holds instead of them."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from qa_engine import Engine
 from qa_engine.index.stored import StoredChunks, StoredDocuments
 from qa_engine.index.writer import STORE_FILE
+from qa_engine.models import Chunk, Document
 from qa_engine.store.sqlite_store import SQLiteStore
 
 
@@ -19,17 +21,39 @@ def cards(engine: Engine):  # type: ignore[no-untyped-def]
         store.close()
 
 
-def test_cards_match_the_documents_and_their_chunks(engine: Engine, cards) -> None:  # type: ignore[no-untyped-def]
-    snapshot = engine._snapshot
-    assert set(cards) == set(snapshot.documents)
-    for doc_id, card in cards.items():
-        assert card.chars == len(snapshot.documents[doc_id].text)
-        assert card.chunks == len(snapshot.positions_by_doc[doc_id])
-        assert card.meta == snapshot.documents[doc_id].meta and card.page_starts == snapshot.documents[doc_id].page_starts
+@pytest.fixture(scope="module")
+def stored(engine: Engine) -> tuple[list[Document], list[Chunk]]:
+    store = SQLiteStore(engine.index_dir / STORE_FILE, read_only=True)
+    try:
+        return store.documents(), store.chunks(with_tokens=False)
+    finally:
+        store.close()
 
 
-def test_chunks_read_by_id_equal_the_chunks_in_memory(engine: Engine, cards) -> None:  # type: ignore[no-untyped-def]
-    chunks = engine._snapshot.chunks
+def test_cards_match_the_documents_and_their_chunks(engine: Engine, cards, stored) -> None:  # type: ignore[no-untyped-def]
+    documents, chunks = stored
+    positions = engine._snapshot.positions
+    assert positions is not None and set(cards) == {d.doc_id for d in documents} == set(positions.doc_ids)
+    for doc in documents:
+        card = cards[doc.doc_id]
+        assert card.chars == len(doc.text)
+        assert card.chunks == len(positions.by_doc[doc.doc_id]) == sum(c.doc_id == doc.doc_id for c in chunks)
+        assert card.meta == doc.meta and card.page_starts == doc.page_starts
+
+
+def test_positions_name_every_stored_chunk_and_its_document(engine: Engine, stored) -> None:  # type: ignore[no-untyped-def]
+    _, chunks = stored
+    positions = engine._snapshot.positions
+    assert positions is not None and len(positions) == len(chunks)
+    at = {positions.chunk_id(p): positions.doc_id(p) for p in range(len(positions))}
+    assert at == {c.chunk_id: c.doc_id for c in chunks}
+    doc_id = chunks[0].doc_id
+    mask = positions.mask_for({doc_id})
+    assert {positions.chunk_id(p) for p in np.flatnonzero(mask)} == {c.chunk_id for c in chunks if c.doc_id == doc_id}
+
+
+def test_chunks_read_by_id_equal_the_stored_chunks(engine: Engine, cards, stored) -> None:  # type: ignore[no-untyped-def]
+    _, chunks = stored
     wanted = [chunks[0].chunk_id, chunks[len(chunks) // 2].chunk_id, chunks[-1].chunk_id]
     read = StoredChunks(engine.index_dir / STORE_FILE, cards).by_ids([*wanted, "no-such-chunk"])
     assert set(read) == set(wanted)
@@ -37,20 +61,21 @@ def test_chunks_read_by_id_equal_the_chunks_in_memory(engine: Engine, cards) -> 
     assert all(read[cid] == by_id[cid] for cid in wanted)
 
 
-def test_chunks_of_a_document_outside_the_snapshot_are_left_out(engine: Engine, cards) -> None:  # type: ignore[no-untyped-def]
-    first = engine._snapshot.chunks[0]
+def test_chunks_of_a_document_outside_the_snapshot_are_left_out(engine: Engine, cards, stored) -> None:  # type: ignore[no-untyped-def]
+    first = stored[1][0]
     others = {d: c for d, c in cards.items() if d != first.doc_id}
-    stored = StoredChunks(engine.index_dir / STORE_FILE, others)
-    assert stored.by_ids([first.chunk_id]) == {}
-    assert len(stored) == sum(c.chunks for c in others.values())
+    chunks = StoredChunks(engine.index_dir / STORE_FILE, others)
+    assert chunks.by_ids([first.chunk_id]) == {}
+    assert len(chunks) == sum(c.chunks for c in others.values())
 
 
-def test_texts_are_read_on_demand_and_only_the_last_few_kept(engine: Engine, cards) -> None:  # type: ignore[no-untyped-def]
+def test_texts_are_read_on_demand_and_only_the_last_few_kept(engine: Engine, cards, stored) -> None:  # type: ignore[no-untyped-def]
     documents = StoredDocuments(engine.index_dir / STORE_FILE, cards, cache_size=2)
     ids = list(cards)
     assert len(documents) == len(ids) and set(documents) == set(ids) and ids[0] in documents
+    by_id = {d.doc_id: d for d in stored[0]}
     for doc_id in ids:
-        assert documents[doc_id] == engine._snapshot.documents[doc_id]
+        assert documents[doc_id] == by_id[doc_id]
     assert list(documents._cache) == ids[-2:]
     with pytest.raises(KeyError):
         documents["no-such-document"]

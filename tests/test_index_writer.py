@@ -153,14 +153,21 @@ def _remove_generation(index_dir: Path) -> None:
     shutil.rmtree(index_dir / str(_store_state(index_dir)[0]))
 
 
-def _damage_chunk_ids(index_dir: Path) -> None:
-    (index_dir / str(_store_state(index_dir)[0]) / "chunk_ids.json").write_text('["abc", tru', encoding="utf-8")
+def _damage_positions(index_dir: Path) -> None:
+    (index_dir / str(_store_state(index_dir)[0]) / "positions.npz").write_bytes(b"PK\x03\x04 not a zip")
+
+
+def _damage_chunk_ids_of_an_older_generation(index_dir: Path) -> None:
+    """A generation written before positions.npz, whose chunk list is damaged."""
+    folder = index_dir / str(_store_state(index_dir)[0])
+    (folder / "positions.npz").unlink()
+    (folder / "chunk_ids.json").write_text('["abc", tru', encoding="utf-8")
 
 
 @pytest.mark.parametrize(
     ("damage", "fix"),
     [(_damage_store, "qa-engine ingest PATH --index"), (_remove_generation, "--rebuild"),
-     (_damage_chunk_ids, "--rebuild")],
+     (_damage_positions, "--rebuild"), (_damage_chunk_ids_of_an_older_generation, "--rebuild")],
 )
 def test_a_damaged_index_is_one_error_naming_the_fix(small_index: Settings, damage, fix: str) -> None:  # type: ignore[no-untyped-def]
     damage(small_index.index_dir)
@@ -169,7 +176,7 @@ def test_a_damaged_index_is_one_error_naming_the_fix(small_index: Settings, dama
     assert fix in str(caught.value) and str(small_index.index_dir.parent) not in str(caught.value)
 
 
-@pytest.mark.parametrize("damage", [_remove_generation, _damage_chunk_ids])
+@pytest.mark.parametrize("damage", [_remove_generation, _damage_positions])
 def test_rebuild_repairs_a_damaged_generation(small_index: Settings, small_filings: Path, damage) -> None:  # type: ignore[no-untyped-def]
     damage(small_index.index_dir)
     report = ingest([small_filings], small_index, rebuild=True)
@@ -206,3 +213,28 @@ def test_files_are_read_without_holding_the_writer_lock(small_index: Settings, n
         release.set()
         slow_ingest.join(60)
     assert reports[0].added == ["slow.txt"]
+
+
+def test_a_generation_written_before_its_positions_file_opens_and_searches_the_same(small_index: Settings) -> None:
+    with Engine.open(small_index.index_dir, small_index) as engine:
+        before = [(h.chunk_id, h.score) for q in QUERIES for h in engine.search(q, k=5)]
+    (small_index.index_dir / str(_store_state(small_index.index_dir)[0]) / "positions.npz").unlink()
+    with Engine.open(small_index.index_dir, small_index) as engine:
+        assert [(h.chunk_id, h.score) for q in QUERIES for h in engine.search(q, k=5)] == before and before
+
+
+def test_an_open_engine_drops_what_another_writer_removed_since(small_index: Settings) -> None:
+    """The engine reads chunks and texts from the store when a question cites them: a document another engine
+    (or process) removed after this one opened is neither cited nor an error, before this engine follows the write."""
+    reader = Engine.open(small_index.index_dir, small_index.model_copy(update={"reader": "heuristic"}))
+    with Engine.open(small_index.index_dir, small_index) as writer:
+        removed = reader.search(QUERIES[0], k=1)[0].doc_id
+        kept = {d.doc_id for d in reader.documents()} - {removed}
+        writer.remove(removed)
+        assert writer.generation != reader.generation  # the reader still holds the snapshot from before
+    assert kept
+    for query in QUERIES:
+        assert {h.doc_id for h in reader.search(query, k=10)} <= kept
+        answer = reader.ask(query)
+        assert all(c.doc_id in kept for c in answer.citations)
+    reader.close()

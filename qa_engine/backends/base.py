@@ -49,13 +49,18 @@ class SearchRequest:
 
 @dataclass(frozen=True)
 class ScoredChunk:
-    """One result: a chunk of the current snapshot and its rank-fused score."""
+    """One result: a chunk of the current snapshot, as the backend read it from the store, and its rank-fused score."""
 
-    chunk_id: str
-    doc_id: str
+    chunk: Chunk
     score: float
-    position: int | None = None  # the chunk's place in the snapshot, where the backend knows it (saves a lookup)
-    chunk: Chunk | None = None  # the chunk itself, where the backend has read it
+
+    @property
+    def chunk_id(self) -> str:
+        return self.chunk.chunk_id
+
+    @property
+    def doc_id(self) -> str:
+        return self.chunk.doc_id
 
 
 class SearchBackend(ChunkSink, Protocol):

@@ -1,4 +1,5 @@
-"""The default backend: the generation's bm25s and FAISS files in memory, fused by weighted RRF."""
+"""The default backend: the generation's bm25s and FAISS files in memory, fused by weighted RRF; the chunks
+they rank are read from the store by id."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from qa_engine.backends.base import ScoredChunk, SearchRequest
+from qa_engine.index.positions import ChunkPositions
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.models import Chunk, Document
 from qa_engine.retrieve.fusion import rrf_fuse
@@ -16,9 +18,10 @@ class LocalBackend:
     """Searches the snapshot itself. Writes need nothing more: the index writer's new generation *is* the index."""
 
     def search(self, snapshot: Snapshot, request: SearchRequest) -> list[ScoredChunk]:
-        chunks = snapshot.chunks
-        return [ScoredChunk(chunks[pos].chunk_id, chunks[pos].doc_id, score, pos)
-                for pos, score in ranked_positions(snapshot, request)]
+        positions = _positions(snapshot)
+        ranked = [(positions.chunk_id(pos), score) for pos, score in ranked_positions(snapshot, request)]
+        chunks = snapshot.chunks_by_id([chunk_id for chunk_id, _ in ranked])  # drops documents removed since
+        return [ScoredChunk(chunks[chunk_id], score) for chunk_id, score in ranked if chunk_id in chunks]
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, documents: Mapping[str, Document]) -> None:
         pass
@@ -43,11 +46,18 @@ def ranked_positions(snapshot: Snapshot, request: SearchRequest) -> list[tuple[i
     k, named = request.k, request.named_docs
     if request.params.prefer_named_company and named and request.chunk_filter.is_open:
         own = _fused(snapshot, request, snapshot.mask_for(set(named)), request.named_terms)
-        rest = [item for item in _fused(snapshot, request, None) if snapshot.chunks[item[0]].doc_id not in named]
+        positions = _positions(snapshot)
+        rest = [item for item in _fused(snapshot, request, None) if positions.doc_id(item[0]) not in named]
         return (own + rest)[:k]
     allowed = request.chunk_filter.doc_ids
     mask = None if allowed is None else snapshot.mask_for(set(allowed))
     return _fused(snapshot, request, mask)[:k]
+
+
+def _positions(snapshot: Snapshot) -> ChunkPositions:
+    if snapshot.positions is None:
+        raise ValueError("the local backend needs a snapshot opened with its generation's positions")
+    return snapshot.positions
 
 
 def _fused(snapshot: Snapshot, request: SearchRequest, mask: np.ndarray | None,

@@ -96,8 +96,7 @@ class MilvusBackend:
             rankings, weights = [self._ranked_ids(r, pool, expr) for r in routes], [r.weight for r in routes]
         fused = rrf_fuse(rankings, weights, request.params.rrf_k)
         chunks = snapshot.chunks_by_id([chunk_id for chunk_id, _ in fused])  # drops writes not committed
-        scored = [ScoredChunk(chunk_id, chunks[chunk_id].doc_id, score, chunk=chunks[chunk_id])
-                  for chunk_id, score in fused if chunk_id in chunks]
+        scored = [ScoredChunk(chunks[chunk_id], score) for chunk_id, score in fused if chunk_id in chunks]
         if request.params.prefer_named_company and request.named_docs and request.chunk_filter.is_open:
             scored = prefer_docs(scored, request.named_docs)
         return scored[: request.k]

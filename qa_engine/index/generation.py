@@ -14,10 +14,12 @@ import numpy as np
 
 from qa_engine.errors import IndexCorruptError
 from qa_engine.index.dense import DenseIndex, LazyDenseIndex
+from qa_engine.index.positions import POSITIONS_FILE, ChunkPositions
 from qa_engine.index.sparse import SparseIndex
 from qa_engine.models import Chunk
 
 MANIFEST = "manifest.json"
+CHUNK_IDS_FILE = "chunk_ids.json"
 FORMAT_VERSION = 2  # 2: decimals are one search term
 REBUILD_HINT = "write a fresh one from the stored documents: `qa-engine ingest --rebuild PATH`"
 # what reading a missing, truncated or hand-edited generation file raises (JSON, bm25s, FAISS, the dataclass)
@@ -44,7 +46,7 @@ class Manifest:
 @dataclass(frozen=True)
 class Generation:
     manifest: Manifest
-    chunk_ids: list[str]
+    positions: ChunkPositions | None  # None when not read, or written before positions.npz (`read_chunk_ids`)
     sparse: SparseIndex
     dense: DenseIndex | LazyDenseIndex | None
 
@@ -72,7 +74,8 @@ def write_generation(
     SparseIndex.build([c.tokens for c in chunks], bm25_k1, bm25_b).save(tmp / "bm25")
     if vectors is not None and len(chunks):
         DenseIndex.build(vectors, hnsw_threshold).save(tmp / "dense.faiss")
-    _write_json(tmp / "chunk_ids.json", [c.chunk_id for c in chunks])
+    ChunkPositions.of([c.chunk_id for c in chunks], [c.doc_id for c in chunks]).save(tmp)
+    _write_json(tmp / CHUNK_IDS_FILE, [c.chunk_id for c in chunks])  # what engines before positions.npz read
     _write_json(tmp / MANIFEST, asdict(manifest))
     _fsync_tree(tmp)
     os.replace(tmp, final)
@@ -90,27 +93,40 @@ def read_manifest(folder: Path) -> Manifest:
         raise damaged(folder, exc) from exc
 
 
-def load_generation(folder: Path, dense_now: bool = True, chunk_ids: bool = True) -> Generation:
+def load_generation(folder: Path, dense_now: bool = True, positions: bool = True) -> Generation:
     """Return the generation in `folder`; raises IndexCorruptError when a file is missing or unreadable.
     With `dense_now` False the FAISS file is read on the first dense search (BM25-only engines never read it);
-    with `chunk_ids` False the chunk order is not read (`chunk_ids` is empty: the engine reads chunks by id)."""
+    with `positions` False the chunk order is not read (a backend that answers with chunk ids needs none)."""
     manifest = read_manifest(folder)
     try:
-        ids = _read_chunk_ids(folder) if chunk_ids else []
-        sparse = SparseIndex.load(folder / "bm25", len(ids) if chunk_ids else manifest.chunk_count)
+        order = _read_positions(folder, manifest.chunk_count) if positions else None
+        sparse = SparseIndex.load(folder / "bm25", manifest.chunk_count)
         dense_path = folder / "dense.faiss"
         dense: DenseIndex | LazyDenseIndex | None = None
         if dense_path.exists():
             dense = DenseIndex.load(dense_path) if dense_now else LazyDenseIndex(dense_path)
     except DAMAGED as exc:
         raise damaged(folder, exc) from exc
-    return Generation(manifest=manifest, chunk_ids=ids, sparse=sparse, dense=dense)
+    return Generation(manifest=manifest, positions=order, sparse=sparse, dense=dense)
 
 
-def _read_chunk_ids(folder: Path) -> list[str]:
-    chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
-    if not isinstance(chunk_ids, list) or not all(isinstance(cid, str) for cid in chunk_ids):
-        raise ValueError("chunk_ids.json is not a list of chunk ids")
+def _read_positions(folder: Path, chunk_count: int) -> ChunkPositions | None:
+    if not (folder / POSITIONS_FILE).exists() and (folder / CHUNK_IDS_FILE).exists():
+        return None  # written before positions.npz: the engine maps read_chunk_ids with the store
+    positions = ChunkPositions.load(folder)
+    if len(positions) != chunk_count:
+        raise ValueError(f"{POSITIONS_FILE} lists {len(positions)} chunks, the manifest {chunk_count}")
+    return positions
+
+
+def read_chunk_ids(folder: Path) -> list[str]:
+    """The generation's chunk ids in order, from the list every generation holds; raises IndexCorruptError."""
+    try:
+        chunk_ids = json.loads((folder / CHUNK_IDS_FILE).read_text(encoding="utf-8"))
+        if not isinstance(chunk_ids, list) or not all(isinstance(cid, str) for cid in chunk_ids):
+            raise ValueError(f"{CHUNK_IDS_FILE} is not a list of chunk ids")
+    except DAMAGED as exc:
+        raise damaged(folder, exc) from exc
     return chunk_ids
 
 

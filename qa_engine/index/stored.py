@@ -2,16 +2,16 @@
 
 An engine whose searches run in Milvus keeps no per-chunk state of its own: the backend answers with chunk ids,
 and the few chunks a question cites (and the texts of their documents) are read here by id, through a read-only
-connection opened for the read. What stays resident is one small card per document (name, metadata, page
+connection each thread keeps. What stays resident is one small card per document (name, metadata, page
 starts; `SQLiteStore.cards`) and a bounded cache of recently read texts.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 from qa_engine.models import Chunk, Document, DocumentCard
@@ -20,13 +20,20 @@ from qa_engine.store.sqlite_store import SQLiteStore
 TEXT_CACHE_DOCUMENTS = 32  # texts of the filings the last questions cited
 
 
-@contextmanager
-def _reading(store_path: Path) -> Iterator[SQLiteStore]:
-    store = SQLiteStore(store_path, read_only=True)
-    try:
-        yield store
-    finally:
-        store.close()
+class _ReadConnections:
+    """One read-only connection to the store per thread (and per process: a connection never crosses a fork),
+    opened on the thread's first read and closed with its owner: opening one costs more than a search."""
+
+    def __init__(self, store_path: Path) -> None:
+        self._path = store_path
+        self._local = threading.local()
+
+    def get(self) -> SQLiteStore:
+        held: tuple[int, SQLiteStore] | None = getattr(self._local, "held", None)
+        if held is None or held[0] != os.getpid():
+            held = (os.getpid(), SQLiteStore(self._path, read_only=True))
+            self._local.held = held
+        return held[1]
 
 
 class StoredChunks:
@@ -34,7 +41,8 @@ class StoredChunks:
     has not committed, or one committed after this snapshot, is not seen)."""
 
     def __init__(self, store_path: Path, cards: Mapping[str, DocumentCard]) -> None:
-        self._path, self._cards = store_path, cards
+        self._cards = cards
+        self._stores = _ReadConnections(store_path)
 
     def __len__(self) -> int:
         return sum(card.chunks for card in self._cards.values())
@@ -42,8 +50,7 @@ class StoredChunks:
     def by_ids(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         if not chunk_ids:
             return {}
-        with _reading(self._path) as store:
-            chunks = store.chunks_by_id(chunk_ids)
+        chunks = self._stores.get().chunks_by_id(chunk_ids)
         return {c.chunk_id: c for c in chunks if c.doc_id in self._cards}
 
 
@@ -52,7 +59,8 @@ class StoredDocuments(Mapping[str, Document]):
 
     def __init__(self, store_path: Path, cards: Mapping[str, DocumentCard],
                  cache_size: int = TEXT_CACHE_DOCUMENTS) -> None:
-        self._path, self._cards, self._size = store_path, cards, cache_size
+        self._cards, self._size = cards, cache_size
+        self._stores = _ReadConnections(store_path)
         self._cache: OrderedDict[str, Document] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -63,8 +71,7 @@ class StoredDocuments(Mapping[str, Document]):
             if doc_id in self._cache:
                 self._cache.move_to_end(doc_id)
                 return self._cache[doc_id]
-        with _reading(self._path) as store:
-            document = store.document(doc_id)
+        document = self._stores.get().document(doc_id)
         if document is None:  # removed by a write committed after this snapshot
             raise KeyError(doc_id)
         with self._lock:

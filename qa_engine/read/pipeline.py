@@ -57,7 +57,8 @@ def prepare_reading(question: str, history: list[Turn], retriever: Retriever, k:
     analysis = analyse_question(plan, snapshot.tokenizer, snapshot.idf, snapshot.term_idf.__contains__,
                                 frozenset(snapshot.manifest.company_words))
     hits = retriever.retrieve(plan, k)
-    passages = [Passage(h, snapshot.documents[h.doc_id], i) for i, h in enumerate(hits)]
+    documents = [snapshot.documents.get(h.doc_id) for h in hits]  # None: removed by a write since the search
+    passages = [Passage(h, doc, i) for i, (h, doc) in enumerate(zip(hits, documents, strict=True)) if doc is not None]
     return Reading(resolved, plan, analysis, hits, _about_named_company(plan, passages))
 
 

@@ -226,6 +226,11 @@ class SQLiteStore:
             ).fetchall()
             return [chunk_from_row(row) for row in rows]
 
+    def chunk_documents(self) -> dict[str, str]:
+        """Every chunk id → its document id."""
+        with store_errors(self.path):
+            return dict(self._conn.execute("SELECT chunk_id, doc_id FROM chunks").fetchall())
+
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """The stored chunks among `chunk_ids` (in no particular order), without their search terms."""
         if not chunk_ids:

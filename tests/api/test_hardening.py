@@ -209,8 +209,8 @@ def _generation(index: Path) -> Path:
 @pytest.mark.parametrize(
     "damage",
     [_damage_store, lambda index: shutil.rmtree(_generation(index)),
-     lambda index: (_generation(index) / "chunk_ids.json").write_text("[1, 2", encoding="utf-8")],
-    ids=["random-store", "missing-generation", "corrupt-chunk-ids"],
+     lambda index: (_generation(index) / "positions.npz").write_bytes(b"\x93NUMPY truncated")],
+    ids=["random-store", "missing-generation", "corrupt-positions"],
 )
 def test_a_damaged_index_is_a_503_naming_the_fix(index_dir: Path, tmp_path: Path, damage,  # type: ignore[no-untyped-def]
                                                  start_server: Callable[..., BackgroundServer]) -> None:
