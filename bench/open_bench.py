@@ -57,7 +57,7 @@ print(json.dumps({"import_s": t1 - t0, "open_s": t2 - t1, "rss_before_open_mb": 
 
 
 def one_run(index: Path, env: dict[str, str], rounds: int) -> dict[str, float]:
-    command = [sys.executable, "-c", MEASURE, str(index), json.dumps(QUERIES, ensure_ascii=False),
+    command = [sys.executable, "-c", MEASURE, str(index.resolve()), json.dumps(QUERIES, ensure_ascii=False),
                json.dumps(QUESTIONS, ensure_ascii=False), str(rounds)]
     # not cwd=ROOT: `python -c` puts the working folder first on sys.path, ahead of PYTHONPATH
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=BENCH / "results", check=False,

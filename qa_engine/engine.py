@@ -127,12 +127,12 @@ class Engine:
                 name = store.get_meta(CURRENT_KEY)
                 if not name:
                     raise IndexNotFoundError(f"{self.index_dir}/ holds no built index: run `qa-engine ingest PATH`")
-                cards = store.cards()
                 generation = load_generation(self.index_dir / name, positions=by_position,
                                              dense_now=by_position and self.settings.retrieval_mode != "bm25")
                 positions = generation.positions
                 if by_position and positions is None:  # a generation written before positions.npz
                     positions = _positions_from_ids(self.index_dir / name, store)
+                cards = store.cards(positions.chunk_counts() if positions is not None else None)
         finally:
             store.close()
         self._check_manifest(generation.manifest.embedder, generation.manifest.format_version)

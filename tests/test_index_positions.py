@@ -21,6 +21,7 @@ def test_positions_round_trip_and_map_every_position(tmp_path: Path) -> None:
     assert [positions.doc_id(p) for p in range(5)] == DOCS
     assert {d: p.tolist() for d, p in positions.by_doc.items()} == {"doc-x": [0, 2], "doc-y": [1, 4], "doc-z": [3]}
     assert positions.mask_for({"doc-y", "not-indexed"}).tolist() == [0, 1, 0, 0, 1]
+    assert positions.chunk_counts() == {"doc-x": 2, "doc-y": 2, "doc-z": 1}
 
 
 def test_ids_of_any_text_and_an_empty_generation_round_trip(tmp_path: Path) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from pathlib import Path
 
 import bm25s
 import numpy as np
+import pytest
 
-from qa_engine.index.sparse import SparseIndex
+from qa_engine.index.sparse import TERMS, VOCAB, SparseIndex
 from qa_engine.index.writer import STORE_FILE
 from qa_engine.store.sqlite_store import SQLiteStore
 
@@ -40,3 +42,22 @@ def test_idf_is_computed_from_the_chunks_terms(engine) -> None:  # type: ignore[
         assert snapshot.idf(term) == expected
         assert (term in snapshot.term_idf) == (term in df)
     assert len(snapshot.term_idf) == len(df)
+
+
+def test_the_terms_file_reads_as_bm25s_vocabulary_less_its_empty_term(engine) -> None:  # type: ignore[no-untyped-def]
+    folder = Path(engine.index_dir) / engine.generation / "bm25"
+    bm25s_vocab = json.loads((folder / VOCAB).read_text(encoding="utf-8"))
+    assert (folder / TERMS).exists()
+    assert SparseIndex.load(folder, engine._snapshot.chunk_count).vocab == {t: i for t, i in bm25s_vocab.items() if t}
+
+
+def test_without_a_usable_terms_file_the_json_vocabulary_is_read(tmp_path: Path) -> None:
+    index = SparseIndex.build([["稀土", "a\0b"], ["稀土", "毛利率"]], 1.5, 0.75)
+    index.save(tmp_path)
+    assert not (tmp_path / TERMS).exists()  # a term holds the separator
+    loaded = SparseIndex.load(tmp_path, 2)
+    assert loaded.vocab == index.vocab and "" not in loaded.vocab
+    SparseIndex.build([["稀土"], ["毛利率"]], 1.5, 0.75).save(tmp_path)
+    (tmp_path / TERMS).write_text("稀土", encoding="utf-8")  # one term short of the matrix
+    with pytest.raises(ValueError, match=TERMS):
+        SparseIndex.load(tmp_path, 2)

@@ -74,6 +74,11 @@ class ChunkPositions:
     def doc_id(self, position: int) -> str:
         return self.doc_ids[int(self.doc_of[position])]
 
+    def chunk_counts(self) -> dict[str, int]:
+        """Document id → how many positions hold its chunks."""
+        counts = np.bincount(self.doc_of, minlength=len(self.doc_ids))
+        return {d: int(n) for d, n in zip(self.doc_ids, counts, strict=True)}
+
     @cached_property
     def by_doc(self) -> dict[str, np.ndarray]:
         """Document id → its chunks' positions (computed on first use: a sort of every position)."""

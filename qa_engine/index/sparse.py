@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 DATA, INDICES, INDPTR = "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy"
 VOCAB, PARAMS, NONOCCURRENCE = "vocab.index.json", "params.index.json", "nonoccurrence_array.index.npy"
+TERMS, SEPARATOR = "terms.txt", "\0"  # the vocabulary in column order (ours; bm25s reads VOCAB)
 EMPTY = "<empty>"  # the one term of a chunk without search terms (as bm25s needs one): not a corpus term
 BLOCK_CHUNKS = 20_000  # chunks counted at once
 BLOCK_PAIRS = 2_000_000  # (chunk, term) pairs scored at once
@@ -32,7 +33,7 @@ class SparseIndex:
                  size: int, dtype: str = "float32", nonoccurrence: np.ndarray | None = None,
                  params: dict[str, object] | None = None) -> None:
         self._data, self._indices, self._indptr = data, indices, indptr
-        self.vocab = {t: i for t, i in vocab.items() if i < len(indptr) - 1}
+        self.vocab = vocab  # term → column of the matrix
         self.size = size
         self._dtype = np.dtype(dtype)
         self._nonoccurrence = nonoccurrence
@@ -66,6 +67,7 @@ class SparseIndex:
         vocab = dict(self.vocab)
         vocab.setdefault("", len(vocab))  # bm25s's empty query term: in the vocabulary, not in the matrix
         (folder / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        _save_terms(folder, self.vocab)
         params = {**self._params, "delta": 0.5, "method": "lucene", "idf_method": "lucene",
                   "dtype": "float32", "int_dtype": "int32", "num_docs": self.size, "backend": "numpy"}
         (folder / PARAMS).write_text(json.dumps(params, indent=4), encoding="utf-8")
@@ -74,12 +76,12 @@ class SparseIndex:
     def load(cls, folder: Path, size: int) -> SparseIndex:
         """The index bm25s saved in `folder`, its arrays memory-mapped (read-only)."""
         params = json.loads((folder / PARAMS).read_text(encoding="utf-8"))
-        vocab = json.loads((folder / VOCAB).read_text(encoding="utf-8"))
         arrays = [np.load(folder / name, mmap_mode="r") for name in (DATA, INDICES, INDPTR)]
         nonoccurrence = np.load(folder / NONOCCURRENCE) if (folder / NONOCCURRENCE).exists() else None
-        num_docs = int(params.get("num_docs", size))
-        if num_docs != size or len(arrays[2]) < len(vocab):  # bm25s adds "" to the vocabulary, not to the matrix
-            raise ValueError(f"bm25 index holds {num_docs} chunks and {len(arrays[2]) - 1} terms, "
+        num_docs, columns = int(params.get("num_docs", size)), len(arrays[2]) - 1
+        vocab = _load_terms(folder, columns)
+        if num_docs != size or len(vocab) > columns:
+            raise ValueError(f"bm25 index holds {num_docs} chunks and {columns} terms, "
                              f"the generation lists {size} chunks and its vocabulary {len(vocab)} terms")
         data, indices, indptr = arrays
         return cls(data, indices, indptr, vocab, size, params.get("dtype", "float32"), nonoccurrence,
@@ -115,6 +117,31 @@ class SparseIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _save_terms(folder: Path, vocab: Mapping[str, int]) -> None:
+    """The vocabulary again as its terms in column order, one string split on NUL: read 5–6 times faster than
+    bm25s's JSON (2 s for 2M terms). Not written when a term holds the separator (the JSON is read then)."""
+    terms = sorted(vocab, key=vocab.__getitem__)
+    dense = not terms or vocab[terms[-1]] == len(terms) - 1  # the ids are distinct: the last one tells
+    if not dense or any(SEPARATOR in t for t in terms):
+        (folder / TERMS).unlink(missing_ok=True)
+        return
+    (folder / TERMS).write_text(SEPARATOR.join(terms), encoding="utf-8")
+
+
+def _load_terms(folder: Path, columns: int) -> dict[str, int]:
+    """Term → column, from the terms file, else from bm25s's JSON (its "" term has no column: left out)."""
+    if (folder / TERMS).exists():
+        text = (folder / TERMS).read_text(encoding="utf-8")
+        terms = text.split(SEPARATOR) if text else []
+        if len(terms) != columns:
+            raise ValueError(f"{TERMS} lists {len(terms)} terms, the matrix has {columns}")
+        return dict(zip(terms, range(columns), strict=True))
+    vocab: dict[str, int] = json.loads((folder / VOCAB).read_text(encoding="utf-8"))
+    if vocab and max(vocab.values()) >= columns:
+        vocab = {t: i for t, i in vocab.items() if i < columns}
+    return vocab
 
 
 def _term_ids(token_lists: Sequence[Sequence[str]]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -163,10 +163,12 @@ class SQLiteStore:
             ).fetchone()
             return document_from_row(row) if row else None
 
-    def cards(self) -> dict[str, DocumentCard]:
-        """Every document's card (all but its text), with its length and chunk count counted by SQLite."""
+    def cards(self, chunk_counts: Mapping[str, int] | None = None) -> dict[str, DocumentCard]:
+        """Every document's card (all but its text), with its length, and its chunk count from `chunk_counts` or
+        else counted by SQLite (a second at 1.6M chunks)."""
         with store_errors(self.path):
-            counts = dict(self._conn.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id").fetchall())
+            counts = chunk_counts if chunk_counts is not None else dict(
+                self._conn.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id").fetchall())
             rows = self._conn.execute("SELECT doc_id, source, meta, page_starts, content_hash, origin, length(text) "
                                       "FROM documents ORDER BY source, origin").fetchall()
         return {
