@@ -132,7 +132,8 @@ class Engine:
                 positions = generation.positions
                 if by_position and positions is None:  # a generation written before positions.npz
                     positions = _positions_from_ids(self.index_dir / name, store)
-                cards = store.cards(positions.chunk_counts() if positions is not None else None)
+                cards = generation.cards if generation.cards is not None else \
+                    store.cards(positions.chunk_counts() if positions is not None else None)
         finally:
             store.close()
         self._check_manifest(generation.manifest.embedder, generation.manifest.format_version)

@@ -41,6 +41,11 @@ def test_cards_match_the_documents_and_their_chunks(engine: Engine, cards, store
         assert card.meta == doc.meta and card.page_starts == doc.page_starts
 
 
+def test_the_generation_holds_the_stores_cards(engine: Engine, cards) -> None:  # type: ignore[no-untyped-def]
+    generation_cards = engine._snapshot.cards
+    assert generation_cards == cards and list(generation_cards) == list(cards)
+
+
 def test_positions_name_every_stored_chunk_and_its_document(engine: Engine, stored) -> None:  # type: ignore[no-untyped-def]
     _, chunks = stored
     positions = engine._snapshot.positions

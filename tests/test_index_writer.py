@@ -157,6 +157,10 @@ def _damage_positions(index_dir: Path) -> None:
     (index_dir / str(_store_state(index_dir)[0]) / "positions.npz").write_bytes(b"PK\x03\x04 not a zip")
 
 
+def _damage_cards(index_dir: Path) -> None:
+    (index_dir / str(_store_state(index_dir)[0]) / "cards.json").write_text('[{"doc_id": "x"}]', encoding="utf-8")
+
+
 def _damage_chunk_ids_of_an_older_generation(index_dir: Path) -> None:
     """A generation written before positions.npz, whose chunk list is damaged."""
     folder = index_dir / str(_store_state(index_dir)[0])
@@ -167,7 +171,8 @@ def _damage_chunk_ids_of_an_older_generation(index_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "fix"),
     [(_damage_store, "qa-engine ingest PATH --index"), (_remove_generation, "--rebuild"),
-     (_damage_positions, "--rebuild"), (_damage_chunk_ids_of_an_older_generation, "--rebuild")],
+     (_damage_positions, "--rebuild"), (_damage_cards, "--rebuild"),
+     (_damage_chunk_ids_of_an_older_generation, "--rebuild")],
 )
 def test_a_damaged_index_is_one_error_naming_the_fix(small_index: Settings, damage, fix: str) -> None:  # type: ignore[no-untyped-def]
     damage(small_index.index_dir)
@@ -215,12 +220,16 @@ def test_files_are_read_without_holding_the_writer_lock(small_index: Settings, n
     assert reports[0].added == ["slow.txt"]
 
 
-def test_a_generation_written_before_its_positions_file_opens_and_searches_the_same(small_index: Settings) -> None:
+@pytest.mark.parametrize("older", [("positions.npz",), ("cards.json",), ("positions.npz", "cards.json")])
+def test_a_generation_written_before_its_positions_or_cards_opens_the_same(small_index: Settings,
+                                                                           older: tuple[str, ...]) -> None:
     with Engine.open(small_index.index_dir, small_index) as engine:
-        before = [(h.chunk_id, h.score) for q in QUERIES for h in engine.search(q, k=5)]
-    (small_index.index_dir / str(_store_state(small_index.index_dir)[0]) / "positions.npz").unlink()
+        before = [(h.chunk_id, h.score) for q in QUERIES for h in engine.search(q, k=5)], engine._snapshot.cards
+    for name in older:
+        (small_index.index_dir / str(_store_state(small_index.index_dir)[0]) / name).unlink()
     with Engine.open(small_index.index_dir, small_index) as engine:
-        assert [(h.chunk_id, h.score) for q in QUERIES for h in engine.search(q, k=5)] == before and before
+        after = [(h.chunk_id, h.score) for q in QUERIES for h in engine.search(q, k=5)], engine._snapshot.cards
+    assert after == before and before[0] and len(before[1]) == 2
 
 
 def test_an_open_engine_drops_what_another_writer_removed_since(small_index: Settings) -> None:

@@ -1,4 +1,5 @@
-"""One immutable generation of search files (BM25, FAISS, chunk order, manifest) inside the index folder."""
+"""One immutable generation of search files (BM25, FAISS, chunk positions, document cards, manifest) inside the
+index folder."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,10 +18,11 @@ from qa_engine.errors import IndexCorruptError
 from qa_engine.index.dense import DenseIndex, LazyDenseIndex
 from qa_engine.index.positions import POSITIONS_FILE, ChunkPositions
 from qa_engine.index.sparse import SparseIndex
-from qa_engine.models import Chunk
+from qa_engine.models import Chunk, DocumentCard, DocumentMeta
 
 MANIFEST = "manifest.json"
 CHUNK_IDS_FILE = "chunk_ids.json"
+CARDS_FILE = "cards.json"
 FORMAT_VERSION = 2  # 2: decimals are one search term
 REBUILD_HINT = "write a fresh one from the stored documents: `qa-engine ingest --rebuild PATH`"
 # what reading a missing, truncated or hand-edited generation file raises (JSON, bm25s, FAISS, the dataclass)
@@ -47,6 +50,7 @@ class Manifest:
 class Generation:
     manifest: Manifest
     positions: ChunkPositions | None  # None when not read, or written before positions.npz (`read_chunk_ids`)
+    cards: dict[str, DocumentCard] | None  # None when written before cards.json (the store has them)
     sparse: SparseIndex
     dense: DenseIndex | LazyDenseIndex | None
 
@@ -64,7 +68,7 @@ def next_generation_name(index_dir: Path, current: str | None) -> str:
 
 def write_generation(
     index_dir: Path, name: str, chunks: list[Chunk], vectors: np.ndarray | None, manifest: Manifest,
-    hnsw_threshold: int, bm25_k1: float, bm25_b: float,
+    hnsw_threshold: int, bm25_k1: float, bm25_b: float, cards: Sequence[DocumentCard] = (),
 ) -> Path:
     """Writes every file into a temp folder, fsyncs, then renames it into place; returns the folder."""
     final = index_dir / name
@@ -76,6 +80,8 @@ def write_generation(
         DenseIndex.build(vectors, hnsw_threshold).save(tmp / "dense.faiss")
     ChunkPositions.of([c.chunk_id for c in chunks], [c.doc_id for c in chunks]).save(tmp)
     _write_json(tmp / CHUNK_IDS_FILE, [c.chunk_id for c in chunks])  # what engines before positions.npz read
+    # what listing and filters read of every document: from the store, that is most of its text pages at 1000×
+    _write_json(tmp / CARDS_FILE, [asdict(c) for c in sorted(cards, key=lambda c: (c.source, c.origin))])
     _write_json(tmp / MANIFEST, asdict(manifest))
     _fsync_tree(tmp)
     os.replace(tmp, final)
@@ -100,6 +106,7 @@ def load_generation(folder: Path, dense_now: bool = True, positions: bool = True
     manifest = read_manifest(folder)
     try:
         order = _read_positions(folder, manifest.chunk_count) if positions else None
+        cards = _read_cards(folder)
         sparse = SparseIndex.load(folder / "bm25", manifest.chunk_count)
         dense_path = folder / "dense.faiss"
         dense: DenseIndex | LazyDenseIndex | None = None
@@ -107,7 +114,16 @@ def load_generation(folder: Path, dense_now: bool = True, positions: bool = True
             dense = DenseIndex.load(dense_path) if dense_now else LazyDenseIndex(dense_path)
     except DAMAGED as exc:
         raise damaged(folder, exc) from exc
-    return Generation(manifest=manifest, positions=order, sparse=sparse, dense=dense)
+    return Generation(manifest=manifest, positions=order, cards=cards, sparse=sparse, dense=dense)
+
+
+def _read_cards(folder: Path) -> dict[str, DocumentCard] | None:
+    if not (folder / CARDS_FILE).exists():
+        return None
+    rows = json.loads((folder / CARDS_FILE).read_text(encoding="utf-8"))
+    cards = [DocumentCard(**{**row, "meta": DocumentMeta(**row["meta"]), "page_starts": tuple(row["page_starts"])})
+             for row in rows]
+    return {card.doc_id: card for card in cards}
 
 
 def _read_positions(folder: Path, chunk_count: int) -> ChunkPositions | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import time
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from qa_engine.index.generation import (
     write_generation,
 )
 from qa_engine.ingest.sections import build_section_map
-from qa_engine.models import Chunk, Document
+from qa_engine.models import Chunk, Document, DocumentCard
 from qa_engine.settings import Settings
 from qa_engine.store.sqlite_store import SQLiteStore
 from qa_engine.version import __version__
@@ -105,8 +106,9 @@ def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, s
     current = store.get_meta(CURRENT_KEY)
     name = next_generation_name(index_dir, current)
     manifest = _manifest(name, settings, embedder_id, vectors, tokenizer, all_docs, chunks)
-    write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold,
-                     settings.bm25_k1, settings.bm25_b)
+    chunk_counts = Counter(c.doc_id for c in chunks)
+    write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold, settings.bm25_k1,
+                     settings.bm25_b, [DocumentCard.of(d, chunk_counts[d.doc_id]) for d in all_docs])
     _send_new_chunks(backend, chunks, vectors, len(kept_chunks), {d.doc_id: d for d in all_docs},
                      full=fresh or retrain or not current)
     pending = (_pending_deletes(store) | change.remove) - {d.doc_id for d in change.add}
