@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import pytest
 
 from qa_engine import Engine
-from qa_engine.index.stored import StoredChunks, StoredDocuments
+from qa_engine.index.stored import StoredChunks, StoredDocuments, StoreReader
 from qa_engine.index.writer import STORE_FILE
 from qa_engine.models import Chunk, Document
 from qa_engine.store.sqlite_store import SQLiteStore
@@ -60,7 +63,7 @@ def test_positions_name_every_stored_chunk_and_its_document(engine: Engine, stor
 def test_chunks_read_by_id_equal_the_stored_chunks(engine: Engine, cards, stored) -> None:  # type: ignore[no-untyped-def]
     _, chunks = stored
     wanted = [chunks[0].chunk_id, chunks[len(chunks) // 2].chunk_id, chunks[-1].chunk_id]
-    read = StoredChunks(engine.index_dir / STORE_FILE, cards).by_ids([*wanted, "no-such-chunk"])
+    read = StoredChunks(StoreReader(engine.index_dir / STORE_FILE), cards).by_ids([*wanted, "no-such-chunk"])
     assert set(read) == set(wanted)
     by_id = {c.chunk_id: c for c in chunks}
     assert all(read[cid] == by_id[cid] for cid in wanted)
@@ -69,13 +72,13 @@ def test_chunks_read_by_id_equal_the_stored_chunks(engine: Engine, cards, stored
 def test_chunks_of_a_document_outside_the_snapshot_are_left_out(engine: Engine, cards, stored) -> None:  # type: ignore[no-untyped-def]
     first = stored[1][0]
     others = {d: c for d, c in cards.items() if d != first.doc_id}
-    chunks = StoredChunks(engine.index_dir / STORE_FILE, others)
+    chunks = StoredChunks(StoreReader(engine.index_dir / STORE_FILE), others)
     assert chunks.by_ids([first.chunk_id]) == {}
     assert len(chunks) == sum(c.chunks for c in others.values())
 
 
 def test_texts_are_read_on_demand_and_only_the_last_few_kept(engine: Engine, cards, stored) -> None:  # type: ignore[no-untyped-def]
-    documents = StoredDocuments(engine.index_dir / STORE_FILE, cards, cache_size=2)
+    documents = StoredDocuments(StoreReader(engine.index_dir / STORE_FILE), cards, cache_size=2)
     ids = list(cards)
     assert len(documents) == len(ids) and set(documents) == set(ids) and ids[0] in documents
     by_id = {d.doc_id: d for d in stored[0]}
@@ -94,3 +97,18 @@ def test_a_read_only_store_neither_creates_nor_writes_the_file(tmp_path) -> None
     with pytest.raises(IndexCorruptError):
         SQLiteStore(missing, read_only=True)
     assert not missing.exists()
+
+
+def test_each_thread_keeps_one_read_connection_and_a_forked_process_opens_its_own(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = StoreReader(engine.index_dir / STORE_FILE)
+    first = reader.get()
+    assert reader.get() is first
+    other: list[SQLiteStore] = []
+    thread = threading.Thread(target=lambda: other.append(reader.get()))
+    thread.start()
+    thread.join()
+    assert other and other[0] is not first
+    pid = os.getpid()
+    monkeypatch.setattr(os, "getpid", lambda: pid + 1)
+    assert reader.get() is not first

@@ -19,7 +19,7 @@ from qa_engine.index.dense import DenseIndex, LazyDenseIndex
 from qa_engine.index.generation import Generation, Manifest
 from qa_engine.index.positions import ChunkPositions
 from qa_engine.index.sparse import SparseIndex
-from qa_engine.index.stored import StoredChunks, StoredDocuments
+from qa_engine.index.stored import StoredChunks, StoredDocuments, StoreReader
 from qa_engine.models import Chunk, Document, DocumentCard
 
 
@@ -44,16 +44,17 @@ class Snapshot:
         embedder: Embedder | None, tokenizer: FinanceTokenizer, positions: ChunkPositions | None = None,
     ) -> Snapshot:
         """A snapshot whose chunks and texts are read from the store at `store_path` by id."""
+        stores = StoreReader(store_path)
         return cls(
             index_dir=index_dir,
             manifest=generation.manifest,
-            documents=StoredDocuments(store_path, cards),
+            documents=StoredDocuments(stores, cards),
             cards=cards,
             sparse=generation.sparse,
             dense=generation.dense,
             embedder=embedder,
             tokenizer=tokenizer,
-            stored_chunks=StoredChunks(store_path, cards),
+            stored_chunks=StoredChunks(stores, cards),
             positions=positions,
         )
 

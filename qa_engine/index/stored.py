@@ -20,9 +20,10 @@ from qa_engine.store.sqlite_store import SQLiteStore
 TEXT_CACHE_DOCUMENTS = 32  # texts of the filings the last questions cited
 
 
-class _ReadConnections:
+class StoreReader:
     """One read-only connection to the store per thread (and per process: a connection never crosses a fork),
-    opened on the thread's first read and closed with its owner: opening one costs more than a search."""
+    opened on the thread's first read and closed with this object (a snapshot shares one between its chunks and
+    its texts): opening one costs more than a search."""
 
     def __init__(self, store_path: Path) -> None:
         self._path = store_path
@@ -40,9 +41,8 @@ class StoredChunks:
     """Chunk rows fetched by id, kept only when their document belongs to the snapshot (a write another process
     has not committed, or one committed after this snapshot, is not seen)."""
 
-    def __init__(self, store_path: Path, cards: Mapping[str, DocumentCard]) -> None:
-        self._cards = cards
-        self._stores = _ReadConnections(store_path)
+    def __init__(self, stores: StoreReader, cards: Mapping[str, DocumentCard]) -> None:
+        self._stores, self._cards = stores, cards
 
     def __len__(self) -> int:
         return sum(card.chunks for card in self._cards.values())
@@ -57,10 +57,9 @@ class StoredChunks:
 class StoredDocuments(Mapping[str, Document]):
     """The snapshot's documents by id; a text is read on first use and the last few are kept."""
 
-    def __init__(self, store_path: Path, cards: Mapping[str, DocumentCard],
+    def __init__(self, stores: StoreReader, cards: Mapping[str, DocumentCard],
                  cache_size: int = TEXT_CACHE_DOCUMENTS) -> None:
-        self._cards, self._size = cards, cache_size
-        self._stores = _ReadConnections(store_path)
+        self._stores, self._cards, self._size = stores, cards, cache_size
         self._cache: OrderedDict[str, Document] = OrderedDict()
         self._lock = threading.Lock()
 
