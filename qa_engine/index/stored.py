@@ -1,9 +1,10 @@
 """Chunks and document texts read from the SQLite store when a question needs them, not held in memory.
 
-An engine whose searches run in Milvus keeps no per-chunk state of its own: the backend answers with chunk ids,
-and the few chunks a question cites (and the texts of their documents) are read here by id, through a read-only
-connection each thread keeps. What stays resident is one small card per document (name, metadata, page
-starts; `SQLiteStore.cards`) and a bounded cache of recently read texts.
+An open engine keeps no per-chunk state of its own: its backend answers with positions (local, mapped to chunk
+ids by `index/positions.py`) or chunk ids (Milvus), and the few chunks a question cites (and the texts of their
+documents) are read here by id, through a read-only connection each thread keeps. What stays resident is one
+small card per document (name, metadata, page starts; the generation's `cards.json`) and a bounded cache of
+recently read texts.
 """
 
 from __future__ import annotations
