@@ -72,7 +72,7 @@ def time_index_write(backend: str, engine, settings) -> float:  # type: ignore[n
     store = SQLiteStore(engine.index_dir / STORE_FILE)
     chunks = store.chunks()  # with their terms (an open engine holds none, or none of their terms)
     vectors = store.vectors([c.chunk_id for c in chunks], engine._snapshot.manifest.embed_dim)
-    documents = {d.doc_id: d for d in store.documents()}
+    cards = store.cards()
     store.close()
     started = time.perf_counter()
     if backend == "local":
@@ -84,7 +84,7 @@ def time_index_write(backend: str, engine, settings) -> float:  # type: ignore[n
     target = MilvusBackend.connect(settings.model_copy(update={"milvus_collection": "bench_write_only"}))
     target.clear()
     started = time.perf_counter()
-    target.upsert(chunks, vectors, documents)
+    target.upsert(chunks, vectors, cards)
     elapsed = time.perf_counter() - started
     assert target.count() == len(chunks)
     target.clear()

@@ -10,7 +10,7 @@ import numpy as np
 from qa_engine.backends.base import ScoredChunk, SearchRequest
 from qa_engine.index.positions import ChunkPositions
 from qa_engine.index.snapshot import Snapshot
-from qa_engine.models import Chunk, Document
+from qa_engine.models import Chunk, DocumentCard
 from qa_engine.retrieve.fusion import rrf_fuse
 
 
@@ -23,7 +23,7 @@ class LocalBackend:
         chunks = snapshot.chunks_by_id([chunk_id for chunk_id, _ in ranked])  # drops documents removed since
         return [ScoredChunk(chunks[chunk_id], score) for chunk_id, score in ranked if chunk_id in chunks]
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, documents: Mapping[str, Document]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, cards: Mapping[str, DocumentCard]) -> None:
         pass
 
     def delete_documents(self, doc_ids: Collection[str]) -> None:

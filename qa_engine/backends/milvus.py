@@ -27,7 +27,7 @@ from qa_engine.backends.milvus_layout import (
 from qa_engine.chunk.tokenizer import company_words
 from qa_engine.errors import ConfigError, MissingDependencyError
 from qa_engine.index.snapshot import Snapshot
-from qa_engine.models import Chunk, Document
+from qa_engine.models import Chunk, DocumentCard
 from qa_engine.retrieve.fusion import rrf_fuse
 from qa_engine.settings import Settings
 
@@ -132,11 +132,11 @@ class MilvusBackend:
         return int(rows[0]["count(*)"])
 
     # ---- writing ----------------------------------------------------------------------------------
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, documents: Mapping[str, Document]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, cards: Mapping[str, DocumentCard]) -> None:
         if not len(chunks):
             return
-        self._ensure_collection(None if vectors is None else int(vectors.shape[1]), documents)
-        rows = chunk_rows(chunks, vectors, documents, self._has_dense)
+        self._ensure_collection(None if vectors is None else int(vectors.shape[1]), cards)
+        rows = chunk_rows(chunks, vectors, cards, self._has_dense)
         for start in range(0, len(rows), BATCH_ROWS):
             self._client.upsert(self._name, rows[start : start + BATCH_ROWS])
 
@@ -152,12 +152,12 @@ class MilvusBackend:
             self._client.drop_collection(self._name)
         self._exists = self._has_dense = False
 
-    def _ensure_collection(self, dim: int | None, documents: Mapping[str, Document]) -> None:
+    def _ensure_collection(self, dim: int | None, cards: Mapping[str, DocumentCard]) -> None:
         if self._exists:
             return
         from pymilvus import MilvusClient
 
-        schema = build_schema(MilvusClient, dim, company_words(list(documents.values())))
+        schema = build_schema(MilvusClient, dim, company_words(list(cards.values())))
         self._client.create_collection(self._name, schema=schema, consistency_level=CONSISTENCY,
                                        index_params=build_index_params(self._client, bool(dim), *self._bm25))
         self._load()

@@ -17,7 +17,7 @@ import numpy as np
 
 from qa_engine.backends.base import ChunkFilter
 from qa_engine.chunk.tokenizer import stopwords
-from qa_engine.models import Chunk, Document
+from qa_engine.models import Chunk, DocumentCard
 
 ID_BYTES = 64
 TEXT_BYTES = 65_535
@@ -68,12 +68,12 @@ def build_index_params(client: Any, dense: bool, bm25_k1: float, bm25_b: float) 
     return params
 
 
-def chunk_rows(chunks: Sequence[Chunk], vectors: np.ndarray | None, documents: Mapping[str, Document],
+def chunk_rows(chunks: Sequence[Chunk], vectors: np.ndarray | None, cards: Mapping[str, DocumentCard],
                dense: bool) -> list[dict[str, Any]]:
     """One row per chunk; scalar fields come from the chunk's document."""
     rows = []
     for i, chunk in enumerate(chunks):
-        meta = documents[chunk.doc_id].meta
+        meta = cards[chunk.doc_id].meta
         row: dict[str, Any] = {"chunk_id": chunk.chunk_id, "text": fit_bytes(chunk.indexed_text(), TEXT_BYTES)}
         values = {"doc_id": chunk.doc_id, "company": meta.company, "doc_type": meta.doc_type, "date": meta.date}
         row.update({name: fit_bytes(values[name], size) for name, size in SHORT_FIELDS.items()})

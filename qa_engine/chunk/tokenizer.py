@@ -19,7 +19,7 @@ from pathlib import Path
 from sys import intern
 from typing import get_args
 
-from qa_engine.models import Document
+from qa_engine.models import Document, DocumentCard
 from qa_engine.settings import Segmenter
 
 PUNCT_OR_SPACE = re.compile(r"^[\s\W_]+$", re.UNICODE)
@@ -149,7 +149,7 @@ class _Rjieba:
         return self._fallback
 
 
-def company_words(documents: Iterable[Document]) -> tuple[str, ...]:
+def company_words(documents: Iterable[Document | DocumentCard]) -> tuple[str, ...]:
     """Short names and full names of the indexed companies, added to the jieba dictionary."""
     words = {w for d in documents for w in (d.meta.short_name, d.meta.company) if w and len(w) >= 2}
     return tuple(sorted(words))

@@ -42,8 +42,8 @@ LOCK_WAIT_S = 60.0
 class ChunkSink(Protocol):
     """What the writer needs of a search backend: the searchable copy of the chunks, kept in step with the index."""
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, documents: Mapping[str, Document]) -> None:
-        """Adds or replaces `chunks` (row i of `vectors` belongs to chunk i)."""
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray | None, cards: Mapping[str, DocumentCard]) -> None:
+        """Adds or replaces `chunks` (row i of `vectors` belongs to chunk i; `cards` holds their documents)."""
         ...
 
     def delete_documents(self, doc_ids: Collection[str]) -> None:
@@ -96,20 +96,22 @@ def apply_change(index_dir: Path, settings: Settings, change: Change, backend: C
 
 def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, store: SQLiteStore,
            backend: ChunkSink) -> str:
-    kept_docs = [d for d in store.documents() if d.doc_id not in change.remove]
-    all_docs = kept_docs + change.add
-    tokenizer = FinanceTokenizer(company_words(all_docs), settings.user_dict, settings.segmenter)
-    new_chunks = {d.doc_id: _chunk(d, tokenizer, settings) for d in change.add}
+    # the kept documents as cards and their chunks with interned terms: a write to an index of 1.6M chunks held
+    # every text and every term occurrence as its own string (18 GB)
     kept_chunks = [c for c in store.chunks() if c.doc_id not in change.remove]
+    kept_counts = Counter(c.doc_id for c in kept_chunks)
+    kept_cards = [c for c in store.cards(kept_counts).values() if c.doc_id not in change.remove]
+    tokenizer = FinanceTokenizer(company_words([*kept_cards, *change.add]), settings.user_dict, settings.segmenter)
+    new_chunks = {d.doc_id: _chunk(d, tokenizer, settings) for d in change.add}
     chunks = kept_chunks + [c for d in change.add for c in new_chunks[d.doc_id]]
+    all_cards = kept_cards + [DocumentCard.of(d, len(new_chunks[d.doc_id])) for d in change.add]
     embedder_id, vectors, fresh = _vectors(index_dir, settings, store, kept_chunks, chunks, tokenizer, retrain)
     current = store.get_meta(CURRENT_KEY)
     name = next_generation_name(index_dir, current)
-    manifest = _manifest(name, settings, embedder_id, vectors, tokenizer, all_docs, chunks)
-    chunk_counts = Counter(c.doc_id for c in chunks)
+    manifest = _manifest(name, settings, embedder_id, vectors, tokenizer, all_cards, chunks)
     write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold, settings.bm25_k1,
-                     settings.bm25_b, [DocumentCard.of(d, chunk_counts[d.doc_id]) for d in all_docs])
-    _send_new_chunks(backend, chunks, vectors, len(kept_chunks), {d.doc_id: d for d in all_docs},
+                     settings.bm25_b, all_cards)
+    _send_new_chunks(backend, chunks, vectors, len(kept_chunks), {c.doc_id: c for c in all_cards},
                      full=fresh or retrain or not current)
     pending = (_pending_deletes(store) | change.remove) - {d.doc_id for d in change.add}
     _commit(store, change, new_chunks, chunks, vectors, fresh, name, embedder_id, pending)
@@ -120,12 +122,12 @@ def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, s
 
 
 def _send_new_chunks(backend: ChunkSink, chunks: list[Chunk], vectors: np.ndarray | None, kept: int,
-                     documents: dict[str, Document], full: bool) -> None:
+                     cards: dict[str, DocumentCard], full: bool) -> None:
     """Upserts the new chunks; on a first build or a rebuild, every chunk into an emptied backend."""
     start = 0 if full else kept
     if full:
         backend.clear()
-    backend.upsert(chunks[start:], None if vectors is None else vectors[start:], documents)
+    backend.upsert(chunks[start:], None if vectors is None else vectors[start:], cards)
 
 
 def _pending_deletes(store: SQLiteStore) -> set[str]:
@@ -181,7 +183,7 @@ def _same_kind(embedder_id: str, configured: str) -> bool:
 
 def _manifest(
     name: str, settings: Settings, embedder_id: str, vectors: np.ndarray | None, tokenizer: FinanceTokenizer,
-    docs: list[Document], chunks: list[Chunk],
+    docs: list[DocumentCard], chunks: list[Chunk],
 ) -> Manifest:
     return Manifest(
         generation=name,

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from sys import intern
 from typing import NamedTuple
 
 import numpy as np
@@ -323,4 +324,4 @@ def chunk_from_row(row: tuple) -> Chunk:  # type: ignore[type-arg]
     chunk_id, doc_id, text, start, end, section, page_start, page_end, context, tokens = row
     return Chunk(chunk_id=chunk_id, doc_id=doc_id, text=text, start=start, end=end, section=section,
                  page_start=page_start, page_end=page_end, context=context,
-                 tokens=() if tokens is None else tuple(json.loads(tokens)))
+                 tokens=() if tokens is None else tuple(map(intern, json.loads(tokens))))
