@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from qa_engine.errors import InvalidQueryError
 
@@ -90,6 +90,14 @@ class Chunk:
     def indexed_text(self) -> str:
         """What retrieval sees: the table header context, then the verbatim text."""
         return f"{self.context}\n{self.text}" if self.context else self.text
+
+
+class ChunkTerms(NamedTuple):
+    """What an index generation needs of a chunk: its id, its document and its search terms (`Chunk` has them too)."""
+
+    chunk_id: str
+    doc_id: str
+    tokens: tuple[str, ...]
 
 
 @dataclass(frozen=True)

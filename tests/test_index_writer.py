@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -247,3 +248,23 @@ def test_an_open_engine_drops_what_another_writer_removed_since(small_index: Set
         answer = reader.ask(query)
         assert all(c.doc_id in kept for c in answer.citations)
     reader.close()
+
+
+def test_adding_a_filing_to_an_index_indexes_what_one_build_of_both_would(tmp_path: Path, small_filings: Path,
+                                                                           new_file: Path) -> None:
+    """A write keeps the stored chunks as their terms (not their texts): what it writes must not depend on that."""
+    one_by_one = Settings(index_dir=tmp_path / "steps")
+    both = Settings(index_dir=tmp_path / "both")
+    assert ingest([small_filings], one_by_one).ok and ingest([new_file], one_by_one).ok
+    assert ingest([small_filings, new_file], both).ok
+
+    def written(settings: Settings) -> tuple[object, ...]:
+        with Engine.open(settings.index_dir, settings) as engine:
+            snapshot = engine._snapshot
+            results = [sorted((h.chunk_id, round(h.score, 5)) for h in engine.search(q, k=8)) for q in QUERIES]
+            cards = {d: dataclasses.replace(c, origin="") for d, c in snapshot.cards.items()}
+            return (results, cards, set(snapshot.sparse.vocab), snapshot.manifest.corpus_hash,
+                    snapshot.manifest.company_words, snapshot.chunk_count)
+
+    stepwise = written(one_by_one)
+    assert all(stepwise[0]) and stepwise == written(both)

@@ -18,7 +18,7 @@ from qa_engine.errors import IndexCorruptError
 from qa_engine.index.dense import DenseIndex, LazyDenseIndex
 from qa_engine.index.positions import POSITIONS_FILE, ChunkPositions
 from qa_engine.index.sparse import SparseIndex
-from qa_engine.models import Chunk, DocumentCard, DocumentMeta
+from qa_engine.models import Chunk, ChunkTerms, DocumentCard, DocumentMeta
 
 MANIFEST = "manifest.json"
 CHUNK_IDS_FILE = "chunk_ids.json"
@@ -67,7 +67,7 @@ def next_generation_name(index_dir: Path, current: str | None) -> str:
 
 
 def write_generation(
-    index_dir: Path, name: str, chunks: list[Chunk], vectors: np.ndarray | None, manifest: Manifest,
+    index_dir: Path, name: str, chunks: Sequence[Chunk | ChunkTerms], vectors: np.ndarray | None, manifest: Manifest,
     hnsw_threshold: int, bm25_k1: float, bm25_b: float, cards: Sequence[DocumentCard] = (),
 ) -> Path:
     """Writes every file into a temp folder, fsyncs, then renames it into place; returns the folder."""

@@ -27,7 +27,7 @@ from qa_engine.index.generation import (
     write_generation,
 )
 from qa_engine.ingest.sections import build_section_map
-from qa_engine.models import Chunk, Document, DocumentCard
+from qa_engine.models import Chunk, ChunkTerms, Document, DocumentCard
 from qa_engine.settings import Settings
 from qa_engine.store.sqlite_store import SQLiteStore
 from qa_engine.version import __version__
@@ -96,23 +96,26 @@ def apply_change(index_dir: Path, settings: Settings, change: Change, backend: C
 
 def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, store: SQLiteStore,
            backend: ChunkSink) -> str:
-    # the kept documents as cards and their chunks with interned terms: a write to an index of 1.6M chunks held
-    # every text and every term occurrence as its own string (18 GB)
-    kept_chunks = [c for c in store.chunks() if c.doc_id not in change.remove]
-    kept_counts = Counter(c.doc_id for c in kept_chunks)
-    kept_cards = [c for c in store.cards(kept_counts).values() if c.doc_id not in change.remove]
+    # what is kept is read as cards and chunk terms, not texts: a write to an index of 1.6M chunks held every text
+    # and every term occurrence as its own string (18 GB); the kept chunks' texts are read only to embed or send
+    # them all again
+    kept = [c for c in store.chunk_terms() if c.doc_id not in change.remove]
+    kept_cards = [c for c in store.cards(Counter(c.doc_id for c in kept)).values() if c.doc_id not in change.remove]
     tokenizer = FinanceTokenizer(company_words([*kept_cards, *change.add]), settings.user_dict, settings.segmenter)
     new_chunks = {d.doc_id: _chunk(d, tokenizer, settings) for d in change.add}
-    chunks = kept_chunks + [c for d in change.add for c in new_chunks[d.doc_id]]
+    new = [c for d in change.add for c in new_chunks[d.doc_id]]
+    chunks: list[Chunk | ChunkTerms] = [*kept, *new]
     all_cards = kept_cards + [DocumentCard.of(d, len(new_chunks[d.doc_id])) for d in change.add]
-    embedder_id, vectors, fresh = _vectors(index_dir, settings, store, kept_chunks, chunks, tokenizer, retrain)
+    stored = _StoredChunks(store, change.remove)
+    embedder_id, vectors, fresh = _vectors(index_dir, settings, store, kept, new, stored, tokenizer, retrain)
     current = store.get_meta(CURRENT_KEY)
     name = next_generation_name(index_dir, current)
     manifest = _manifest(name, settings, embedder_id, vectors, tokenizer, all_cards, chunks)
     write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold, settings.bm25_k1,
                      settings.bm25_b, all_cards)
-    _send_new_chunks(backend, chunks, vectors, len(kept_chunks), {c.doc_id: c for c in all_cards},
-                     full=fresh or retrain or not current)
+    full = fresh or retrain or not current
+    _send_new_chunks(backend, [*stored.all(), *new] if full else new, vectors, len(kept),
+                     {c.doc_id: c for c in all_cards}, full)
     pending = (_pending_deletes(store) | change.remove) - {d.doc_id for d in change.add}
     _commit(store, change, new_chunks, chunks, vectors, fresh, name, embedder_id, pending)
     _delete_from_backend(store, backend, pending)
@@ -121,13 +124,24 @@ def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, s
     return name
 
 
+class _StoredChunks:
+    """The kept chunks with their texts, read from the store when a write embeds or sends every chunk again."""
+
+    def __init__(self, store: SQLiteStore, removed: set[str]) -> None:
+        self._store, self._removed = store, removed
+
+    def all(self) -> list[Chunk]:
+        return [c for c in self._store.chunks() if c.doc_id not in self._removed]
+
+
 def _send_new_chunks(backend: ChunkSink, chunks: list[Chunk], vectors: np.ndarray | None, kept: int,
                      cards: dict[str, DocumentCard], full: bool) -> None:
-    """Upserts the new chunks; on a first build or a rebuild, every chunk into an emptied backend."""
-    start = 0 if full else kept
+    """Upserts `chunks`: the new ones (their vectors from row `kept` on), or on a first build or a rebuild every
+    chunk into an emptied backend."""
     if full:
         backend.clear()
-    backend.upsert(chunks[start:], None if vectors is None else vectors[start:], cards)
+    own = vectors if vectors is None or full else vectors[kept:]
+    backend.upsert(chunks, own, cards)
 
 
 def _pending_deletes(store: SQLiteStore) -> set[str]:
@@ -149,20 +163,21 @@ def _chunk(doc: Document, tokenizer: FinanceTokenizer, settings: Settings) -> li
 
 
 def _vectors(
-    index_dir: Path, settings: Settings, store: SQLiteStore, kept: list[Chunk], chunks: list[Chunk],
-    tokenizer: FinanceTokenizer, retrain: bool,
+    index_dir: Path, settings: Settings, store: SQLiteStore, kept: list[ChunkTerms], new: list[Chunk],
+    stored_chunks: _StoredChunks, tokenizer: FinanceTokenizer, retrain: bool,
 ) -> tuple[str, np.ndarray | None, bool]:
-    """(embedder id, vectors for `chunks` in order or None, whether every vector was recomputed)."""
+    """(embedder id, vectors for the kept then the new chunks in order or None, whether every vector was
+    recomputed)."""
     current = store.get_meta("embedder_id")
-    if not chunks or not wants_vectors(settings, None if retrain else current):
+    if not (kept or new) or not wants_vectors(settings, None if retrain else current):
         return "none", None, False
     reuse = current if current and not retrain and _same_kind(current, settings.embedder) else None
     embedder = load_embedder(index_dir / EMBEDDER_DIR, reuse, tokenizer, settings) if reuse else None
     if embedder is None:
-        embedder = prepare_embedder(index_dir / EMBEDDER_DIR, settings, [c.tokens for c in chunks], tokenizer)
-        return embedder.model_id, embed_chunks(embedder, chunks), True
+        every = [*stored_chunks.all(), *new]
+        embedder = prepare_embedder(index_dir / EMBEDDER_DIR, settings, [c.tokens for c in every], tokenizer)
+        return embedder.model_id, embed_chunks(embedder, every), True
     stored = store.vectors([c.chunk_id for c in kept], embedder.dim)
-    new = chunks[len(kept):]
     fresh = embed_chunks(embedder, new) if new else np.zeros((0, embedder.dim), np.float32)
     return embedder.model_id, np.vstack([stored, fresh]), False
 
@@ -183,7 +198,7 @@ def _same_kind(embedder_id: str, configured: str) -> bool:
 
 def _manifest(
     name: str, settings: Settings, embedder_id: str, vectors: np.ndarray | None, tokenizer: FinanceTokenizer,
-    docs: list[DocumentCard], chunks: list[Chunk],
+    docs: list[DocumentCard], chunks: list[Chunk | ChunkTerms],
 ) -> Manifest:
     return Manifest(
         generation=name,
@@ -201,7 +216,7 @@ def _manifest(
 
 
 def _commit(
-    store: SQLiteStore, change: Change, new_chunks: dict[str, list[Chunk]], chunks: list[Chunk],
+    store: SQLiteStore, change: Change, new_chunks: dict[str, list[Chunk]], chunks: list[Chunk | ChunkTerms],
     vectors: np.ndarray | None, fresh: bool, name: str, embedder_id: str, pending_deletes: set[str],
 ) -> None:
     """One SQLite transaction: rows and the current-generation pointer switch together."""

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from qa_engine.errors import IndexBusyError, IndexCorruptError
-from qa_engine.models import Chunk, Document, DocumentCard, DocumentMeta
+from qa_engine.models import Chunk, ChunkTerms, Document, DocumentCard, DocumentMeta
 
 DOCUMENTS_TABLE = """
 CREATE TABLE IF NOT EXISTS {name} (
@@ -234,6 +234,13 @@ class SQLiteStore:
         with store_errors(self.path):
             return dict(self._conn.execute("SELECT chunk_id, doc_id FROM chunks").fetchall())
 
+    def chunk_terms(self) -> list[ChunkTerms]:
+        """Every chunk's id, document and search terms (interned), in document order: what a new generation needs
+        of the chunks it keeps, without their texts."""
+        with store_errors(self.path):
+            rows = self._conn.execute("SELECT chunk_id, doc_id, tokens FROM chunks ORDER BY doc_id, ord").fetchall()
+        return [ChunkTerms(chunk_id, doc_id, _terms(tokens)) for chunk_id, doc_id, tokens in rows]
+
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """The stored chunks among `chunk_ids` (in no particular order), without their search terms."""
         if not chunk_ids:
@@ -324,4 +331,10 @@ def chunk_from_row(row: tuple) -> Chunk:  # type: ignore[type-arg]
     chunk_id, doc_id, text, start, end, section, page_start, page_end, context, tokens = row
     return Chunk(chunk_id=chunk_id, doc_id=doc_id, text=text, start=start, end=end, section=section,
                  page_start=page_start, page_end=page_end, context=context,
-                 tokens=() if tokens is None else tuple(map(intern, json.loads(tokens))))
+                 tokens=() if tokens is None else _terms(tokens))
+
+
+def _terms(stored: str) -> tuple[str, ...]:
+    """A chunk's stored search terms, interned: one string per distinct term across 1.6M chunks, not one per
+    occurrence."""
+    return tuple(map(intern, json.loads(stored)))
