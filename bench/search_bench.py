@@ -188,14 +188,15 @@ def _baselines(engine, names: tuple[str, ...], result: dict[str, object]) -> dic
     and the bm25 overlap go into `result`. rank_bm25 and bm25s share one jieba pass (its time counts for both)."""
     if not names:
         return {}
-    texts = [c.indexed_text() for c in generation_chunks(engine)]
+    chunks = generation_chunks(engine)
+    texts = [c.indexed_text() for c in chunks]
     tokens = None
     searches: dict[str, object] = {}
     if "rank_bm25" in names:
         baseline = RankBM25Search(texts)
         tokens, times = baseline.tokens, baseline.build_times
         result["baseline_build"] = times
-        result["bm25_top10_overlap_with_baseline"] = _overlap(engine, baseline)
+        result["bm25_top10_overlap_with_baseline"] = _overlap(engine, baseline, [c.chunk_id for c in chunks])
         searches["baseline"] = baseline.search
     if "bm25s" in names:
         fast = BM25sSearch(texts, tokens)
@@ -204,7 +205,7 @@ def _baselines(engine, names: tuple[str, ...], result: dict[str, object]) -> dic
         result["bm25s_baseline_build"] = {**fast.build_times, **shared,
                                           "total_s": round(sum(shared.values()) + fast.build_times["index_s"], 3)}
         searches["bm25s"] = fast.search
-    del texts
+    del texts, chunks
     for query in QUERIES:  # warm-up
         for search in searches.values():
             search(query, K)  # type: ignore[operator]
@@ -227,9 +228,10 @@ def _write_json(path: Path, value: object) -> None:
     os.replace(tmp, path)
 
 
-def _overlap(engine, baseline: RankBM25Search) -> float:  # type: ignore[no-untyped-def]
-    """Mean share of the baseline's top 10 chunks that our bm25 mode also returns (a sanity check only)."""
-    position = {c.chunk_id: i for i, c in enumerate(generation_chunks(engine))}
+def _overlap(engine, baseline: RankBM25Search, chunk_ids: list[str]) -> float:  # type: ignore[no-untyped-def]
+    """Mean share of the baseline's top 10 chunks that our bm25 mode also returns (a sanity check only);
+    `chunk_ids` in the generation's order, as the baseline indexed them."""
+    position = {chunk_id: i for i, chunk_id in enumerate(chunk_ids)}
     shares = []
     for query in QUERIES:
         ours = {position[h.chunk_id] for h in engine.search(query, k=K, mode="bm25")}

@@ -8,7 +8,6 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from qa_engine.backends.base import ScoredChunk, SearchRequest
-from qa_engine.index.positions import ChunkPositions
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.models import Chunk, DocumentCard
 from qa_engine.retrieve.fusion import rrf_fuse
@@ -18,7 +17,7 @@ class LocalBackend:
     """Searches the snapshot itself. Writes need nothing more: the index writer's new generation *is* the index."""
 
     def search(self, snapshot: Snapshot, request: SearchRequest) -> list[ScoredChunk]:
-        positions = _positions(snapshot)
+        positions = snapshot.by_position
         ranked = [(positions.chunk_id(pos), score) for pos, score in ranked_positions(snapshot, request)]
         chunks = snapshot.chunks_by_id([chunk_id for chunk_id, _ in ranked])  # drops documents removed since
         return [ScoredChunk(chunks[chunk_id], score) for chunk_id, score in ranked if chunk_id in chunks]
@@ -46,18 +45,12 @@ def ranked_positions(snapshot: Snapshot, request: SearchRequest) -> list[tuple[i
     k, named = request.k, request.named_docs
     if request.params.prefer_named_company and named and request.chunk_filter.is_open:
         own = _fused(snapshot, request, snapshot.mask_for(set(named)), request.named_terms)
-        positions = _positions(snapshot)
+        positions = snapshot.by_position
         rest = [item for item in _fused(snapshot, request, None) if positions.doc_id(item[0]) not in named]
         return (own + rest)[:k]
     allowed = request.chunk_filter.doc_ids
     mask = None if allowed is None else snapshot.mask_for(set(allowed))
     return _fused(snapshot, request, mask)[:k]
-
-
-def _positions(snapshot: Snapshot) -> ChunkPositions:
-    if snapshot.positions is None:
-        raise ValueError("the local backend needs a snapshot opened with its generation's positions")
-    return snapshot.positions
 
 
 def _fused(snapshot: Snapshot, request: SearchRequest, mask: np.ndarray | None,

@@ -78,8 +78,9 @@ def write_generation(
     SparseIndex.build([c.tokens for c in chunks], bm25_k1, bm25_b).save(tmp / "bm25")
     if vectors is not None and len(chunks):
         DenseIndex.build(vectors, hnsw_threshold).save(tmp / "dense.faiss")
-    ChunkPositions.of([c.chunk_id for c in chunks], [c.doc_id for c in chunks]).save(tmp)
-    _write_json(tmp / CHUNK_IDS_FILE, [c.chunk_id for c in chunks])  # what engines before positions.npz read
+    chunk_ids = [c.chunk_id for c in chunks]
+    ChunkPositions.of(chunk_ids, [c.doc_id for c in chunks]).save(tmp)
+    _write_json(tmp / CHUNK_IDS_FILE, chunk_ids)  # what engines before positions.npz read
     # what listing and filters read of every document: from the store, that is most of its text pages at 1000×
     _write_json(tmp / CARDS_FILE, [asdict(c) for c in sorted(cards, key=lambda c: (c.source, c.origin))])
     _write_json(tmp / MANIFEST, asdict(manifest))

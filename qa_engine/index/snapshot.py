@@ -67,11 +67,17 @@ class Snapshot:
         committed or a document removed since, are left out)."""
         return self.stored_chunks.by_ids(chunk_ids)
 
+    @property
+    def by_position(self) -> ChunkPositions:
+        """The chunk id and document at each position of the search files; raises ValueError for a snapshot opened
+        for a backend that searches by chunk id (it reads none)."""
+        if self.positions is None:
+            raise ValueError("this snapshot was opened for a backend that searches by chunk id: it has no positions")
+        return self.positions
+
     def mask_for(self, doc_ids: set[str]) -> np.ndarray:
         """0/1 float mask over chunk positions that belong to `doc_ids`."""
-        if self.positions is None:
-            raise ValueError("this snapshot's backend searches by chunk id: it has no positions to mask")
-        return self.positions.mask_for(doc_ids)
+        return self.by_position.mask_for(doc_ids)
 
     @cached_property
     def term_idf(self) -> TermIdf:

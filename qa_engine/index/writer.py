@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -114,7 +115,7 @@ def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, s
     write_generation(index_dir, name, chunks, vectors, manifest, settings.hnsw_threshold, settings.bm25_k1,
                      settings.bm25_b, all_cards)
     full = fresh or retrain or not current
-    _send_new_chunks(backend, [*stored.all(), *new] if full else new, vectors, len(kept),
+    _send_new_chunks(backend, [*stored.all, *new] if full else new, vectors, len(kept),
                      {c.doc_id: c for c in all_cards}, full)
     pending = (_pending_deletes(store) | change.remove) - {d.doc_id for d in change.add}
     _commit(store, change, new_chunks, chunks, vectors, fresh, name, embedder_id, pending)
@@ -125,11 +126,13 @@ def _apply(index_dir: Path, settings: Settings, change: Change, retrain: bool, s
 
 
 class _StoredChunks:
-    """The kept chunks with their texts, read from the store when a write embeds or sends every chunk again."""
+    """The kept chunks with their texts, read from the store only when a write embeds or sends every chunk again,
+    and then once."""
 
     def __init__(self, store: SQLiteStore, removed: set[str]) -> None:
         self._store, self._removed = store, removed
 
+    @cached_property
     def all(self) -> list[Chunk]:
         return [c for c in self._store.chunks() if c.doc_id not in self._removed]
 
@@ -174,7 +177,7 @@ def _vectors(
     reuse = current if current and not retrain and _same_kind(current, settings.embedder) else None
     embedder = load_embedder(index_dir / EMBEDDER_DIR, reuse, tokenizer, settings) if reuse else None
     if embedder is None:
-        every = [*stored_chunks.all(), *new]
+        every = [*stored_chunks.all, *new]
         embedder = prepare_embedder(index_dir / EMBEDDER_DIR, settings, [c.tokens for c in every], tokenizer)
         return embedder.model_id, embed_chunks(embedder, every), True
     stored = store.vectors([c.chunk_id for c in kept], embedder.dim)
