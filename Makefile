@@ -25,7 +25,7 @@ models: $(STAMP)
 	$(VENV)/bin/qa-engine models prepare english-dictionary
 
 index: $(STAMP) models
-	$(VENV)/bin/qa-engine ingest data/filings --index $(INDEX) --replace
+	$(VENV)/bin/qa-engine ingest data/filings --index $(INDEX) --replace --reader-vectors
 
 run: index
 	$(VENV)/bin/qa-engine serve --index $(INDEX) --host $(HOST) --port $(PORT)

@@ -6,13 +6,17 @@ chunk texts; bench/baselines.py), measured in the same run.
     python bench/ask_bench.py --quick    # 2 rounds: about a minute with a built index
     python bench/ask_bench.py --reader neural --questions 20 --rounds 3   # the neural reader (target p50 ≤ 400 ms)
     python bench/ask_bench.py --reader neural --torch-too --quick    # its onnx runtime beside torch, same rounds
+    python bench/ask_bench.py --reader neural --table-too --quick    # beside the reader with its vector table
 
 The index is built (incrementally: a no-op when unchanged) in bench/results/index-ask from data/filings.
 Questions: 40 from eval/gold/*.jsonl, alternating Chinese and English, round-robin over the files (a fixed list when
 the gold files are absent). After one warm-up pass, each round asks every question once and searches it
 once (k = Settings.read_top_k, what ask retrieves) and runs the naive ask once, in a shuffled order. Per-stage figures come from
 `Answer.timings` (retrieve_ms, read_ms, total_ms); `wall` is timed around the call. p50/p95 over all
-(question, round) samples. Writes bench/results/ask_bench.json.
+(question, round) samples. The neural reader is measured with its passage-vector table off, so every ask encodes
+its 12 candidates (a question about sentences never seen); `--table-too` times, in the same rounds, the reader
+with the table (the warm-up pass fills it, as `qa-engine ingest --reader-vectors` would). Writes
+bench/results/ask_bench.json.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from common import latency_summary
 
 TARGET_P50_MS = {"heuristic": 30.0, "neural": 400.0}
 STAGES = ("retrieve_ms", "read_ms", "total_ms")
+OTHERS = {"torch_ask_ms": "on torch / on onnxruntime", "table_ask_ms": "with its vector table / without"}
 
 FALLBACK_QUESTIONS = [
     "为什么有研新材2024年稀土材料毛利率为负？",
@@ -75,9 +80,9 @@ def _lang(text: str) -> str:
 
 
 def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadline: float, seed: int,  # type: ignore[no-untyped-def]
-            torch_engine=None) -> dict[str, object]:
-    """Interleaved ask/search timings per question and round (and the ask of `torch_engine`, the neural reader
-    on torch, when given); stops early at `deadline`."""
+            others=None) -> dict[str, object]:
+    """Interleaved ask/search timings per question and round, and the ask of each of `others` (row name →
+    engine: the neural reader on torch, or with its vector table); stops early at `deadline`."""
     k = engine.settings.read_top_k
     rows: list[dict[str, object]] = []
     rng = random.Random(seed)
@@ -98,10 +103,10 @@ def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadlin
             naive_wall = (time.perf_counter() - t) * 1000
             rows.append({"lang": item["lang"], "found": answer.found, "ask_wall_ms": ask_wall,
                          "search_ms": search_wall, "naive_ask_ms": naive_wall, **answer.timings})
-            if torch_engine is not None:
+            for name, other in (others or {}).items():
                 t = time.perf_counter()
-                torch_engine.ask(q)
-                rows[-1]["torch_ask_ms"] = (time.perf_counter() - t) * 1000
+                other.ask(q)
+                rows[-1][name] = (time.perf_counter() - t) * 1000
         done += 1
         if time.perf_counter() > deadline:
             break
@@ -109,7 +114,7 @@ def measure(engine, naive, questions: list[dict[str, str]], rounds: int, deadlin
 
 
 def summarise(rows: list[dict[str, object]]) -> dict[str, dict[str, float]]:
-    names = (*STAGES, "ask_wall_ms", "search_ms", "naive_ask_ms", "torch_ask_ms")
+    names = (*STAGES, "ask_wall_ms", "search_ms", "naive_ask_ms", *OTHERS)
     table = {name: latency_summary([float(r[name]) for r in rows if name in r]) for name in names}  # type: ignore[arg-type]
     table["other_ms"] = latency_summary([float(r["total_ms"]) - float(r["retrieve_ms"]) - float(r["read_ms"])  # type: ignore[arg-type]
                                   for r in rows])
@@ -122,7 +127,7 @@ def print_report(run: dict[str, object]) -> None:
           f"({run['questions']} questions × {run['rounds']} rounds; retrieval mode {run['retrieval_mode']}, "
           f"search k = read_top_k)")
     print(f"{'':>10} | {'all p50':>8} {'all p95':>8} | {'zh p50':>8} {'zh p95':>8} | {'en p50':>8} {'en p95':>8}")
-    for name in ("retrieve_ms", "read_ms", "other_ms", "total_ms", "ask_wall_ms", "search_ms", "naive_ask_ms", "torch_ask_ms"):
+    for name in ("retrieve_ms", "read_ms", "other_ms", "total_ms", "ask_wall_ms", "search_ms", "naive_ask_ms", *OTHERS):
         if not overall[name].get("n"):  # torch_ask_ms without --torch-too
             continue
         cells = []
@@ -135,10 +140,10 @@ def print_report(run: dict[str, object]) -> None:
     naive = run["naive_ratios"]
     print(f"ratio naive ask (jieba + bm25s + best-overlap sentence) / ask wall: p50 {naive['p50']:.2f}×, "
           f"p95 {naive['p95']:.2f}× (> 1: ours faster)")
-    if "torch_ratios" in run:
-        torch_ratio = run["torch_ratios"]
-        print(f"ratio neural ask on torch / on onnxruntime (ask wall): p50 {torch_ratio['p50']:.2f}×, "
-              f"p95 {torch_ratio['p95']:.2f}×")
+    for name, label in OTHERS.items():
+        if f"{name}_ratios" in run:
+            other = run[f"{name}_ratios"]
+            print(f"ratio neural ask {label} / ask wall: p50 {other['p50']:.2f}×, p95 {other['p95']:.2f}×")
     print(f"first (cold) ask in the process: {run['first_ask_ms']:.0f} ms; answered {run['answered_share']:.0%}")
     print(run["target"])
 
@@ -155,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reader", default="heuristic", help="Settings.reader: heuristic (default) or neural")
     parser.add_argument("--torch-too", action="store_true",
                         help="with --reader neural: also time its encoder on torch (QA_NEURAL_RUNTIME=torch)")
+    parser.add_argument("--table-too", action="store_true",
+                        help="with --reader neural: also time it with its passage-vector table")
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 7)
     started = time.perf_counter()
@@ -169,24 +176,26 @@ def main(argv: list[str] | None = None) -> int:
     imported = time.perf_counter()
     report = ingest([FILINGS], Settings(index_dir=args.index))
     built = time.perf_counter()
-    engine = Engine.open(args.index, Settings(index_dir=args.index, reader=args.reader))
+    settings = Settings(index_dir=args.index, reader=args.reader, reader_vector_cache_mb=0)
+    engine = Engine.open(args.index, settings)
     opened = time.perf_counter()
     questions = load_questions(args.questions)
     t = time.perf_counter()
     engine.ask(questions[0]["question"])
     first_ask_ms = (time.perf_counter() - t) * 1000
     naive = BM25sSearch([c.indexed_text() for c in generation_chunks(engine)])
-    torch_engine = None
+    others = {}
     if args.torch_too:
-        torch_engine = Engine.open(args.index, Settings(index_dir=args.index, reader=args.reader,
-                                                        neural_runtime="torch"))
-    for item in questions:  # warm-up: JIT, caches, lazy model loads
+        others["torch_ask_ms"] = Engine.open(args.index, settings.model_copy(update={"neural_runtime": "torch"}))
+    if args.table_too:
+        others["table_ask_ms"] = Engine.open(args.index, settings.model_copy(update={"reader_vector_cache_mb": 2048}))
+    for item in questions:  # warm-up: JIT, caches, lazy model loads (and the vector table's rows)
         engine.ask(item["question"])
-        if torch_engine is not None:
-            torch_engine.ask(item["question"])
+        for other in others.values():
+            other.ask(item["question"])
         engine.search(item["question"], k=engine.settings.read_top_k)
         naive_answer(naive, item["question"], engine.settings.read_top_k)
-    measured = measure(engine, naive, questions, rounds, deadline, args.seed, torch_engine)
+    measured = measure(engine, naive, questions, rounds, deadline, args.seed, others)
     rows = measured["rows"]
     overall = summarise(rows)
     run: dict[str, object] = {
@@ -203,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": {p: round(overall["total_ms"][p] / overall["search_ms"][p], 2) for p in ("p50", "p95")},
         "naive_ratios": {p: round(overall["naive_ask_ms"][p] / overall["ask_wall_ms"][p], 2) for p in ("p50", "p95")},
     }
-    if torch_engine is not None:
-        run["torch_ratios"] = {p: round(overall["torch_ask_ms"][p] / overall["ask_wall_ms"][p], 2) for p in ("p50", "p95")}
+    for name in others:
+        run[f"{name}_ratios"] = {p: round(overall[name][p] / overall["ask_wall_ms"][p], 2) for p in ("p50", "p95")}
     p50 = overall["total_ms"]["p50"]
     target = TARGET_P50_MS.get(args.reader, TARGET_P50_MS["neural"])
     run["target"] = (f"target ({args.reader} reader: ask p50 ≤ {target:g} ms, total_ms): {p50:.2f} ms → "

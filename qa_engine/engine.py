@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from qa_engine.answer import abstain_threshold, assemble_answer
 from qa_engine.backends import ChunkFilter, SearchBackend, SearchRequest, open_backend
@@ -48,6 +48,9 @@ from qa_engine.retrieve.query import CompanyIndex, QueryPlan, allowed_docs, plan
 from qa_engine.retrieve.rerank import Reranker
 from qa_engine.settings import RETRIEVAL_MODES, Settings, is_retrieval_mode
 from qa_engine.store.sqlite_store import SQLiteStore, read_current_generation
+
+if TYPE_CHECKING:
+    from qa_engine.read.passage_vectors import FillReport
 
 log = logging.getLogger("qa_engine")
 
@@ -91,6 +94,19 @@ class Engine:
         warm = getattr(self._reader, "warm_up", None)
         if callable(warm):
             warm()
+
+    def precompute_reader(self, on_progress: Callable[[int, int], None] | None = None) -> FillReport | None:
+        """Compute now what the reader can compute ahead of questions: the neural reader's sentence vectors for
+        every chunk of the index (kept by content beside its encoder, so a later process finds them too). None
+        for a reader with nothing to compute."""
+        precompute = getattr(self._reader, "precompute", None)
+        if not callable(precompute):
+            return None
+        snapshot = self._snapshot
+        documents = ((document, snapshot.stored_chunks.spans_of(doc_id)) for doc_id in sorted(snapshot.cards)
+                     if (document := snapshot.documents.get(doc_id)) is not None)
+        report: FillReport = precompute(documents, on_progress)
+        return report
 
     @property
     def abstain_threshold(self) -> float:

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # run time) or "torch", which give the same vectors; "onnx-int8", a quantised copy (fastest, vectors within
     # about 0.04)
     neural_runtime: NeuralRuntime = "onnx"
+    # the neural reader's sentence vectors kept by content beside its encoder (read/passage_vectors.py), up to
+    # this size (about 1.6 KB a sentence); 0 encodes every question's candidates afresh
+    reader_vector_cache_mb: int = Field(2048, ge=0)
     read_top_k: int = Field(5, ge=1)
     abstain_threshold: float | None = Field(None, ge=0, le=1)  # None: the reader's own, calibrated on the dev split with its weights
     max_question_chars: int = Field(2000, ge=1)

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,11 +20,12 @@ import pytest
 from qa_engine import Engine, Settings
 from qa_engine.errors import ConfigError
 from qa_engine.eval.train_neural import TrainConfig, train
-from qa_engine.read import neural
+from qa_engine.read import neural, served_encoder
 from qa_engine.read.encoder import FastTokenizer, SentenceEncoder
 from qa_engine.read.merged import merge_key, merged_model_folder
 from qa_engine.read.neural import NeuralReader, RerankHead
 from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, length_groups, onnx_model_folder
+from qa_engine.read.passage_vectors import CachedPassageEncoder
 from tests.helpers.tiny_models import build_bert_encoder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,7 +98,7 @@ def test_the_served_encoder_is_the_merged_adapter_exported_once_to_onnx(
     adapter, base = trained[0], _base_of(trained[0])
     cache = tmp_path / "models"
     served = NeuralReader(folder=adapter, settings=Settings(model_cache_dir=cache)).encoder
-    assert isinstance(served, OnnxSentenceEncoder)
+    assert isinstance(served, CachedPassageEncoder) and isinstance(served.inner, OnnxSentenceEncoder)
     merged = merged_model_folder(base, adapter, cache)
     exported = onnx_model_folder(merged, cache)
     assert merged.parent == cache / "merged" and (merged / "tokenizer.json").exists()
@@ -133,7 +135,8 @@ def test_answering_from_the_cache_imports_neither_torch_nor_transformers(
 def test_the_torch_runtime_is_one_setting_away(trained: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     settings = Settings(model_cache_dir=tmp_path / "models", neural_runtime="torch")
     encoder = NeuralReader(folder=trained[0], settings=settings).encoder
-    assert isinstance(encoder, SentenceEncoder) and not (tmp_path / "models" / "onnx").exists()
+    assert isinstance(encoder, CachedPassageEncoder) and isinstance(encoder.inner, SentenceEncoder)
+    assert not (tmp_path / "models" / "onnx").exists()
 
 
 def test_the_int8_runtime_is_a_quantised_copy_close_to_the_float_one(trained: tuple[Path, dict[str, object]],
@@ -155,11 +158,12 @@ def test_without_onnx_the_reader_runs_on_torch(trained: tuple[Path, dict[str, ob
     def no_onnxruntime(model: Path, cache_dir: Path, quantized: bool = False) -> Path:
         raise ImportError("No module named 'onnxruntime'")
 
-    monkeypatch.setattr(neural, "onnx_model_folder", no_onnxruntime)
+    monkeypatch.setattr(served_encoder, "onnx_model_folder", no_onnxruntime)
     reader = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=tmp_path / "models"))
     with caplog.at_level("WARNING"):
         encoder = reader.encoder
-    assert isinstance(encoder, SentenceEncoder) and "runs on torch" in caplog.text
+    assert isinstance(encoder, CachedPassageEncoder) and isinstance(encoder.inner, SentenceEncoder)
+    assert "runs on torch" in caplog.text
     assert encoder.encode_queries(["业绩说明会"]).shape[0] == 1
 
 
@@ -262,3 +266,90 @@ def test_texts_are_encoded_in_groups_of_neighbouring_lengths() -> None:
     groups = length_groups(lengths, size=4)
     assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths)))
     assert [lengths[g].tolist() for g in groups] == [[5, 6, 7, 12], [30, 30, 40, 90], [128]]
+
+
+QUESTIONS = ("北方稀土2024年半年度业绩说明会是在哪一天召开的？", "为什么有研新材2024年稀土材料毛利率为负？",
+             "Why was GRINM's rare-earth materials gross margin negative in 2024?")
+
+
+def _stored(table: Path) -> int:
+    with sqlite3.connect(table) as connection:
+        return int(connection.execute("SELECT count(*) FROM vectors").fetchone()[0])
+
+
+def test_precomputed_vectors_leave_a_question_its_query_pass(trained: tuple[Path, dict[str, object]],
+                                                             built_index: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Engine.precompute_reader` encodes every sentence a question could read; the answers are those of a
+    reader that encodes its candidates afresh."""
+    monkeypatch.setattr(neural, "shipped_folder", lambda: trained[0])
+    settings = Settings(index_dir=built_index, reader="neural", model_cache_dir=tmp_path / "models")
+    with Engine.open(built_index, settings) as engine:
+        report = engine.precompute_reader()
+        assert report is not None and not report.stopped_full and report.encoded == report.texts > 1000
+        table = next((tmp_path / "models" / "onnx").glob("*/passage_vectors.sqlite"))
+        assert _stored(table) == report.texts
+        answers = [engine.ask(question) for question in QUESTIONS]
+        assert _stored(table) == report.texts  # every candidate of these questions was in the table
+        assert engine.precompute_reader().encoded == 0  # type: ignore[union-attr]
+    afresh = settings.model_copy(update={"reader_vector_cache_mb": 0})
+    with Engine.open(built_index, afresh) as engine:
+        for question, answer in zip(QUESTIONS, answers, strict=True):
+            again = engine.ask(question)
+            assert (again.text, again.sentence, again.citations) == (answer.text, answer.sentence, answer.citations)
+            assert again.confidence == pytest.approx(answer.confidence, abs=1e-5)
+
+
+def test_ingest_can_precompute_the_readers_vectors(built_index: Path, tmp_path: Path,
+                                                   trained: tuple[Path, dict[str, object]],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from qa_engine.cli import app
+
+    index = tmp_path / "index"
+    shutil.copytree(built_index, index)
+    monkeypatch.setattr(neural, "shipped_folder", lambda: trained[0])
+    env = {"QA_MODEL_CACHE_DIR": str(tmp_path / "models"), "COLUMNS": "200", "NO_COLOR": "1"}
+    done = CliRunner().invoke(app, ["ingest", str(REPO / "data" / "filings"), "--index", str(index),
+                                    "--reader-vectors"], env=env)
+    assert done.exit_code == 0, done.stdout
+    assert "unchanged 5" in done.stdout and "encoded now" in done.stdout
+    heuristic = CliRunner().invoke(app, ["ingest", str(REPO / "data" / "filings"), "--index", str(index),
+                                         "--reader-vectors"], env=env | {"QA_READER": "heuristic"})
+    assert heuristic.exit_code == 0 and "computes nothing ahead of questions" in heuristic.stdout
+    off = CliRunner().invoke(app, ["ingest", str(REPO / "data" / "filings"), "--index", str(index),
+                                   "--reader-vectors"], env=env | {"QA_READER_VECTOR_CACHE_MB": "0"})
+    assert off.exit_code == 2 and "keeps no passage vectors" in off.stdout
+
+
+def test_start_loading_loads_the_encoder_once_in_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = NeuralReader()
+    loads: list[str] = []
+    monkeypatch.setattr(served_encoder, "locate_encoder", lambda spec: None)
+    monkeypatch.setattr(neural, "locate_encoder", lambda spec: None)
+    monkeypatch.setattr(reader, "_load_encoder", lambda: loads.append(threading.current_thread().name) or object())
+    reader.start_loading()
+    reader.start_loading()
+    assert reader._preload is not None
+    reader._preload.join(timeout=10)
+    assert loads == ["neural-reader-load"] and reader.encoder is not None and loads == ["neural-reader-load"]
+
+
+def test_a_question_starts_its_readers_load_before_it_retrieves(built_index: Path) -> None:
+    from qa_engine.read.heuristic import HeuristicReader
+
+    events: list[str] = []
+
+    class LoadingReader(HeuristicReader):
+        def start_loading(self) -> None:
+            events.append("start loading")
+
+        def read(self, analysis, passages):  # type: ignore[no-untyped-def]
+            events.append(f"read {len(passages)} passages")
+            return super().read(analysis, passages)
+
+    with Engine.open(built_index, Settings(index_dir=built_index, reader="heuristic")) as engine:
+        engine._reader = LoadingReader()
+        assert engine.ask("为什么有研新材2024年稀土材料毛利率为负？").text
+    assert events[0] == "start loading" and events[1].startswith("read ") and events[1] != "read 0 passages"

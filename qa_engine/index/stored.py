@@ -54,6 +54,10 @@ class StoredChunks:
         chunks = self._stores.get().chunks_by_id(chunk_ids)
         return {c.chunk_id: c for c in chunks if c.doc_id in self._cards}
 
+    def spans_of(self, doc_id: str) -> list[tuple[int, int]]:
+        """The offsets of a document's chunks in its text (none for a document not in the snapshot)."""
+        return self._stores.get().chunk_spans(doc_id) if doc_id in self._cards else []
+
 
 class StoredDocuments(Mapping[str, Document]):
     """The snapshot's documents by id; a text is read on first use and the last few are kept."""

@@ -46,6 +46,11 @@ class PrefixedEncoder:
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
+    @property
+    def dimension(self) -> int:
+        """The length of the vectors."""
+        raise NotImplementedError
+
 
 class SentenceEncoder(PrefixedEncoder):
     """The torch encoder; `forward` gives the tensors with gradients for training."""
@@ -58,6 +63,10 @@ class SentenceEncoder(PrefixedEncoder):
         self.tokenizer = load_tokenizer(base, max_tokens)
         self.model = _with_adapter(AutoModel.from_pretrained(str(base)), adapter, trainable)
         self.model.train(trainable)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.config.hidden_size)
 
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
         """Return unit vectors (texts × hidden) with gradients when the model is trainable."""

@@ -174,6 +174,15 @@ def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:
             yield Candidate(passage, span, view)
 
 
+def chunk_sentences(text: str, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, str]]:
+    """The (offset, sentence) of every candidate sentence `candidate_sentences` could make of these chunks of
+    `text`, chunk by chunk (a sentence in two overlapping chunks comes twice)."""
+    for start, end in spans:
+        for span in split_sentences(text, start, end, FULL_STOP):
+            if span.end - span.start >= MIN_SENTENCE_CHARS:
+                yield span.start, text[span.start : span.end]
+
+
 def feature_matrix(asked: Asked, candidates: Sequence[Candidate]) -> np.ndarray:
     return np.vstack([featurize(asked, c.view) for c in candidates])
 

@@ -12,24 +12,24 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from qa_engine.errors import ConfigError
+from qa_engine.errors import ConfigError, QAEngineError
+from qa_engine.models import Document
 from qa_engine.read.analysis import QuestionAnalysis
 from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.calibration import Calibration, Signals, best_and_lead, gate_applies
 from qa_engine.read.context import passage_text
-from qa_engine.read.encoder import PrefixedEncoder, SentenceEncoder
-from qa_engine.read.heuristic import Candidate, HeuristicReader, ScoredCandidates
-from qa_engine.read.merged import merged_model_folder
-from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, onnx_model_folder
+from qa_engine.read.encoder import PrefixedEncoder
+from qa_engine.read.heuristic import Candidate, HeuristicReader, ScoredCandidates, chunk_sentences
+from qa_engine.read.passage_vectors import CachedPassageEncoder, FillReport, fill_passage_vectors
+from qa_engine.read.served_encoder import EncoderSpec, locate_encoder, shared_encoder
 from qa_engine.retrieve.glossary import is_english
 from qa_engine.settings import Settings
 
@@ -78,26 +78,6 @@ def _gate(value: object) -> str:
     return str(value)
 
 
-@lru_cache(maxsize=4)
-def _shared_encoder(base: Path, adapter: Path, max_tokens: int, cache_dir: Path, runtime: str) -> PrefixedEncoder:
-    """One encoder per (model, adapter) in a process: every engine and server worker thread shares it (inference
-    only, so sharing is safe) instead of loading 470 MB of weights each. Served from the model cache: the adapter
-    merged into the base, exported to ONNX (`runtime` "onnx"); where the cache cannot be written, torch merges it
-    in memory."""
-    try:
-        merged = merged_model_folder(base, adapter, cache_dir)
-    except OSError as exc:
-        logger.warning("no merged copy of the neural reader in %s (%s): merging it in memory", cache_dir, exc)
-        return SentenceEncoder(base, adapter, max_tokens)
-    if runtime == "torch":
-        return SentenceEncoder(merged, None, max_tokens)
-    try:
-        return OnnxSentenceEncoder(onnx_model_folder(merged, cache_dir, quantized=runtime == "onnx-int8"), max_tokens)
-    except (OSError, ImportError, RuntimeError) as exc:  # no onnxruntime / onnx, or an export that failed
-        logger.warning("the neural reader runs on torch: no ONNX export of it (%s)", exc)
-        return SentenceEncoder(merged, None, max_tokens)
-
-
 def shipped_folder() -> Path:
     """Return the folder of the adapter and head shipped inside the package."""
     return Path(str(resources.files("qa_engine.resources").joinpath(SHIPPED)))
@@ -116,6 +96,7 @@ class NeuralReader:
         self.head = RerankHead.load(self._folder)
         self._encoder: PrefixedEncoder | None = None
         self._loading = threading.Lock()  # a warm-up thread and the first question load the encoder once
+        self._preload: threading.Thread | None = None
 
     @property
     def abstain_threshold(self) -> float:
@@ -129,16 +110,50 @@ class NeuralReader:
             return self._encoder
 
     def _load_encoder(self) -> PrefixedEncoder:
+        return shared_encoder(self._spec())
+
+    def _spec(self) -> EncoderSpec:
         from qa_engine.model_paths import resolve_model_path
 
         settings = self._settings or Settings()
         base = resolve_model_path(self.head.base_model, settings)
-        return _shared_encoder(Path(base).resolve(), self._folder.resolve(), self.head.max_tokens,
-                               settings.model_cache_dir.expanduser(), settings.neural_runtime)
+        return EncoderSpec(Path(base).resolve(), self._folder.resolve(), self.head.max_tokens,
+                           settings.model_cache_dir.expanduser(), settings.neural_runtime,
+                           settings.reader_vector_cache_mb)
+
+    def start_loading(self) -> None:
+        """Begin loading the encoder in a thread unless it is loaded, so that a first question's analysis and
+        retrieval run meanwhile: the encoder's files are found here, and the thread loads them (onnxruntime's
+        session and the tokenizer release the GIL; jieba's dictionary, loaded by the question, holds it)."""
+        if self._encoder is not None or self._preload is not None:
+            return
+        locate_encoder(self._spec())  # its errors are the question's
+        self._preload = threading.Thread(target=self._load_quietly, name="neural-reader-load", daemon=True)
+        self._preload.start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self.encoder  # noqa: B018 - loads it
+        except (QAEngineError, OSError, ImportError, RuntimeError, ValueError) as exc:  # the question loads the
+            # encoder again and reports the error
+            logger.debug("loading the neural reader in the background failed: %s", exc)
 
     def warm_up(self) -> None:
         """Load the encoder now (it takes a few seconds) rather than on the first question."""
         self.encoder.encode_queries(["warm up"])
+
+    def precompute(self, documents: Iterable[tuple[Document, Sequence[tuple[int, int]]]],
+                   on_progress: Callable[[int, int], None] | None = None) -> FillReport:
+        """Encode now every sentence these documents' chunks (their offsets) can offer as a candidate, so that a
+        question about them costs one encoder pass; sentences already in the vector table are skipped."""
+        encoder = self.encoder
+        if not isinstance(encoder, CachedPassageEncoder):
+            raise ConfigError("the neural reader keeps no passage vectors: QA_READER_VECTOR_CACHE_MB is 0, or its "
+                              "encoder has no folder in the model cache (run `qa-engine models prepare neural-reader`)")
+        texts = (passage_text(text, document.text, start, self.head.passage_context)
+                 for document, spans in documents
+                 for start, text in chunk_sentences(document.text, spans))
+        return fill_passage_vectors(encoder, texts, on_progress)
 
     def read(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> Extraction | None:
         scored = self._heuristic.score(analysis, passages)

@@ -69,12 +69,16 @@ class OnnxSentenceEncoder(PrefixedEncoder):
                                "neural-reader` again")
         self._session = sessions[0]
 
+    @property
+    def dimension(self) -> int:
+        return int(self._word_vectors.shape[1])  # the hidden size: mean pooling keeps it
+
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         """One pass per group of texts of about the same length, each cut to its longest: a question's candidate
         sentences run 10 to 128 tokens, and padding all of them to the longest made 60% of the work."""
         batch = self.tokenizer(texts)
         ids, mask = batch["input_ids"], batch["attention_mask"]
-        vectors = np.empty((len(texts), self._word_vectors.shape[1]), dtype=np.float32)  # pooled: the hidden size
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         lengths = mask.sum(axis=1)
         for rows in length_groups(lengths):
             width = int(lengths[rows].max())  # the tokenizer pads on the right

@@ -72,6 +72,9 @@ def _about_named_company(plan: QueryPlan, passages: list[Passage]) -> list[Passa
 def read_question(question: str, history: list[Turn], retriever: Retriever, reader: Reader, k: int) -> ReadOutcome:
     """Return what `reader` extracts for `question` from the k passages retrieved for it."""
     mark = time.perf_counter()
+    start_loading = getattr(reader, "start_loading", None)  # a reader with a model to load may start it now
+    if callable(start_loading):
+        start_loading()
     reading = prepare_reading(question, history, retriever, k)
     timings = {"retrieve_ms": ms_since(mark)}
     mark = time.perf_counter()

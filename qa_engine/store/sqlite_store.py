@@ -241,6 +241,12 @@ class SQLiteStore:
             rows = self._conn.execute("SELECT chunk_id, doc_id, tokens FROM chunks ORDER BY doc_id, ord").fetchall()
         return [ChunkTerms(chunk_id, doc_id, _terms(tokens)) for chunk_id, doc_id, tokens in rows]
 
+    def chunk_spans(self, doc_id: str) -> list[tuple[int, int]]:
+        """The (start, end) offsets of a document's chunks in its text, in order."""
+        with store_errors(self.path):
+            rows = self._conn.execute("SELECT start, end FROM chunks WHERE doc_id = ? ORDER BY ord", (doc_id,))
+            return [(int(start), int(end)) for start, end in rows.fetchall()]
+
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> list[Chunk]:
         """The stored chunks among `chunk_ids` (in no particular order), without their search terms."""
         if not chunk_ids:
