@@ -40,7 +40,7 @@ from common import latency_summary
 
 TARGET_P50_MS = {"heuristic": 30.0, "neural": 400.0}
 STAGES = ("retrieve_ms", "read_ms", "total_ms")
-OTHERS = {"torch_ask_ms": "on torch / on onnxruntime", "table_ask_ms": "with its vector table / without"}
+OTHERS = {"torch_ask_ms": "on torch", "table_ask_ms": "with its vector table"}
 
 FALLBACK_QUESTIONS = [
     "为什么有研新材2024年稀土材料毛利率为负？",
@@ -143,7 +143,7 @@ def print_report(run: dict[str, object]) -> None:
     for name, label in OTHERS.items():
         if f"{name}_ratios" in run:
             other = run[f"{name}_ratios"]
-            print(f"ratio neural ask {label} / ask wall: p50 {other['p50']:.2f}×, p95 {other['p95']:.2f}×")
+            print(f"ratio neural ask {label} / the ask above (wall): p50 {other['p50']:.2f}×, p95 {other['p95']:.2f}×")
     print(f"first (cold) ask in the process: {run['first_ask_ms']:.0f} ms; answered {run['answered_share']:.0%}")
     print(run["target"])
 
