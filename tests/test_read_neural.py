@@ -353,3 +353,17 @@ def test_a_question_starts_its_readers_load_before_it_retrieves(built_index: Pat
         engine._reader = LoadingReader()
         assert engine.ask("为什么有研新材2024年稀土材料毛利率为负？").text
     assert events[0] == "start loading" and events[1].startswith("read ") and events[1] != "read 0 passages"
+
+
+@pytest.mark.slow
+def test_a_process_that_exits_while_the_encoder_loads_exits_cleanly(built_index: Path) -> None:
+    """A question that retrieves nothing returns while the encoder it started loading is still loading; the
+    process must still exit with 0 (exiting during onnxruntime's session build aborted it)."""
+    script = ("import sys; from qa_engine import Engine, Settings; "
+              "engine = Engine.open(sys.argv[1], Settings(index_dir=sys.argv[1], reader='neural')); "
+              "print(engine.ask('qqqq zzzz xxxx').found)")
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", script, str(built_index)], capture_output=True, text=True,
+                              cwd=REPO, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == "False"

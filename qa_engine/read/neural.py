@@ -128,7 +128,9 @@ class NeuralReader:
         if self._encoder is not None or self._preload is not None:
             return
         locate_encoder(self._spec())  # its errors are the question's
-        self._preload = threading.Thread(target=self._load_quietly, name="neural-reader-load", daemon=True)
+        # not a daemon: exiting while onnxruntime builds its session aborts the process (a question that read
+        # nothing exits at once); the interpreter waits for the load instead
+        self._preload = threading.Thread(target=self._load_quietly, name="neural-reader-load")
         self._preload.start()
 
     def _load_quietly(self) -> None:
