@@ -46,10 +46,11 @@ class EngineHolder:
         return self._loader is not None and self._loader.is_alive()
 
     def start_loading(self) -> None:
-        """Return at once; opens the index in a daemon thread unless an engine is already there, and starts
-        the watcher that follows writes by other processes."""
+        """Return at once; opens the index in a thread unless an engine is already there, and starts the
+        watcher that follows writes by other processes."""
         if self._engine is None:
-            self._loader = threading.Thread(target=self._preload, name="qa-engine-open", daemon=True)
+            # not a daemon: a process exiting while onnxruntime builds the reader's session aborts
+            self._loader = threading.Thread(target=self._preload, name="qa-engine-open")
             self._loader.start()
         self._watcher = threading.Thread(target=self._watch, name="qa-engine-follow", daemon=True)
         self._watcher.start()
