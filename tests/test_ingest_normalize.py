@@ -77,6 +77,12 @@ def test_a_wrapped_line_that_quotes_two_figures_is_rejoined() -> None:
     assert "公司计入其他收益的政府补助为7,208.65万元,上一年度为8,271.60万元。" in text
 
 
+def test_a_wrapped_line_with_a_spaced_date_is_rejoined() -> None:
+    lines = ["本次担保金额及已实际为其提供的担保余额:2024 年公司对子公司提供担",
+             "保预计额度(最高)为 5.37 亿元。截止 2023 年 12 月 31 日,公司担保余", "额为 1.08 亿元。"]
+    assert "截止2023年12月31日,公司担保余额为1.08亿元。" in normalize_pages(["\n".join(lines)]).text
+
+
 def test_the_quantities_the_showcase_inquiry_asks_about_are_one_sentence(engine) -> None:
     assert "公司稀土氧化物产量仅7,178.54吨，但销量却达到17,424.27吨。" in document_for(engine, "000").text
 
@@ -85,6 +91,8 @@ def test_the_quantities_the_showcase_inquiry_asks_about_are_one_sentence(engine)
     "公司稀土氧化物产量仅 7,178.54 吨，但销量却达到 17,424.27 吨。请",
     "公司拟向全体股东每 10 股派发现金红利 1.17 元人民币(含税)。",
     "产费用\u2002398.13\u2002万元,账面余额为\u2002920.70\u2002万元。",
+    "保预计额度(最高)为 5.37 亿元。截止 2023 年 12 月 31 日,公司担保余",  # a spaced date is one word
+    "本行于 2025 年 11 月 15 日召开第六届董事会 2024 年第二次临时会议,审议",
 ])
 def test_prose_quoting_figures_is_not_a_table_row(line: str) -> None:
     assert not is_table_row(line)
@@ -95,6 +103,8 @@ def test_prose_quoting_figures_is_not_a_table_row(line: str) -> None:
     "英国 LCM 671.89 0.16% 825.96 0.09% 1,373.25 0.13% 4,131.73 0.27% 1992 2011 业,市场 原因导致销售",
     "设计产能\u2002(折\u2002100%REO,吨)\u2002\u2002\u2002\u20021,840.00\u2002\u2002\u2002\u20021,840.00",
     "购买原材料、燃料、动力,接受劳务\t753,540,000.00\t484,502,927.14",
+    "项目 2025 年 6 月末 2024 年末 2023 年末 2022 年末",
+    "2023年12月31日 1,234.56 5,678.90 12.3%",
 ])
 def test_rows_of_figures_stay_table_rows(line: str) -> None:
     assert is_table_row(line)

@@ -41,11 +41,20 @@ def is_table_row(line: str) -> bool:
     cells = body.split()
     if len(cells) >= 3 and all(len(c) <= 6 for c in cells) and not any(p in body for p in TERMINAL_PUNCT + "，,"):
         return True
+    if is_wrapped_prose(body):
+        return False
     labels = [c for c in cells if not NUMBER_CELL.match(c)]
     numeric = len(cells) - len(labels)
-    if numeric < PROSE_MAX_NUMBERS and not WIDE_GAP.search(body) and any(PROSE_PUNCT.search(c) for c in labels):
-        return False  # "7,208.65 万元,上一年度为 8,271.60 万元。": a wrapped sentence that quotes two figures
     return numeric >= 2 and all(len(c) <= 12 for c in labels) and numeric * 2 >= len(cells) - 1
+
+
+def is_wrapped_prose(body: str) -> bool:
+    """A line of a sentence that quotes a few figures ("7,208.65 万元,上一年度为 8,271.60 万元。"), a spaced date
+    counting as one word, not three figures ("截止 2023 年 12 月 31 日,公司担保余")."""
+    cells = SPACED_DATE.sub(lambda date: "".join(date.group().split()), body).split()
+    labels = [c for c in cells if not NUMBER_CELL.match(c)]
+    return (len(cells) - len(labels) < PROSE_MAX_NUMBERS and not WIDE_GAP.search(body)
+            and any(PROSE_PUNCT.search(c) for c in labels))
 
 
 def remove_cjk_spaces(line: str) -> str:
