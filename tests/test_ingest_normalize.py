@@ -83,6 +83,14 @@ def test_a_wrapped_line_with_a_spaced_date_is_rejoined() -> None:
     assert "截止2023年12月31日,公司担保余额为1.08亿元。" in normalize_pages(["\n".join(lines)]).text
 
 
+def test_a_letter_spaced_name_in_a_piped_row_is_one_word() -> None:
+    rows = ["未出席董事职务|未出席董事姓名|未出席董事的原因说明|被委托人姓名|", "董事 | 曲 伟 | 工作原因 | 尹世辉 |"]
+    text = normalize_pages(["\n".join(rows)]).text
+    assert "董事 | 曲伟 | 工作原因 | 尹世辉 |" in text and rows[0] in text
+    aligned = "营业收入 1,234.00 2,345.00"  # without pipes a space may part cells: left alone
+    assert aligned in normalize_pages([aligned]).text
+
+
 def test_the_quantities_the_showcase_inquiry_asks_about_are_one_sentence(engine) -> None:
     assert "公司稀土氧化物产量仅7,178.54吨，但销量却达到17,424.27吨。" in document_for(engine, "000").text
 

@@ -14,6 +14,7 @@ from qa_engine.ingest.text_rules import (
     HEADING_MARKER,
     TERMINAL_PUNCT,
     UNIT_LINE,
+    close_letter_spacing,
     display_width,
     is_table_row,
     remove_cjk_spaces,
@@ -87,7 +88,7 @@ def _page_after_footer(marker: str, current_shift: int) -> int:
 def _make_line(text: str, page: int) -> Line:
     table = is_table_row(text)
     if table:
-        text = re.sub(r"\s*\t\s*|\s{3,}", "\t", text)
+        text = close_letter_spacing(re.sub(r"\s*\t\s*|\s{3,}", "\t", text))
     else:
         text = remove_cjk_spaces(re.sub(r"[\s\u2000-\u200b]{2,}", " ", text))
     return Line(text=text, page=page, table=table)

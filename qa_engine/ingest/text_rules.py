@@ -57,6 +57,17 @@ def is_wrapped_prose(body: str) -> bool:
             and any(PROSE_PUNCT.search(c) for c in labels))
 
 
+LETTER_SPACE = re.compile(f"(?<=[{CJK}]){SPACES}(?=[{CJK}])")
+
+
+def close_letter_spacing(row: str) -> str:
+    """'董事 | 曲 伟 | 工作原因' -> '董事 | 曲伟 | 工作原因': in a row whose cells the pipes set apart, a space between
+    two CJK characters spaces a word out (a two-character name to the width of three), it does not part cells."""
+    if "|" not in row:
+        return row
+    return "|".join(LETTER_SPACE.sub("", cell) for cell in row.split("|"))
+
+
 def remove_cjk_spaces(line: str) -> str:
     """'2024 年' -> '2024年'; spaces between Latin words stay."""
     return SPACE_TOUCHING_CJK.sub("", line)
