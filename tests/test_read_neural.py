@@ -26,6 +26,7 @@ from qa_engine.read.merged import merge_key, merged_model_folder
 from qa_engine.read.neural import NeuralReader, RerankHead
 from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, length_groups, onnx_model_folder
 from qa_engine.read.passage_vectors import CachedPassageEncoder
+from tests.helpers.index_copy import copy_index
 from tests.helpers.tiny_models import build_bert_encoder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -308,7 +309,7 @@ def test_ingest_can_precompute_the_readers_vectors(built_index: Path, tmp_path: 
     from qa_engine.cli import app
 
     index = tmp_path / "index"
-    shutil.copytree(built_index, index)
+    copy_index(built_index, index)
     monkeypatch.setattr(neural, "shipped_folder", lambda: trained[0])
     env = {"QA_MODEL_CACHE_DIR": str(tmp_path / "models"), "COLUMNS": "200", "NO_COLOR": "1"}
     done = CliRunner().invoke(app, ["ingest", str(REPO / "data" / "filings"), "--index", str(index),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import psutil
 import pytest
 
 from qa_engine.api.server import free_port
+from tests.helpers.index_copy import copy_index
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -61,7 +61,7 @@ class ServeProcess:
 def index_copy(index_dir: Path, tmp_path: Path) -> Path:
     """A private copy of the session index (these tests write to it from several processes)."""
     copy = tmp_path / "index"
-    shutil.copytree(index_dir, copy, ignore=shutil.ignore_patterns(".lock", "uploads"))
+    copy_index(index_dir, copy)
     return copy
 
 

@@ -20,6 +20,7 @@ from qa_engine.api.server import BackgroundServer
 from qa_engine.index.writer import STORE_FILE, writer_lock
 from qa_engine.store.sqlite_store import read_current_generation
 from tests.helpers.hostile_pdfs import write_flate_bomb
+from tests.helpers.index_copy import copy_index
 
 from .conftest import WHY_QUESTION
 from .test_health import assert_error
@@ -45,7 +46,7 @@ def own_server(index_dir: Path, tmp_path_factory: pytest.TempPathFactory,
                start_server: Callable[..., BackgroundServer]) -> Iterator[tuple[BackgroundServer, Settings]]:
     """A server over a private copy of the index (these tests write), with low PDF limits."""
     folder = tmp_path_factory.mktemp("hardening")
-    shutil.copytree(index_dir, folder / "index", ignore=shutil.ignore_patterns(".lock", "uploads"))
+    copy_index(index_dir, folder / "index")
     settings = Settings(index_dir=folder / "index", upload_dir=folder / "uploads", embedder="static",
                         pdf_max_memory_mb=256)
     yield start_server(create_app(settings)), settings
@@ -215,7 +216,7 @@ def _generation(index: Path) -> Path:
 def test_a_damaged_index_is_a_503_naming_the_fix(index_dir: Path, tmp_path: Path, damage,  # type: ignore[no-untyped-def]
                                                  start_server: Callable[..., BackgroundServer]) -> None:
     index = tmp_path / "index"
-    shutil.copytree(index_dir, index, ignore=shutil.ignore_patterns(".lock", "uploads"))
+    copy_index(index_dir, index)
     damage(index)
     server = start_server(create_app(Settings(index_dir=index, upload_dir=tmp_path / "up")), "/healthz")
     with httpx.Client(base_url=server.url, timeout=30) as http:

@@ -9,7 +9,6 @@ skipped. The server works on a private copy of the index (the fuzzer uploads and
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from qa_engine import Settings
 from qa_engine.api import create_app
 from qa_engine.api.server import BackgroundServer
+from tests.helpers.index_copy import copy_index
 
 EXAMPLES = int(os.environ.get("QA_FUZZ_EXAMPLES", "12"))
 BUDGET_S = float(os.environ.get("QA_FUZZ_BUDGET_S", "240"))
@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(int(BUDGET_S) + 120)]
 def fuzz_server(index_dir: Path, tmp_path_factory: pytest.TempPathFactory,
                 start_server: Callable[..., BackgroundServer]) -> BackgroundServer:
     folder = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(index_dir, folder / "index", ignore=shutil.ignore_patterns(".lock", "uploads"))
+    copy_index(index_dir, folder / "index")
     app_settings = Settings(index_dir=folder / "index", upload_dir=folder / "uploads", max_upload_bytes=256 * 1024,
                             pdf_max_memory_mb=256, pdf_timeout_s=20)
     return start_server(create_app(app_settings))
