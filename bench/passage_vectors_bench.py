@@ -38,18 +38,10 @@ from ask_bench import load_questions
 BATCH = 64
 
 
-def corpus_sentences(engine) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every distinct sentence the heuristic reader could make a candidate, chunk by chunk (what
-    `qa-engine ingest --reader-vectors` encodes)."""
-    from qa_engine.read.heuristic import chunk_sentences
-
-    snapshot = engine._snapshot
-    seen: dict[str, None] = {}
-    for doc_id in sorted(snapshot.cards):
-        text = snapshot.documents[doc_id].text
-        for _, sentence in chunk_sentences(text, snapshot.stored_chunks.spans_of(doc_id)):
-            seen.setdefault(sentence, None)
-    return list(seen)
+def corpus_sentences(engine, reader) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every distinct sentence the reader could make a candidate, chunk by chunk (what `qa-engine ingest
+    --reader-vectors` encodes)."""
+    return list(dict.fromkeys(reader.candidate_texts(engine._chunked_documents())))
 
 
 def time_ingest_encoding(encoder, sentences: list[str]) -> float:  # type: ignore[no-untyped-def]
@@ -117,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine.open(args.index, settings)
     reader = NeuralReader(settings=settings)
     reader.warm_up()
-    sentences = corpus_sentences(engine)
+    sentences = corpus_sentences(engine, reader)
     sample = random.Random(args.seed).sample(sentences, args.limit) if 0 < args.limit < len(sentences) else sentences
     encode_s = time_ingest_encoding(reader.encoder, sample) * len(sentences) / len(sample)
     ingest_s = time_default_ingest()

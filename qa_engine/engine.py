@@ -102,11 +102,16 @@ class Engine:
         precompute = getattr(self._reader, "precompute", None)
         if not callable(precompute):
             return None
-        snapshot = self._snapshot
-        documents = ((document, snapshot.stored_chunks.spans_of(doc_id)) for doc_id in sorted(snapshot.cards)
-                     if (document := snapshot.documents.get(doc_id)) is not None)
-        report: FillReport = precompute(documents, on_progress)
+        report: FillReport = precompute(self._chunked_documents(), on_progress)
         return report
+
+    def _chunked_documents(self) -> Iterator[tuple[Document, list[tuple[int, int]]]]:
+        """Every document of the snapshot with its chunks' offsets, read from the store one document at a time."""
+        snapshot = self._snapshot
+        for doc_id in sorted(snapshot.cards):
+            document = snapshot.documents.get(doc_id)
+            if document is not None:  # None: removed by a write since this snapshot
+                yield document, snapshot.stored_chunks.spans_of(doc_id)
 
     @property
     def abstain_threshold(self) -> float:

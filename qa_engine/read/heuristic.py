@@ -166,7 +166,7 @@ def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:
         chunk = text[passage.hit.start : passage.hit.end]
         for i, span in enumerate(spans):
             key = (passage.document.doc_id, span.start)
-            if key in seen or span.end - span.start < MIN_SENTENCE_CHARS:
+            if key in seen or not is_candidate(span):
                 continue
             seen.add(key)
             around = text[spans[max(0, i - 1)].start : spans[min(len(spans) - 1, i + 1)].end]
@@ -174,12 +174,17 @@ def candidate_sentences(passages: Sequence[Passage]) -> Iterator[Candidate]:
             yield Candidate(passage, span, view)
 
 
+def is_candidate(span: Span) -> bool:
+    """Whether a sentence is long enough to be read as an answer."""
+    return span.end - span.start >= MIN_SENTENCE_CHARS
+
+
 def chunk_sentences(text: str, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, str]]:
     """The (offset, sentence) of every candidate sentence `candidate_sentences` could make of these chunks of
     `text`, chunk by chunk (a sentence in two overlapping chunks comes twice)."""
     for start, end in spans:
         for span in split_sentences(text, start, end, FULL_STOP):
-            if span.end - span.start >= MIN_SENTENCE_CHARS:
+            if is_candidate(span):
                 yield span.start, text[span.start : span.end]
 
 

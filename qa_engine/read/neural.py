@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -110,9 +111,11 @@ class NeuralReader:
             return self._encoder
 
     def _load_encoder(self) -> PrefixedEncoder:
-        return shared_encoder(self._spec())
+        return shared_encoder(self._spec)
 
+    @cached_property
     def _spec(self) -> EncoderSpec:
+        """Which encoder serves this reader (its base model resolved once: a first question needs it twice)."""
         from qa_engine.model_paths import resolve_model_path
 
         settings = self._settings or Settings()
@@ -127,7 +130,7 @@ class NeuralReader:
         session and the tokenizer release the GIL; jieba's dictionary, loaded by the question, holds it)."""
         if self._encoder is not None or self._preload is not None:
             return
-        locate_encoder(self._spec())  # its errors are the question's
+        locate_encoder(self._spec)  # its errors are the question's
         # not a daemon: exiting while onnxruntime builds its session aborts the process (a question that read
         # nothing exits at once); the interpreter waits for the load instead
         self._preload = threading.Thread(target=self._load_quietly, name="neural-reader-load")
@@ -152,10 +155,14 @@ class NeuralReader:
         if not isinstance(encoder, CachedPassageEncoder):
             raise ConfigError("the neural reader keeps no passage vectors: QA_READER_VECTOR_CACHE_MB is 0, or its "
                               "encoder has no folder in the model cache (run `qa-engine models prepare neural-reader`)")
-        texts = (passage_text(text, document.text, start, self.head.passage_context)
-                 for document, spans in documents
-                 for start, text in chunk_sentences(document.text, spans))
-        return fill_passage_vectors(encoder, texts, on_progress)
+        return fill_passage_vectors(encoder, self.candidate_texts(documents), on_progress)
+
+    def candidate_texts(self, documents: Iterable[tuple[Document, Sequence[tuple[int, int]]]]) -> Iterator[str]:
+        """What the encoder reads of every sentence these documents' chunks (their offsets) can offer as a
+        candidate."""
+        for document, spans in documents:
+            for start, sentence in chunk_sentences(document.text, spans):
+                yield passage_text(sentence, document.text, start, self.head.passage_context)
 
     def read(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> Extraction | None:
         scored = self._heuristic.score(analysis, passages)

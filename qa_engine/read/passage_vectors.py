@@ -94,8 +94,9 @@ class PassageVectorTable:
             return 0
 
     def _size(self) -> int:
-        page_count = self._connection().execute("PRAGMA page_count").fetchone()[0]
-        page_size = self._connection().execute("PRAGMA page_size").fetchone()[0]
+        connection = self._connection()
+        page_count = connection.execute("PRAGMA page_count").fetchone()[0]
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
         return int(page_count) * int(page_size)
 
     def _connection(self) -> sqlite3.Connection:
@@ -133,7 +134,7 @@ class CachedPassageEncoder(PrefixedEncoder):
         return self.inner.encode_queries(texts)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [text_key(PASSAGE_PREFIX + text, self.max_tokens) for text in texts]
+        keys = self._keys(texts)
         stored = self.table.get(keys)
         missing = [i for i, key in enumerate(keys) if key not in stored]
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
@@ -141,17 +142,23 @@ class CachedPassageEncoder(PrefixedEncoder):
             if key in stored:
                 vectors[i] = stored[key]
         if missing:
-            encoded = self.inner.encode_passages([texts[i] for i in missing])
-            vectors[missing] = encoded
-            self.table.put([keys[i] for i in missing], encoded)
+            vectors[missing] = self.encode_and_store([texts[i] for i in missing], [keys[i] for i in missing])
         return vectors
 
-    def missing(self, texts: Iterable[str]) -> list[str]:
-        """The distinct texts of `texts` that the table does not hold yet, in first-seen order."""
-        distinct = list(dict.fromkeys(texts))
-        keys = [text_key(PASSAGE_PREFIX + text, self.max_tokens) for text in distinct]
+    def encode_and_store(self, texts: Sequence[str], keys: Sequence[bytes] | None = None) -> np.ndarray:
+        """Encode `texts` without looking them up (their `keys`, when known) and store their vectors."""
+        encoded = self.inner.encode_passages(texts)
+        self.table.put(keys if keys is not None else self._keys(texts), encoded)
+        return encoded
+
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        """Those of `texts` that the table does not hold yet, in order."""
+        keys = self._keys(texts)
         stored = self.table.get(keys)
-        return [text for text, key in zip(distinct, keys) if key not in stored]
+        return [text for text, key in zip(texts, keys, strict=True) if key not in stored]
+
+    def _keys(self, texts: Sequence[str]) -> list[bytes]:
+        return [text_key(PASSAGE_PREFIX + text, self.max_tokens) for text in texts]
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,7 @@ def fill_passage_vectors(encoder: CachedPassageEncoder, texts: Iterable[str],
         if encoder.table.full:
             break
         batch = missing[start : start + FILL_BATCH]
-        encoder.encode_passages(batch)
+        encoder.encode_and_store(batch)  # looked up once already, by `missing`
         done += len(batch)
         if on_progress is not None:
             on_progress(done, len(missing))
