@@ -9,33 +9,25 @@ recently read texts.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from qa_engine.models import Chunk, Document, DocumentCard
+from qa_engine.per_thread import PerThread
 from qa_engine.store.sqlite_store import SQLiteStore
 
 TEXT_CACHE_DOCUMENTS = 32  # texts of the filings the last questions cited
 
 
-class StoreReader:
+class StoreReader(PerThread[SQLiteStore]):
     """One read-only connection to the store per thread (and per process: a connection never crosses a fork),
-    opened on the thread's first read and closed with this object (a snapshot shares one between its chunks and
-    its texts): opening one costs more than a search."""
+    opened on the thread's first read (a snapshot shares one between its chunks and its texts): opening one costs
+    more than a search."""
 
     def __init__(self, store_path: Path) -> None:
-        self._path = store_path
-        self._local = threading.local()
-
-    def get(self) -> SQLiteStore:
-        held: tuple[int, SQLiteStore] | None = getattr(self._local, "held", None)
-        if held is None or held[0] != os.getpid():
-            held = (os.getpid(), SQLiteStore(self._path, read_only=True))
-            self._local.held = held
-        return held[1]
+        super().__init__(lambda: SQLiteStore(store_path, read_only=True))
 
 
 class StoredChunks:

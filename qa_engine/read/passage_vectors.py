@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa_engine.per_thread import PerThread
 from qa_engine.read.encoder import PASSAGE_PREFIX, PrefixedEncoder
 
 logger = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ class PassageVectorTable:
 
     def __init__(self, path: Path, dimension: int, max_bytes: int) -> None:
         self.path, self.dimension, self.max_bytes = path, dimension, max_bytes  # a blob of another length is a miss
-        self._local = threading.local()
+        self._connections = PerThread(self._open)
         self._full = False
 
     def get(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
@@ -100,11 +99,7 @@ class PassageVectorTable:
         return int(page_count) * int(page_size)
 
     def _connection(self) -> sqlite3.Connection:
-        held: tuple[int, sqlite3.Connection] | None = getattr(self._local, "held", None)
-        if held is None or held[0] != os.getpid():  # never use a connection across a fork
-            held = (os.getpid(), self._open())
-            self._local.held = held
-        return held[1]
+        return self._connections.get()
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
