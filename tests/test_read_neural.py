@@ -24,7 +24,7 @@ from qa_engine.read import neural, served_encoder
 from qa_engine.read.encoder import FastTokenizer, SentenceEncoder
 from qa_engine.read.merged import merge_key, merged_model_folder
 from qa_engine.read.neural import NeuralReader, RerankHead
-from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, length_groups, onnx_model_folder
+from qa_engine.read.onnx_encoder import WEIGHTS_FILE, OnnxSentenceEncoder, length_groups, onnx_model_folder
 from qa_engine.read.passage_vectors import CachedPassageEncoder
 from tests.helpers.index_copy import copy_index
 from tests.helpers.tiny_models import build_bert_encoder
@@ -257,7 +257,9 @@ def test_models_prepare_readies_the_shipped_neural_reader(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr[-2000:]
     assert "neural reader ready" in done.stdout
     exported = list((tmp_path / "models" / "onnx").glob("*/encoder.onnx"))
-    assert len(exported) == 1 and exported[0].stat().st_size > 50_000_000  # the real e5-small, not a stub
+    assert len(exported) == 1
+    weights = exported[0].with_name(WEIGHTS_FILE)  # the optimised graph's weights, beside it
+    assert weights.stat().st_size > 50_000_000  # the real e5-small, not a stub
     table = exported[0].with_name("word_embeddings.npy")
     assert table.stat().st_size > 250_000 * 384 * 4  # its 250,037-row vocabulary, kept out of the graph
 
@@ -343,7 +345,7 @@ def test_a_question_starts_its_readers_load_before_it_retrieves(built_index: Pat
     events: list[str] = []
 
     class LoadingReader(HeuristicReader):
-        def start_loading(self) -> None:
+        def start_loading(self, prepared_only: bool = False) -> None:
             events.append("start loading")
 
         def read(self, analysis, passages):  # type: ignore[no-untyped-def]
@@ -354,6 +356,42 @@ def test_a_question_starts_its_readers_load_before_it_retrieves(built_index: Pat
         engine._reader = LoadingReader()
         assert engine.ask("为什么有研新材2024年稀土材料毛利率为负？").text
     assert events[0] == "start loading" and events[1].startswith("read ") and events[1] != "read 0 passages"
+
+
+def test_an_engine_opening_starts_its_readers_load(built_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa_engine import engine as engine_module
+    from qa_engine.read.heuristic import HeuristicReader
+
+    starts: list[bool] = []
+
+    class LoadingReader(HeuristicReader):
+        def start_loading(self, prepared_only: bool = False) -> None:
+            starts.append(prepared_only)
+
+    monkeypatch.setattr(engine_module, "make_reader", lambda settings: LoadingReader())
+    with Engine.open(built_index, Settings(index_dir=built_index, reader="heuristic")):
+        assert starts == [True]  # only what the model cache already holds
+
+
+def test_loading_ahead_loads_only_an_encoder_already_prepared(trained: tuple[Path, dict[str, object]],
+                                                              tmp_path: Path) -> None:
+    cache = tmp_path / "models"
+    unprepared = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache))
+    unprepared.start_loading(prepared_only=True)
+    assert unprepared._preload is not None
+    unprepared._preload.join(timeout=120)
+    assert unprepared._encoder is None  # nothing merged or exported ahead: the first question does it
+    assert not (cache / "merged").exists() and not (cache / "onnx").exists()
+    assert unprepared.encoder is not None and (cache / "onnx").exists()
+
+    served_encoder.shared_encoder.cache_clear()
+    served_encoder.locate_encoder.cache_clear()
+    prepared = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache))
+    prepared.start_loading(prepared_only=True)
+    assert prepared._preload is not None
+    prepared._preload.join(timeout=120)
+    assert isinstance(prepared._encoder, CachedPassageEncoder)
+    assert isinstance(prepared._encoder.inner, OnnxSentenceEncoder)
 
 
 @pytest.mark.slow

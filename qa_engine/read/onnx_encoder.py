@@ -4,7 +4,8 @@ of a cold start on 2 cores). The vectors equal the torch encoder's (to 1e-6).
 
 The word-embedding table (250,037 x 384 floats: 384 MB of the 470 MB model) is kept out of the graph in a .npy
 file that is memory-mapped, so a question reads only its tokens' rows, and the session loads the remaining 86 MB
-(1.2 s -> 0.3 s); the graph takes the looked-up rows. The session is made while the tokenizer loads: the checked
+(1.2 s -> 0.3 s); the graph takes the looked-up rows. The graph is stored as onnxruntime optimises it, its weights
+in a file beside it, which halves the session's load again (0.24 s -> 0.11 s). The session is made while the tokenizer loads: the checked
 SentencePiece copy of tokenizer.json (read/spm_tokenizer.py) where the export could write one."""
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from qa_engine.read.spm_tokenizer import PROBE_MAX_TOKENS, write_sentencepiece_c
 
 ONNX_DIR = "onnx"
 MODEL_FILE = "encoder.onnx"
+WEIGHTS_FILE = MODEL_FILE + ".data"  # the optimised graph's weights
 WORD_VECTORS_FILE = "word_embeddings.npy"
 RECORD = "qa_engine_onnx.json"
 # bump when the exported folder changes: older exports are made again (2: word table outside, 3: SentencePiece copy,
-# 4: its core model)
-EXPORTER_VERSION = 4
+# 4: its core model, 5: the graph optimised, its weights beside it)
+EXPORTER_VERSION = 5
 INPUTS = ("token_vectors", "attention_mask")
 OUTPUT = "vectors"
 OPSET = 17
@@ -124,11 +126,14 @@ def export_onnx(model: Path, folder: Path) -> None:
     example = (table[torch.from_numpy(sample["input_ids"])], torch.from_numpy(sample["attention_mask"]))
     axes = {"token_vectors": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
             OUTPUT: {0: "batch"}}
+    traced = folder / "traced.onnx"
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the tracer's notes on data-dependent branches in transformers' masks
-        torch.onnx.export(pooled, example, str(folder / MODEL_FILE),
+        torch.onnx.export(pooled, example, str(traced),
                           input_names=list(INPUTS), output_names=[OUTPUT], dynamic_axes=axes, opset_version=OPSET,
                           dynamo=False)
+    save_optimised(traced, folder / MODEL_FILE)
+    traced.unlink()
     copy_tokenizer_files(model, folder)
     if (folder / "tokenizer.json").exists():
         write_sentencepiece_copy(folder, FastTokenizer(folder, PROBE_MAX_TOKENS))
@@ -136,14 +141,35 @@ def export_onnx(model: Path, folder: Path) -> None:
     (folder / RECORD).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
+def save_optimised(graph: Path, target: Path) -> None:
+    """Write `graph` as onnxruntime optimises it at its extended level (fusions that hold on any CPU), its weights
+    in `target`'s .data file: a session then neither optimises the graph again nor parses 86 MB of weights out of
+    the protobuf, and loads in 0.11 s instead of 0.24 s on 2 cores, with the same vectors."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(target)
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                     target.name + ".data")
+    options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
+    onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    if not (target.exists() and target.with_name(target.name + ".data").exists()):
+        raise RuntimeError(f"onnxruntime wrote no optimised copy of {graph.name}")
+
+
 def quantize_onnx(exported: Path, folder: Path) -> None:
     """Write the int8 copy of an exported folder: 1.5x faster on 2 cores, a quarter of the size, vectors within
     about 0.04 of the float ones."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     folder.mkdir(parents=True)
+    # the exported graph holds onnxruntime's fused operators (BiasGelu), whose outputs shape inference cannot type
     quantize_dynamic(exported / MODEL_FILE, folder / MODEL_FILE, weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul"], per_channel=True)
+                     op_types_to_quantize=["MatMul"], per_channel=True,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     copy_tokenizer_files(exported, folder)
     try:
         os.link(exported / WORD_VECTORS_FILE, folder / WORD_VECTORS_FILE)  # the same table: no second 384 MB
