@@ -1,4 +1,8 @@
-"""All tunables in one typed Settings object (env prefix `QA_`), passed in explicitly."""
+"""All tunables in one typed Settings object (env prefix `QA_`), passed in explicitly.
+
+A pydantic model that fills the fields not given from `QA_*` environment variables (names in any case), as
+pydantic-settings' BaseSettings would with this configuration: that library also imports asyncio and its cloud
+secret providers, 0.1 s of every cold start."""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Literal, TypeGuard, get_args
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from qa_engine.errors import ConfigError
 
@@ -27,8 +30,11 @@ def is_retrieval_mode(value: str) -> TypeGuard[RetrievalMode]:
     return value in RETRIEVAL_MODES
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QA_", env_file=None, extra="ignore")
+ENV_PREFIX = "QA_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     index_dir: Path = Path("index")
 
@@ -101,9 +107,9 @@ class Settings(BaseSettings):
     upload_dir: Path | None = None
     # Host header values served (against DNS rebinding); "*" serves any. The bind address is always allowed.
     # Comma-separated in the environment: QA_ALLOWED_HOSTS=localhost,qa.internal
-    allowed_hosts: Annotated[list[str], NoDecode] = ["localhost", "127.0.0.1", "::1"]
+    allowed_hosts: list[str] = ["localhost", "127.0.0.1", "::1"]
     # origins besides the server's own that may write (POST/DELETE); a browser page elsewhere is refused
-    allowed_origins: Annotated[list[str], NoDecode] = []
+    allowed_origins: list[str] = []
     index_poll_s: float = Field(0.5, gt=0)  # how often a server looks for a generation another process committed
     workers: Annotated[int, Field(ge=1, le=64)] = 1  # server processes, each opening the index read-only
     access_log: bool = False  # one uvicorn log line per request
@@ -115,15 +121,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _warn_retired(cls, data: object) -> object:
-        """Return `data` as given, warning of each retired setting it (or the environment) sets."""
-        given = data if isinstance(data, dict) else {}
+    def _from_environment(cls, data: object) -> object:
+        """Return the given values, each field not given taken from its QA_ variable; warn of each retired
+        setting they or the environment set."""
+        given = dict(data) if isinstance(data, dict) else {}
+        for variable, value in os.environ.items():
+            name = variable[len(ENV_PREFIX):].lower()
+            if variable[: len(ENV_PREFIX)].upper() == ENV_PREFIX and name in cls.model_fields:
+                given.setdefault(name, value)
         for name, why in RETIRED.items():
-            variable = f"QA_{name.upper()}"
+            variable = f"{ENV_PREFIX}{name.upper()}"
             value = given.get(name, os.environ.get(variable))
             if value is not None:
                 warnings.warn(f"{name}={value!r} ({variable}) is ignored: {why}; remove it", UserWarning, stacklevel=2)
-        return data
+        return given if isinstance(data, dict) else data
 
     @field_validator(*CHOICE_FIELDS, mode="before")
     @classmethod

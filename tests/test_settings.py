@@ -3,6 +3,8 @@ company_boost still loads, and the other stages take their defaults from Setting
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -75,3 +77,23 @@ def test_the_answer_templates_folder_comes_from_settings(monkeypatch: pytest.Mon
     monkeypatch.setenv("QA_PROMPTS_DIR", str(tmp_path))
     assert prompts_dir(Settings().prompts_dir) == tmp_path
     assert prompts_dir(None).name == "prompts"
+
+
+def test_fields_not_given_come_from_qa_variables_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_READ_TOP_K", "7")
+    monkeypatch.setenv("qa_reader", "heuristic")
+    monkeypatch.setenv("QA_ALLOWED_HOSTS", "localhost, qa.internal")
+    monkeypatch.setenv("QA_NOT_A_SETTING", "ignored")
+    given = Settings(read_top_k=3)
+    assert given.read_top_k == 3  # a value given wins over the environment
+    assert given.reader == "heuristic" and given.allowed_hosts == ["localhost", "qa.internal"]
+    assert Settings().read_top_k == 7 and not hasattr(Settings(), "not_a_setting")
+
+
+def test_the_command_line_starts_without_asyncio() -> None:
+    """Settings read the environment themselves: pydantic-settings would import asyncio and its cloud secret
+    providers, 0.1 s of every `qa-engine` command."""
+    script = "import sys, qa_engine.cli; print(sorted(m for m in ('asyncio', 'pydantic_settings') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert done.stdout.strip() == "[]"
