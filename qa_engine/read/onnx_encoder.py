@@ -4,9 +4,10 @@ of a cold start on 2 cores). The vectors equal the torch encoder's (to 1e-6).
 
 The word-embedding table (250,037 x 384 floats: 384 MB of the 470 MB model) is kept out of the graph in a .npy
 file that is memory-mapped, so a question reads only its tokens' rows, and the session loads the remaining 86 MB
-(1.2 s -> 0.3 s); the graph takes the looked-up rows. The graph is stored as onnxruntime optimises it, its weights
-in a file beside it, which halves the session's load again (0.24 s -> 0.11 s). The session is made while the tokenizer loads: the checked
-SentencePiece copy of tokenizer.json (read/spm_tokenizer.py) where the export could write one."""
+(1.2 s -> 0.3 s); the graph takes the looked-up rows. The graph is stored as onnxruntime optimises it, its
+weights in a file beside it, which halves the session's load again (0.24 s -> 0.11 s). The session is made while
+the tokenizer loads: the checked SentencePiece copy of tokenizer.json (read/spm_tokenizer.py) where the export
+could write one."""
 
 from __future__ import annotations
 
