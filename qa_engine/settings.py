@@ -11,7 +11,15 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Literal, TypeGuard, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from qa_engine.errors import ConfigError
 
@@ -129,11 +137,12 @@ class Settings(BaseModel):
             name = variable[len(ENV_PREFIX):].lower()
             if variable[: len(ENV_PREFIX)].upper() == ENV_PREFIX and name in cls.model_fields:
                 given.setdefault(name, value)
-        for name, why in RETIRED.items():
-            variable = f"{ENV_PREFIX}{name.upper()}"
-            value = given.get(name, os.environ.get(variable))
-            if value is not None:
-                warnings.warn(f"{name}={value!r} ({variable}) is ignored: {why}; remove it", UserWarning, stacklevel=2)
+        for retired, why in RETIRED.items():
+            retired_variable = f"{ENV_PREFIX}{retired.upper()}"
+            retired_value = given.get(retired, os.environ.get(retired_variable))
+            if retired_value is not None:
+                warnings.warn(f"{retired}={retired_value!r} ({retired_variable}) is ignored: {why}; remove it",
+                              UserWarning, stacklevel=2)
         return given if isinstance(data, dict) else data
 
     @field_validator(*CHOICE_FIELDS, mode="before")
