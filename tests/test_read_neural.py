@@ -339,6 +339,30 @@ def test_start_loading_loads_the_encoder_once_in_a_thread(monkeypatch: pytest.Mo
     assert loads == ["neural-reader-load"] and reader.encoder is not None and loads == ["neural-reader-load"]
 
 
+def test_readers_loading_one_encoder_at_once_load_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[str] = []
+
+    def slow_load(spec: object, files: object) -> tuple[object, None]:
+        loads.append(threading.current_thread().name)
+        time.sleep(0.2)
+        return object(), None
+
+    served_encoder.forget_loaded_encoders()
+    monkeypatch.setattr(served_encoder, "locate_encoder", lambda spec: None)
+    monkeypatch.setattr(served_encoder, "_load", slow_load)
+    spec = served_encoder.EncoderSpec(Path("base"), Path("adapter"), 128, Path("cache"), "onnx", 0)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(served_encoder.shared_encoder(spec)), name=f"engine-{i}")
+               for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    monkeypatch.undo()
+    served_encoder.forget_loaded_encoders()  # not the stand-in for later tests
+    assert len(loads) == 1 and len(got) == 3 and got[0] is got[1] is got[2]
+
+
 def test_a_question_starts_its_readers_load_before_it_retrieves(built_index: Path) -> None:
     from qa_engine.read.heuristic import HeuristicReader
 
@@ -384,8 +408,7 @@ def test_loading_ahead_loads_only_an_encoder_already_prepared(trained: tuple[Pat
     assert not (cache / "merged").exists() and not (cache / "onnx").exists()
     assert unprepared.encoder is not None and (cache / "onnx").exists()
 
-    served_encoder.shared_encoder.cache_clear()
-    served_encoder.locate_encoder.cache_clear()
+    served_encoder.forget_loaded_encoders()
     prepared = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache))
     prepared.start_loading(prepared_only=True)
     assert prepared._preload is not None

@@ -5,6 +5,7 @@ passage vectors kept beside its files (read/passage_vectors.py)."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -61,10 +62,28 @@ def locate_encoder(spec: EncoderSpec) -> EncoderFiles:
     return EncoderFiles(merged, exported)
 
 
-@lru_cache(maxsize=4)
 def shared_encoder(spec: EncoderSpec) -> PrefixedEncoder:
     """One encoder per spec in a process (inference only, so sharing is safe) instead of 470 MB of weights per
-    engine or thread; its passage vectors kept beside its files unless `spec.vector_cache_mb` is 0."""
+    engine or thread; its passage vectors kept beside its files unless `spec.vector_cache_mb` is 0. Engines
+    opened one after the other start loading it at once: the second waits for the first's load."""
+    with _LOCKS_GUARD:
+        lock = _SPEC_LOCKS.setdefault(spec, threading.Lock())
+    with lock:
+        return _loaded_encoder(spec)
+
+
+def forget_loaded_encoders() -> None:
+    """Drop the encoders loaded and the files located so far (the next question loads them again)."""
+    _loaded_encoder.cache_clear()
+    locate_encoder.cache_clear()
+
+
+_LOCKS_GUARD = threading.Lock()
+_SPEC_LOCKS: dict[EncoderSpec, threading.Lock] = {}
+
+
+@lru_cache(maxsize=4)
+def _loaded_encoder(spec: EncoderSpec) -> PrefixedEncoder:
     encoder, folder = _load(spec, locate_encoder(spec))
     if folder is None or spec.vector_cache_mb <= 0:
         return encoder
