@@ -75,17 +75,24 @@ class MetricsMiddleware:
             return
         status = 500
         started = time.perf_counter()
+        observed = False
 
         async def send_with_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, observed
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # counted before the client can read the end of the response: a client that then asks
+                # /metrics (of any worker) finds its request counted
+                observed = True
+                self._observe(scope, status, time.perf_counter() - started)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            self._observe(scope, status, time.perf_counter() - started)
+            if not observed:  # no complete response: an error, or a client that went away
+                self._observe(scope, status, time.perf_counter() - started)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         """Record one finished request."""
