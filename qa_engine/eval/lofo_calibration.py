@@ -1,0 +1,126 @@
+"""Leave-one-filing-out check of the neural reader's calibration on the dev split: each filing's questions are
+scored by a calibration and threshold fit on the other filings' questions (unanswerable questions without a
+filing spread over the folds), so a calibration input or threshold policy is judged on filings it was not fit on.
+
+    python -m qa_engine.eval.lofo_calibration --index build/eval-index
+    python -m qa_engine.eval.lofo_calibration --index build/eval-index --inputs best,margin,prior,english \\
+        --threshold per-language
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa_engine.eval.corpus import Corpus
+from qa_engine.eval.gold import load_gold
+from qa_engine.eval.metrics import rounded_mean
+from qa_engine.eval.training_index import open_training_index, training_parser
+from qa_engine.read.calibration import (
+    CONFIDENCE_INPUTS,
+    MAX_FALSE_ABSTENTION,
+    SIGNALS,
+    fit_calibration,
+    threshold_for,
+)
+from qa_engine.read.neural import NeuralReader
+
+THRESHOLD_POLICIES = ("shared", "per-language")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One held-out question: its outcome row (train_neural.outcomes), its confidence and whether it is shown."""
+
+    row: dict[str, Any]
+    confidence: float
+    shown: bool
+
+
+def folds(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows grouped by filing; a row without one (an unanswerable question) joins the folds in turn."""
+    by_doc: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.get("doc"):
+            by_doc.setdefault(row["doc"], []).append(row)
+    groups = [by_doc[doc] for doc in sorted(by_doc)]
+    if not groups:
+        return [list(rows)]
+    for i, row in enumerate(r for r in rows if not r.get("doc")):
+        groups[i % len(groups)].append(row)
+    return groups
+
+
+def held_out(rows: Sequence[dict[str, Any]], inputs: Sequence[str], policy: str) -> list[Scored]:
+    """Every row scored by the calibration and threshold fit on the folds it is not in."""
+    groups = folds(rows)
+    out: list[Scored] = []
+    for i, held in enumerate(groups):
+        fit = [row for j, group in enumerate(groups) if j != i for row in group]
+        calibration = fit_calibration([r["signals"] for r in fit], [r["answerable"] and r["hit"] for r in fit], inputs)
+        thresholds = {lang: threshold_for([calibration.confidence(r["signals"]) for r in fit if r["lang"] == lang or
+                                           policy == "shared"],
+                                          [r["answerable"] for r in fit if r["lang"] == lang or policy == "shared"],
+                                          MAX_FALSE_ABSTENTION)
+                      for lang in {r["lang"] for r in rows}}
+        for row in held:
+            confidence = calibration.confidence(row["signals"])
+            out.append(Scored(row, confidence, confidence >= thresholds[row["lang"]]))
+    return out
+
+
+def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
+    """Answer hit, false abstention, unanswerable abstained and wrong at >= 70%, overall and per language."""
+    out: dict[str, dict[str, float | int]] = {}
+    for lang in ("all", "zh", "en"):
+        group = [s for s in scored if lang == "all" or s.row["lang"] == lang]
+        answerable = [s for s in group if s.row["answerable"]]
+        unanswerable = [s for s in group if not s.row["answerable"]]
+        if not answerable:
+            continue
+        out[lang] = {
+            "answer_hit": rounded_mean(s.shown and s.row["hit"] for s in answerable),
+            "false_abstention": rounded_mean(not s.shown for s in answerable),
+            "unanswerable_abstained": rounded_mean(not s.shown for s in unanswerable) if unanswerable else 0.0,
+            "wrong_at_70": rounded_mean(s.shown and s.confidence >= 0.7 and not s.row["hit"] for s in answerable),
+            "answerable": len(answerable), "unanswerable": len(unanswerable)}
+    return out
+
+
+def dev_rows(index: Path, gold: Path) -> list[dict[str, Any]]:
+    """The shipped neural reader's outcome on every dev question, with the question's filing."""
+    from qa_engine.eval.train_neural import collect, outcomes
+
+    engine, settings = open_training_index(index)
+    reader = NeuralReader(settings=settings)
+    head = reader.head
+    examples = collect(engine, load_gold(gold, split="dev"), Corpus.from_engine(engine), head.top_n,
+                       settings.read_top_k, head.passage_context)
+    rows = outcomes(reader.encoder, examples, head.scale, head.temperature)
+    for row, example in zip(rows, examples, strict=True):
+        row["doc"] = example.item.doc
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = training_parser("python -m qa_engine.eval.lofo_calibration", __doc__.split("\n")[0])
+    parser.add_argument("--inputs", type=lambda text: tuple(text.split(",")), default=CONFIDENCE_INPUTS,
+                        help=f"comma-separated calibration inputs, among {','.join(SIGNALS)}")
+    parser.add_argument("--threshold", choices=THRESHOLD_POLICIES, default="shared")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.inputs) - set(SIGNALS))
+    if unknown:
+        parser.error(f"unknown calibration inputs {unknown}: use {', '.join(SIGNALS)}")
+    rows = dev_rows(args.index, args.gold)
+    json.dump({"inputs": list(args.inputs), "threshold": args.threshold,
+               "held_out": summary(held_out(rows, args.inputs, args.threshold))}, sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

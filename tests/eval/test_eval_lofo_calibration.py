@@ -1,0 +1,46 @@
+"""The leave-one-filing-out calibration check: folds by filing, each filing scored by a fit on the others."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from qa_engine.eval.lofo_calibration import folds, held_out, summary
+from qa_engine.read.calibration import Signals
+
+
+def _rows(seed: int = 3) -> list[dict[str, Any]]:
+    """Ten filings; a right answer scores higher than a wrong one, and English scores sit lower throughout."""
+    rng = random.Random(seed)
+    rows = []
+    for doc in range(10):
+        for lang, shift in (("zh", 0.0), ("en", -1.5)):
+            for _ in range(12):
+                hit = rng.random() < 0.8
+                best = (2.0 if hit else 0.0) + shift + rng.gauss(0, 0.7)
+                rows.append({"doc": f"d{doc}", "lang": lang, "answerable": True, "hit": hit,
+                             "signals": Signals(best, abs(best) / 4, best / 2)})
+    for i in range(20):  # unanswerable questions name no filing
+        rows.append({"doc": None, "lang": "zh" if i % 2 else "en", "answerable": False, "hit": False,
+                     "signals": Signals(rng.gauss(-1, 0.7), 0.1, -1.0)})
+    return rows
+
+
+def test_every_row_is_in_one_fold_and_unanswerable_ones_are_spread() -> None:
+    rows = _rows()
+    groups = folds(rows)
+    assert len(groups) == 10 and sum(len(g) for g in groups) == len(rows)
+    assert all(sum(1 for r in g if r["doc"] is None) == 2 for g in groups)
+    assert all(len({r["doc"] for r in g if r["doc"]}) == 1 for g in groups)
+
+
+def test_a_threshold_per_language_withholds_fewer_answers_where_scores_sit_lower() -> None:
+    rows = _rows()
+    shared = summary(held_out(rows, ("best", "margin", "prior"), "shared"))
+    per_language = summary(held_out(rows, ("best", "margin", "prior"), "per-language"))
+    assert shared["en"]["false_abstention"] > shared["zh"]["false_abstention"]
+    assert per_language["en"]["false_abstention"] < shared["en"]["false_abstention"]
+    assert per_language["en"]["false_abstention"] <= 0.15
+    for figures in (shared, per_language):
+        assert figures["all"]["answerable"] == 240 and figures["all"]["unanswerable"] == 20
+        assert all(0.0 <= figures["all"][k] <= 1.0 for k in ("answer_hit", "unanswerable_abstained", "wrong_at_70"))
