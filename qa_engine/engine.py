@@ -39,7 +39,6 @@ from qa_engine.ingest.loaders import ParseLimits
 from qa_engine.ingest.pipeline import IngestReport, SourceFile, collect_files, prepare_document
 from qa_engine.models import Answer, Chunk, Document, DocumentCard, Filters, Hit, Turn, as_turns
 from qa_engine.question import check_question
-from qa_engine.read.base import start_loading
 from qa_engine.read.factory import make_reader
 from qa_engine.read.pipeline import Reading, prepare_reading, read_question
 from qa_engine.retrieve.dictionary import load_dictionary
@@ -82,10 +81,9 @@ class Engine:
         self.index_dir = index_dir
         self.settings = settings
         self._write_lock = threading.Lock()
-        self._reader = make_reader(settings)
-        start_loading(self._reader, prepared_only=True)  # while the index opens and a first question is read
         self._snapshot = self._load_snapshot()
         self._companies = CompanyIndex(self._snapshot.cards, load_aliases(settings.aliases_file))
+        self._reader = make_reader(settings)
         self._reranker = _make_reranker(settings)
         self._backend = open_backend(settings)
         for table in (load_glossary(settings.glossary_file), load_synonyms(settings.synonyms_file)):

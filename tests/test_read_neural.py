@@ -369,7 +369,7 @@ def test_a_question_starts_its_readers_load_before_it_retrieves(built_index: Pat
     events: list[str] = []
 
     class LoadingReader(HeuristicReader):
-        def start_loading(self, prepared_only: bool = False) -> None:
+        def start_loading(self) -> None:
             events.append("start loading")
 
         def read(self, analysis, passages):  # type: ignore[no-untyped-def]
@@ -380,41 +380,6 @@ def test_a_question_starts_its_readers_load_before_it_retrieves(built_index: Pat
         engine._reader = LoadingReader()
         assert engine.ask("为什么有研新材2024年稀土材料毛利率为负？").text
     assert events[0] == "start loading" and events[1].startswith("read ") and events[1] != "read 0 passages"
-
-
-def test_an_engine_opening_starts_its_readers_load(built_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from qa_engine import engine as engine_module
-    from qa_engine.read.heuristic import HeuristicReader
-
-    starts: list[bool] = []
-
-    class LoadingReader(HeuristicReader):
-        def start_loading(self, prepared_only: bool = False) -> None:
-            starts.append(prepared_only)
-
-    monkeypatch.setattr(engine_module, "make_reader", lambda settings: LoadingReader())
-    with Engine.open(built_index, Settings(index_dir=built_index, reader="heuristic")):
-        assert starts == [True]  # only what the model cache already holds
-
-
-def test_loading_ahead_loads_only_an_encoder_already_prepared(trained: tuple[Path, dict[str, object]],
-                                                              tmp_path: Path) -> None:
-    cache = tmp_path / "models"
-    unprepared = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache))
-    unprepared.start_loading(prepared_only=True)
-    assert unprepared._preload is not None
-    unprepared._preload.join(timeout=120)
-    assert unprepared._encoder is None  # nothing merged or exported ahead: the first question does it
-    assert not (cache / "merged").exists() and not (cache / "onnx").exists()
-    assert unprepared.encoder is not None and (cache / "onnx").exists()
-
-    served_encoder.forget_loaded_encoders()
-    prepared = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache))
-    prepared.start_loading(prepared_only=True)
-    assert prepared._preload is not None
-    prepared._preload.join(timeout=120)
-    assert isinstance(prepared._encoder, CachedPassageEncoder)
-    assert isinstance(prepared._encoder.inner, OnnxSentenceEncoder)
 
 
 @pytest.mark.slow

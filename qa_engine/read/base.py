@@ -40,10 +40,3 @@ class Reader(Protocol):
         ...
 
     def read(self, analysis: QuestionAnalysis, passages: Sequence[Passage]) -> Extraction | None: ...
-
-
-def start_loading(reader: Reader, prepared_only: bool = False) -> None:
-    """Let a reader with a model to load begin loading it in the background (NeuralReader.start_loading)."""
-    begin = getattr(reader, "start_loading", None)
-    if callable(begin):
-        begin(prepared_only=prepared_only)

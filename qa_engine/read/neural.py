@@ -13,7 +13,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -22,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from qa_engine.cache_folder import NotBuilt, existing_only
 from qa_engine.errors import ConfigError, QAEngineError
 from qa_engine.models import Document
 from qa_engine.read.analysis import QuestionAnalysis
@@ -126,30 +124,21 @@ class NeuralReader:
                            settings.model_cache_dir.expanduser(), settings.neural_runtime,
                            settings.reader_vector_cache_mb)
 
-    def start_loading(self, prepared_only: bool = False) -> None:
-        """Begin loading the encoder in a thread unless it is loaded or loading.
-
-        For a question (the default) the encoder's files are found here, so that their errors are the question's
-        and these GIL-bound steps are done before its segmenter holds the GIL; the thread then loads them while
-        the question is analysed and retrieved (onnxruntime's session and the tokenizer release the GIL).
-        `prepared_only` (an engine opening): the thread also finds the files, and loads the encoder only where
-        the model cache already holds it: it never converts, merges or exports a model, which is the first
-        question's to do (the process would wait minutes for it on exit)."""
+    def start_loading(self) -> None:
+        """Begin loading the encoder in a thread unless it is loaded, so that a first question's analysis and
+        retrieval run meanwhile: the encoder's files are found here, and the thread loads them (onnxruntime's
+        session and the tokenizer release the GIL; jieba's dictionary, loaded by the question, holds it)."""
         if self._encoder is not None or self._preload is not None:
             return
-        if not prepared_only:
-            locate_encoder(self._spec)  # its errors are the question's
+        locate_encoder(self._spec)  # its errors are the question's
         # not a daemon: exiting while onnxruntime builds its session aborts the process (a question that read
         # nothing exits at once); the interpreter waits for the load instead
-        self._preload = threading.Thread(target=self._load_quietly, args=(prepared_only,), name="neural-reader-load")
+        self._preload = threading.Thread(target=self._load_quietly, name="neural-reader-load")
         self._preload.start()
 
-    def _load_quietly(self, prepared_only: bool) -> None:
+    def _load_quietly(self) -> None:
         try:
-            with existing_only() if prepared_only else nullcontext():
-                self.encoder  # noqa: B018 - loads it
-        except NotBuilt as exc:
-            logger.debug("the neural reader's encoder is not prepared (%s): the first question prepares it", exc)
+            self.encoder  # noqa: B018 - loads it
         except (QAEngineError, OSError, ImportError, RuntimeError, ValueError) as exc:  # the question loads the
             # encoder again and reports the error
             logger.debug("loading the neural reader in the background failed: %s", exc)

@@ -9,7 +9,7 @@ from typing import Protocol
 from qa_engine.index.snapshot import Snapshot
 from qa_engine.models import Hit, Turn
 from qa_engine.read.analysis import QuestionAnalysis, analyse_question
-from qa_engine.read.base import Extraction, Passage, Reader, start_loading
+from qa_engine.read.base import Extraction, Passage, Reader
 from qa_engine.read.followup import asked_years, resolve_followup, without_premise
 from qa_engine.retrieve.query import QueryPlan
 
@@ -72,7 +72,9 @@ def _about_named_company(plan: QueryPlan, passages: list[Passage]) -> list[Passa
 def read_question(question: str, history: list[Turn], retriever: Retriever, reader: Reader, k: int) -> ReadOutcome:
     """Return what `reader` extracts for `question` from the k passages retrieved for it."""
     mark = time.perf_counter()
-    start_loading(reader)
+    start_loading = getattr(reader, "start_loading", None)  # a reader with a model to load may start it now
+    if callable(start_loading):
+        start_loading()
     reading = prepare_reading(question, history, retriever, k)
     timings = {"retrieve_ms": ms_since(mark)}
     mark = time.perf_counter()
