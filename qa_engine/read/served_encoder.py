@@ -64,8 +64,8 @@ def locate_encoder(spec: EncoderSpec) -> EncoderFiles:
 
 def shared_encoder(spec: EncoderSpec) -> PrefixedEncoder:
     """One encoder per spec in a process (inference only, so sharing is safe) instead of 470 MB of weights per
-    engine or thread; its passage vectors kept beside its files unless `spec.vector_cache_mb` is 0. Engines
-    opened one after the other start loading it at once: the second waits for the first's load."""
+    engine or thread; its passage vectors kept beside its files unless `spec.vector_cache_mb` is 0. Callers that
+    ask for it at once (engines over two index generations, a warm-up and a question) wait for one load."""
     with _LOCKS_GUARD:
         lock = _SPEC_LOCKS.setdefault(spec, threading.Lock())
     with lock:
