@@ -24,6 +24,7 @@ from qa_engine.read.calibration import (
     CONFIDENCE_INPUTS,
     MAX_FALSE_ABSTENTION,
     SIGNALS,
+    Calibration,
     fit_calibration,
     threshold_for,
 )
@@ -62,15 +63,18 @@ def held_out(rows: Sequence[dict[str, Any]], inputs: Sequence[str], policy: str)
     for i, held in enumerate(groups):
         fit = [row for j, group in enumerate(groups) if j != i for row in group]
         calibration = fit_calibration([r["signals"] for r in fit], [r["answerable"] and r["hit"] for r in fit], inputs)
-        thresholds = {lang: threshold_for([calibration.confidence(r["signals"]) for r in fit if r["lang"] == lang or
-                                           policy == "shared"],
-                                          [r["answerable"] for r in fit if r["lang"] == lang or policy == "shared"],
-                                          MAX_FALSE_ABSTENTION)
+        thresholds = {lang: _threshold(calibration, [r for r in fit if policy == "shared" or r["lang"] == lang])
                       for lang in {r["lang"] for r in rows}}
         for row in held:
             confidence = calibration.confidence(row["signals"])
             out.append(Scored(row, confidence, confidence >= thresholds[row["lang"]]))
     return out
+
+
+def _threshold(calibration: Calibration, rows: Sequence[dict[str, Any]]) -> float:
+    """The threshold that withholds at most MAX_FALSE_ABSTENTION of these rows' answerable questions."""
+    return threshold_for([calibration.confidence(r["signals"]) for r in rows], [r["answerable"] for r in rows],
+                         MAX_FALSE_ABSTENTION)
 
 
 def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
