@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from qa_engine.read.encoder import PASSAGE_PREFIX, PrefixedEncoder
+from qa_engine.read import passage_vectors
 from qa_engine.read.passage_vectors import (
     CachedPassageEncoder,
     PassageVectorTable,
@@ -86,6 +87,40 @@ def test_a_table_that_cannot_be_written_still_gives_vectors(tmp_path: Path) -> N
     assert vectors.shape == (len(TEXTS), DIMENSION) and len(inner.encoded) == len(TEXTS)
     encoder.encode_passages(TEXTS)
     assert len(inner.encoded) == 2 * len(TEXTS)  # nothing kept, nothing raised
+
+
+def _locked(path: Path) -> sqlite3.Connection:
+    """Another writer holding the table's file locked."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
+def test_a_table_opened_while_another_writer_briefly_holds_it_keeps_vectors(tmp_path: Path) -> None:
+    path = tmp_path / "vectors.sqlite"
+    holder = _locked(path)
+    releasing = threading.Timer(0.5, holder.rollback)  # longer than a question waits to write (0.2 s)
+    releasing.start()
+    encoder, inner = cached(path)
+    encoder.encode_passages(TEXTS)
+    releasing.join()
+    assert not encoder.table.full and len(encoder.table) == len(TEXTS)
+    encoder.encode_passages(TEXTS)
+    assert len(inner.encoded) == len(TEXTS)
+
+
+def test_a_table_still_locked_when_first_used_is_a_miss_and_is_kept_later(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passage_vectors, "SETUP_TIMEOUT_S", 0.05)
+    path = tmp_path / "vectors.sqlite"
+    holder = _locked(path)
+    encoder, inner = cached(path)
+    assert np.array_equal(encoder.encode_passages(TEXTS), CountingEncoder().encode_passages(TEXTS))
+    assert not encoder.table.full  # a lock is not a read-only folder
+    holder.rollback()
+    encoder.encode_passages(TEXTS)
+    encoder.encode_passages(TEXTS)
+    assert len(inner.encoded) == 2 * len(TEXTS) and len(encoder.table) == len(TEXTS)
 
 
 def test_a_damaged_table_file_is_a_miss_not_an_error(tmp_path: Path) -> None:

@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 FILE_NAME = "passage_vectors.sqlite"
 BUSY_TIMEOUT_S = 0.2  # a question does not wait longer for another writer: its vectors are kept next time
+# making the file (WAL mode, the table) waits longer: threads or processes opening it at once queue for it, and a
+# setup that gave up early was taken for a read-only folder, which kept nothing for the rest of the process
+SETUP_TIMEOUT_S = 5.0
 FILL_BATCH = 64  # texts per call when filling: sorted by length, so a call's groups of 4 pad little
 LOOKUP_BATCH = 500  # keys per query (SQLite's parameter limit is 999 on old builds)
 # a rowid table: rows of 1.5 KB in a WITHOUT ROWID b-tree fill a third of each page (30 MB for 10 MB of vectors)
@@ -102,15 +105,27 @@ class PassageVectorTable:
         return self._connections.get()
 
     def _open(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+        connection = sqlite3.connect(self.path, timeout=SETUP_TIMEOUT_S)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # a cache: a lost last write costs one encoding
             connection.execute(SCHEMA)
-        except sqlite3.OperationalError as exc:  # read-only folder: read what is there, write nothing
-            logger.debug("passage vectors in %s are read-only: %s", self.path, exc)
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc):  # still locked by another writer: a miss now, and the next use opens it again
+                connection.close()
+                raise
+            logger.debug("passage vectors in %s are read-only: %s", self.path, exc)  # read what is there
             self._full = True
+        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         return connection
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether SQLite gave up waiting for a lock (rather than refusing to write at all)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        return "locked" in str(error)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class CachedPassageEncoder(PrefixedEncoder):
