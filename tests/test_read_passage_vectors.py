@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa_engine.read.encoder import PASSAGE_PREFIX, PrefixedEncoder
 from qa_engine.read import passage_vectors
+from qa_engine.read.encoder import PASSAGE_PREFIX, PrefixedEncoder
 from qa_engine.read.passage_vectors import (
     CachedPassageEncoder,
     PassageVectorTable,
