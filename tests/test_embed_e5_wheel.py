@@ -174,21 +174,29 @@ def test_its_sentencepiece_copy_gives_the_same_ids_on_every_filing_sentence(e5_f
     from qa_engine.read.spm_tokenizer import (
         PROBE_MAX_TOKENS,
         CoreProcessor,
+        FewTextsFirst,
         SentencePieceTokenizer,
         write_sentencepiece_copy,
     )
+    from qa_engine.read.spm_subset import PIECES_DIR, SubsetProcessor
 
     copy_tokenizer_files(e5_folder, tmp_path)
     assert write_sentencepiece_copy(tmp_path, FastTokenizer(tmp_path, PROBE_MAX_TOKENS))
     served, reference = load_tokenizer(tmp_path, 128), FastTokenizer(tmp_path, 128)
-    assert isinstance(served, SentencePieceTokenizer) and isinstance(served._processor, CoreProcessor)
+    assert isinstance(served, SentencePieceTokenizer) and isinstance(served._processor, FewTextsFirst)
+    few = SubsetProcessor.load(tmp_path / PIECES_DIR)  # the piece table, as a question's texts meet it
+    assert few is not None
+    by_pieces = SentencePieceTokenizer(few, 128, lambda: reference)
     repo = Path(__file__).resolve().parents[1]
     lines = [line for path in sorted(repo.glob("data/filings*/*.txt"))
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts = [prefix + line for line in lines for prefix in ("passage: ", "query: ")] + FILING_TEXTS
     for start in range(0, len(texts), 64):
         batch = texts[start : start + 64]
-        assert np.array_equal(served(batch)["input_ids"], reference(batch)["input_ids"]), batch
+        expected = reference(batch)["input_ids"]
+        assert np.array_equal(served(batch)["input_ids"], expected), batch  # long batches: the core model
+        assert np.array_equal(by_pieces(batch)["input_ids"], expected), batch
+    assert isinstance(served._processor._many, CoreProcessor)
 
 
 # --- bad files and a missing wheel --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -24,6 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from qa_engine.read.spm_subset import SubsetProcessor, ensure_piece_table
+
+logger = logging.getLogger(__name__)
+
 SPM_FILE = "qa_engine_tokenizer.spm"
 CORE_FILE = "qa_engine_tokenizer.core.spm"
 CORE_IDS_FILE = "qa_engine_tokenizer.core-ids.npy"  # full-model id of each core piece
@@ -32,6 +37,7 @@ CORE_IDS_FILE = "qa_engine_tokenizer.core-ids.npy"  # full-model id of each core
 CORE_RANGES = ((0x20, 0x7E), (0xA0, 0xFF), (0x391, 0x3C9), (0x2000, 0x22FF), (0x2460, 0x26FF), (0x3000, 0x303F),
                (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF))
 PROBE_MAX_TOKENS = 512
+SUBSET_MAX_CHARS = 4000  # a question and its 12 candidates; ~5 ms for 12 sentences, against 0.1 s to load the core
 SPECIAL_TEXTS = ("<s>", "</s>", "<pad>", "<unk>", "<mask>")  # XLM-R's special tokens, as a text may spell them
 # Unicode's White_Space characters: where `tokenizers`' WhitespaceSplit parts words (Rust's char::is_whitespace)
 WHITE_SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
@@ -62,16 +68,21 @@ class SentencePieceTokenizer:
 
     @classmethod
     def load(cls, folder: Path, max_tokens: int, fallback: Callable[[], Any]) -> SentencePieceTokenizer:
-        """The folder's core model with the full one behind it, else the full model alone."""
+        """A few texts through the folder's piece table (spm_subset.py) until a longer batch loads the core
+        model, with the full one behind it; without a usable table, the core model (else the full one) now."""
         import sentencepiece
 
         def full() -> Any:
             return sentencepiece.SentencePieceProcessor(model_file=str(folder / SPM_FILE))
 
-        if not (folder / CORE_FILE).exists():
-            return cls(full(), max_tokens, fallback)
-        core = sentencepiece.SentencePieceProcessor(model_file=str(folder / CORE_FILE))
-        return cls(CoreProcessor(core, np.load(folder / CORE_IDS_FILE), full), max_tokens, fallback)
+        def core() -> Any:
+            if not (folder / CORE_FILE).exists():
+                return full()
+            processor = sentencepiece.SentencePieceProcessor(model_file=str(folder / CORE_FILE))
+            return CoreProcessor(processor, np.load(folder / CORE_IDS_FILE), full)
+
+        subset = _piece_subset(folder)
+        return cls(FewTextsFirst(subset, core) if subset else core(), max_tokens, fallback)
 
     def __call__(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         if any(special in text for text in texts for special in SPECIAL_TEXTS):
@@ -122,6 +133,44 @@ class CoreProcessor:
             return self._full
 
 
+class FewTextsFirst:
+    """A call of at most `max_chars` characters goes to the piece table until a longer one has loaded the core
+    model (a question and its candidate sentences: a one-off command never loads it)."""
+
+    def __init__(self, few: SubsetProcessor, load_many: Callable[[], Any], max_chars: int = SUBSET_MAX_CHARS) -> None:
+        self._few, self._load_many, self._max_chars = few, load_many, max_chars
+        self._many: Any = None
+        self._loading = threading.Lock()
+
+    def bos_id(self) -> int:
+        return self._few.bos_id()
+
+    def eos_id(self) -> int:
+        return self._few.eos_id()
+
+    def pad_id(self) -> int:
+        return self._few.pad_id()
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        if self._many is None and sum(map(len, texts)) <= self._max_chars:
+            return self._few.encode(texts)
+        with self._loading:
+            if self._many is None:
+                self._many = self._load_many()
+        encoded: list[list[int]] = self._many.encode(texts)
+        return encoded
+
+
+def _piece_subset(folder: Path) -> SubsetProcessor | None:
+    """The folder's piece table, made now if missing (an export before it); None when it cannot be made or did not
+    give the full model's ids."""
+    try:
+        return SubsetProcessor.load(ensure_piece_table(folder, SPM_FILE))
+    except Exception as exc:  # noqa: BLE001 - a copy it cannot parse (protobuf's own error), a read-only folder...
+        logger.info("no SentencePiece piece table in %s (%s): questions use the core model", folder, exc)
+        return None
+
+
 def core_model(proto: bytes) -> tuple[bytes, np.ndarray]:
     """The core model of a full model (its special pieces and every piece of core characters only) and the
     full-model id of each of its pieces."""
@@ -166,6 +215,7 @@ def write_sentencepiece_copy(folder: Path, reference: Any) -> bool:
     if not _agrees(candidate, reference):
         return False
     (folder / SPM_FILE).write_bytes(proto)
+    _piece_subset(folder)  # checked against the copy it is made from
     core, full_ids = core_model(proto)
     served = SentencePieceTokenizer(CoreProcessor(sentencepiece.SentencePieceProcessor(model_proto=core), full_ids,
                                                   lambda: processor), PROBE_MAX_TOKENS, lambda: reference)
