@@ -29,6 +29,16 @@ sys.path.insert(0, str(BENCH))
 from common import end_run, machine, save_run
 
 QUESTIONS = ["为什么有研新材2024年稀土材料毛利率为负？", "北方稀土与包钢股份的稀土精矿关联交易怎么定价？"]
+# the console script (qa_engine.console since it starts the reader's session early; cli.py's main before)
+CONSOLE_SCRIPT = """import pathlib, sys
+import qa_engine
+if (pathlib.Path(qa_engine.__file__).parent / "console.py").exists():
+    from qa_engine.console import main
+else:
+    from qa_engine.cli import main
+sys.argv[0] = 'qa-engine'
+main()
+"""
 SPLIT = """
 import json, sys, time
 t0 = time.perf_counter()
@@ -58,7 +68,7 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
 
 def one_round(index: Path, env: dict[str, str]) -> dict[str, object]:
     python = sys.executable
-    cli = [python, "-c", "import sys; from qa_engine.cli import app; sys.argv[0] = 'qa-engine'; app()"]
+    cli = [python, "-c", CONSOLE_SCRIPT]
     row: dict[str, object] = {}
     row["ask_cli_s"], _ = timed([*cli, "ask", QUESTIONS[0], "--index", str(index)], env)
     row["import_qa_engine_s"], _ = timed([python, "-c", "import qa_engine"], env)

@@ -20,7 +20,7 @@ import pytest
 from qa_engine import Engine, Settings
 from qa_engine.errors import ConfigError
 from qa_engine.eval.train_neural import TrainConfig, train
-from qa_engine.read import neural, served_encoder
+from qa_engine.read import neural, served_encoder, session_preload
 from qa_engine.read.encoder import FastTokenizer, SentenceEncoder
 from qa_engine.read.merged import merge_key, merged_model_folder
 from qa_engine.read.neural import NeuralReader, RerankHead
@@ -116,6 +116,22 @@ def test_the_served_encoder_is_the_merged_adapter_exported_once_to_onnx(
     assert [(merged / "model.safetensors").stat().st_mtime_ns, (exported / "encoder.onnx").stat().st_mtime_ns] == stamps
 
 
+def test_a_served_encoder_takes_the_session_started_early_for_its_export(
+        trained: tuple[Path, dict[str, object]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "models"
+    NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache)).warm_up()  # exported and remembered
+    exported = Path(json.loads((cache / "onnx" / session_preload.HINT_FILE).read_text("utf-8"))["onnx"])
+    assert exported.name == "encoder.onnx" and exported.parent.parent == cache / "onnx"
+    made: list[Path] = []
+    real_new_session = session_preload.new_session
+    monkeypatch.setattr(session_preload, "new_session", lambda path: made.append(path) or real_new_session(path))
+    session_preload.start(cache, "onnx")
+    encoder = OnnxSentenceEncoder(exported.parent, 32)
+    assert made == [exported]  # the early one only: the encoder made none of its own
+    assert np.allclose(encoder.encode_passages(["稀土"]), OnnxSentenceEncoder(exported.parent, 32).encode_passages(["稀土"]))
+    assert len(made) == 2
+
+
 def test_answering_from_the_cache_imports_neither_torch_nor_transformers(
         trained: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
     cache = tmp_path / "models"
@@ -146,7 +162,7 @@ def test_the_int8_runtime_is_a_quantised_copy_close_to_the_float_one(trained: tu
     exact = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache)).encoder
     quantized = NeuralReader(folder=trained[0], settings=Settings(model_cache_dir=cache,
                                                                   neural_runtime="onnx-int8")).encoder
-    folders = sorted(p.name for p in (cache / "onnx").iterdir() if not p.name.startswith("."))
+    folders = sorted(p.name for p in (cache / "onnx").iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(folders) == 2 and folders[1] == folders[0] + "-int8"
     texts = ["北方稀土2024年半年度业绩说明会", "Why did revenue fall?"]
     a, b = exact.encode_passages(texts), quantized.encode_passages(texts)

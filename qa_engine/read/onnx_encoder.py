@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from qa_engine.cache_folder import built_once, read_record
+from qa_engine.read import session_preload
 from qa_engine.read.encoder import (
     FastTokenizer,
     PrefixedEncoder,
@@ -30,9 +31,9 @@ from qa_engine.read.encoder import (
     load_tokenizer,
     mean_pooled,
 )
+from qa_engine.read.session_preload import ONNX_DIR
 from qa_engine.read.spm_tokenizer import PROBE_MAX_TOKENS, write_sentencepiece_copy
 
-ONNX_DIR = "onnx"
 MODEL_FILE = "encoder.onnx"
 WEIGHTS_FILE = MODEL_FILE + ".data"  # the optimised graph's weights
 WORD_VECTORS_FILE = "word_embeddings.npy"
@@ -51,22 +52,20 @@ class OnnxSentenceEncoder(PrefixedEncoder):
     """Unit vectors from an exported encoder folder (see `onnx_model_folder`)."""
 
     def __init__(self, folder: Path, max_tokens: int = 128) -> None:
-        import onnxruntime
+        import onnxruntime  # noqa: F401 - its absence is an ImportError here, not in the thread
 
         super().__init__()
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # errors only
-        # idle pool threads would spin on the other core while the reader scores sentences in Python
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        sessions: list[Any] = []
-        loading = threading.Thread(target=lambda: sessions.append(onnxruntime.InferenceSession(
-            str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])))
-        loading.start()  # onnxruntime reads the graph while the tokenizer loads
+        preloaded = session_preload.take(folder / MODEL_FILE)  # started while the command imported
+        sessions: list[Any] = [] if preloaded is None else [preloaded]
+        loading = threading.Thread(target=lambda: sessions.append(session_preload.new_session(folder / MODEL_FILE)))
+        if not sessions:
+            loading.start()  # onnxruntime reads the graph while the tokenizer loads
         try:
             self.tokenizer = load_tokenizer(folder, max_tokens)
             self._word_vectors = np.load(folder / WORD_VECTORS_FILE, mmap_mode="r")
         finally:
-            loading.join()
+            if loading.ident is not None:
+                loading.join()
         if not sessions:
             raise RuntimeError(f"onnxruntime could not load {folder.name}/{MODEL_FILE}: run `qa-engine models prepare "
                                "neural-reader` again")

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from qa_engine.read.encoder import PrefixedEncoder, SentenceEncoder
 from qa_engine.read.merged import merged_model_folder
-from qa_engine.read.onnx_encoder import OnnxSentenceEncoder, onnx_model_folder
+from qa_engine.read.onnx_encoder import MODEL_FILE, OnnxSentenceEncoder, onnx_model_folder
 from qa_engine.read.passage_vectors import FILE_NAME as VECTORS_FILE
 from qa_engine.read.passage_vectors import CachedPassageEncoder, PassageVectorTable
+from qa_engine.read.session_preload import remember_served
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,9 @@ def _load(spec: EncoderSpec, files: EncoderFiles) -> tuple[PrefixedEncoder, Path
         return SentenceEncoder(spec.base, spec.adapter, spec.max_tokens), None
     if files.exported is not None:
         try:
-            return OnnxSentenceEncoder(files.exported, spec.max_tokens), files.exported
+            encoder = OnnxSentenceEncoder(files.exported, spec.max_tokens)
+            remember_served(spec.cache_dir, spec.runtime, files.exported / MODEL_FILE)
+            return encoder, files.exported
         except (OSError, ImportError, RuntimeError) as exc:  # an export onnxruntime cannot load
             logger.warning("the neural reader runs on torch: its ONNX export did not load (%s)", exc)
     return SentenceEncoder(files.merged, None, spec.max_tokens), files.merged

@@ -112,3 +112,18 @@ def build_extractive_qa(folder: Path) -> Path:
     _seeded()
     BertForQuestionAnswering(tiny_bert_config(len(tokenizer))).save_pretrained(str(folder))
     return folder
+
+
+def build_doubling_onnx(path: Path) -> Path:
+    """A one-node ONNX graph at `path`: y = x + x, x of shape (n, 3)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Add", ["x", "x"], ["y"])], "double",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
