@@ -171,6 +171,7 @@ def test_a_second_call_reuses_the_folder(e5_folder: Path, e5_settings: Settings)
 def test_its_sentencepiece_copy_gives_the_same_ids_on_every_filing_sentence(e5_folder: Path, tmp_path: Path) -> None:
     pytest.importorskip("sentencepiece")
     from qa_engine.read.encoder import FastTokenizer, copy_tokenizer_files, load_tokenizer
+    from qa_engine.read.spm_subset import PIECES_DIR, SubsetProcessor
     from qa_engine.read.spm_tokenizer import (
         PROBE_MAX_TOKENS,
         CoreProcessor,
@@ -178,7 +179,6 @@ def test_its_sentencepiece_copy_gives_the_same_ids_on_every_filing_sentence(e5_f
         SentencePieceTokenizer,
         write_sentencepiece_copy,
     )
-    from qa_engine.read.spm_subset import PIECES_DIR, SubsetProcessor
 
     copy_tokenizer_files(e5_folder, tmp_path)
     assert write_sentencepiece_copy(tmp_path, FastTokenizer(tmp_path, PROBE_MAX_TOKENS))

@@ -1,28 +1,34 @@
 """A few texts tokenised without loading the 250k-piece SentencePiece model: the only pieces a text can use are its
-own substrings, so a model made of those pieces alone (found by binary search in a sorted, memory-mapped table of
-every piece) gives the full model's ids. It loads in about 2 ms and tokenises a question in about 1 ms; the core
-model takes 0.1–0.15 s to load, which was most of a first question's wait.
+own substrings, so a model made of those pieces alone gives the full model's ids. The pieces are found by binary
+search in a sorted, memory-mapped table of every piece (each window of the normalised texts, 1 to 16 characters,
+looked up at once per length). Loading the table takes about 1 ms; a question takes about 0.6 ms and a question's
+12 candidate sentences about 2 ms, where the core model took 0.1–0.15 s to load, most of a first question's wait.
 
-The table (PIECES_DIR beside the SentencePiece copy) holds every normal piece's UTF-8 bytes, sorted, with its id and
-score, and a frame: the model's normaliser and trainer settings and its special pieces, to which each call appends
-the pieces it found. The model's lowest-scoring piece is always appended too: SentencePiece scores a character no
-piece starts with at 10 below its model's lowest score, and that must be the full model's."""
+The table (PIECES_DIR beside the SentencePiece copy) holds every normal piece as a fixed-width string, sorted,
+with its id and its serialised entry of a ModelProto, and a frame: the model's normaliser and trainer settings and
+its special pieces, to which each call appends the entries of the pieces it found. The model's lowest-scoring
+piece is always appended too: SentencePiece scores a character no piece starts with at 10 below its model's
+lowest score, and that must be the full model's."""
 
 from __future__ import annotations
 
 import importlib
 import json
+import mmap
 import struct
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from qa_engine.cache_folder import built_once
+from qa_engine.cache_folder import built_once, read_record
 
 PIECES_DIR = "qa_engine_tokenizer.pieces"
 RECORD = "table.json"
-_FRAME, _FRAME_IDS, _KEYS, _IDS, _SCORES = "frame.spm", "frame-ids.npy", "keys.npy", "ids.npy", "scores.npy"
+FORMAT = 3  # the pieces as fixed-width strings, their serialised entries beside them
+_FRAME, _FRAME_IDS, _KEYS, _IDS = "frame.spm", "frame-ids.npy", "keys.npy", "ids.npy"
+_ENTRIES, _OFFSETS = "entries.bin", "entries-offsets.npy"  # each piece's `pieces` field of a ModelProto, serialised
 
 
 class SubsetProcessor:
@@ -37,7 +43,9 @@ class SubsetProcessor:
         self._frame_ids = np.load(folder / _FRAME_IDS).astype(np.int64)
         self._keys = np.load(folder / _KEYS, mmap_mode="r")
         self._ids = np.load(folder / _IDS, mmap_mode="r")
-        self._scores = np.load(folder / _SCORES, mmap_mode="r")
+        self._offsets = np.load(folder / _OFFSETS, mmap_mode="r")
+        with (folder / _ENTRIES).open("rb") as entries:
+            self._entries = mmap.mmap(entries.fileno(), 0, access=mmap.ACCESS_READ)
         self._sentencepiece = sentencepiece
         self._normalizer = sentencepiece.SentencePieceNormalizer(model_proto=self._frame)
         self._specials = sentencepiece.SentencePieceProcessor(model_proto=self._frame + self._piece_entries(
@@ -67,26 +75,29 @@ class SubsetProcessor:
 
     def _pieces_in(self, texts: Sequence[str]) -> np.ndarray:
         """Table rows of every piece that is a substring of a normalised text, and the floor piece."""
-        found = set()
-        for text in texts:
-            normalised = self._normalizer.normalize(text)
-            for start in range(len(normalised)):
-                for end in range(start + 1, min(len(normalised), start + self._max_chars) + 1):
-                    found.add(normalised[start:end].encode())
-        wanted = np.array(list(found), dtype=self._keys.dtype) if found else np.array([], dtype=self._keys.dtype)
-        at = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
-        return np.unique(np.append(at[self._keys[at] == wanted], self._floor))
+        # the texts joined by NULs, which no piece holds: a window across two texts matches at most a piece that
+        # is a substring of the first, trailing NULs being the padding of a fixed-width string
+        joined = "\0".join(self._normalizer.normalize(text) for text in texts)
+        points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        found = [np.array([self._floor])]
+        for length in range(1, min(self._max_chars, len(points)) + 1):
+            windows = np.zeros((len(points) - length + 1, self._max_chars), dtype=np.uint32)
+            windows[:, :length] = np.lib.stride_tricks.sliding_window_view(points, length)
+            wanted = windows.view(self._keys.dtype).ravel()  # each row one fixed-width string
+            at = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
+            found.append(at[self._keys[at] == wanted])
+        return np.unique(np.concatenate(found))
 
     def _piece_entries(self, rows: np.ndarray) -> bytes:
-        """ModelProto's `pieces` field (1) once per row, serialised: appended to the frame, they follow its own."""
-        return b"".join(_field(1, _field(1, bytes(self._keys[row])) + b"\x15" + struct.pack("<f", self._scores[row]))
-                        for row in rows)
+        """The rows' serialised `pieces` fields: appended to the frame, they follow its own pieces."""
+        starts, ends = self._offsets[rows].tolist(), self._offsets[rows + 1].tolist()
+        return b"".join(self._entries[start:end] for start, end in zip(starts, ends, strict=True))
 
 
 def ensure_piece_table(folder: Path, spm_file: str) -> Path:
     """folder/PIECES_DIR, made from the SentencePiece model folder/spm_file once and checked against it (its
     record says whether it agreed on every probe text)."""
-    return built_once(folder / PIECES_DIR, lambda table: (table / RECORD).exists(),
+    return built_once(folder / PIECES_DIR, lambda table: read_record(table / RECORD).get("format") == FORMAT,
                       lambda table: _write_table(table, (folder / spm_file).read_bytes()))
 
 
@@ -98,32 +109,44 @@ def _write_table(table: Path, proto: bytes) -> None:
     pb = importlib.import_module("sentencepiece.sentencepiece_model_pb2")
     model = pb.ModelProto()
     model.ParseFromString(proto)
-    normal = pb.ModelProto.SentencePiece.NORMAL
     table.mkdir(parents=True, exist_ok=True)
-    frame_ids = [i for i, piece in enumerate(model.pieces) if piece.type != normal]
-    frame = pb.ModelProto()
+    normal = [i for i, piece in enumerate(model.pieces) if piece.type == pb.ModelProto.SentencePiece.NORMAL]
+    _write_frame(table, model, sorted(set(range(len(model.pieces))) - set(normal)))
+    record = {"format": FORMAT, **_write_pieces(table, model, normal)}
+    (table / RECORD).write_text(json.dumps(record), encoding="utf-8")
+    full = sentencepiece.SentencePieceProcessor(model_proto=proto)
+    agrees = all(SubsetProcessor(table).encode([text]) == full.encode([text]) for text in PROBES)
+    (table / RECORD).write_text(json.dumps(record | {"agrees": agrees}), encoding="utf-8")
+
+
+def _write_frame(table: Path, model: Any, kept: list[int]) -> None:
+    """The model without its normal pieces (the special ones renumbered), and the full id of each it keeps."""
+    frame = type(model)()
     frame.CopyFrom(model)
     del frame.pieces[:]
-    for i in frame_ids:
+    for i in kept:
         frame.pieces.add().CopyFrom(model.pieces[i])
-    position = {old: new for new, old in enumerate(frame_ids)}
+    position = {old: new for new, old in enumerate(kept)}
     trainer = model.trainer_spec
     frame.trainer_spec.unk_id, frame.trainer_spec.bos_id = position[trainer.unk_id], position[trainer.bos_id]
     frame.trainer_spec.eos_id, frame.trainer_spec.pad_id = position[trainer.eos_id], position.get(trainer.pad_id, -1)
     (table / _FRAME).write_bytes(frame.SerializeToString())
-    np.save(table / _FRAME_IDS, np.array(frame_ids, dtype=np.int32))
-    pieces = [(piece.piece.encode(), i, piece.score) for i, piece in enumerate(model.pieces) if piece.type == normal]
-    pieces.sort()
-    np.save(table / _KEYS, np.array([key for key, _, _ in pieces]))
-    np.save(table / _IDS, np.array([i for _, i, _ in pieces], dtype=np.int32))
-    scores = np.array([score for _, _, score in pieces], dtype=np.float32)
-    np.save(table / _SCORES, scores)
-    max_chars = max(len(key.decode()) for key, _, _ in pieces)
-    (table / RECORD).write_text(json.dumps({"max_chars": max_chars, "floor": int(np.argmin(scores))}), encoding="utf-8")
-    full = sentencepiece.SentencePieceProcessor(model_proto=proto)
-    agrees = all(SubsetProcessor(table).encode([text]) == full.encode([text]) for text in PROBES)
-    (table / RECORD).write_text(json.dumps({"max_chars": max_chars, "floor": int(np.argmin(scores)),
-                                            "agrees": agrees}), encoding="utf-8")
+    np.save(table / _FRAME_IDS, np.array(kept, dtype=np.int32))
+
+
+def _write_pieces(table: Path, model: Any, rows: list[int]) -> dict[str, int]:
+    """The normal pieces `rows` sorted, with their full ids and serialised entries; their longest length in
+    characters and the table row of the lowest-scoring one."""
+    keys = np.array([model.pieces[i].piece for i in rows])  # fixed width: the longest piece's characters
+    order = np.argsort(keys, kind="stable")
+    pieces = [model.pieces[rows[k]] for k in order]
+    np.save(table / _KEYS, keys[order])
+    np.save(table / _IDS, np.array(rows, dtype=np.int32)[order])
+    entries = [_field(1, _field(1, piece.piece.encode()) + b"\x15" + struct.pack("<f", piece.score)) for piece in pieces]
+    (table / _ENTRIES).write_bytes(b"".join(entries))
+    np.save(table / _OFFSETS, np.cumsum([0, *map(len, entries)], dtype=np.int64))
+    lowest = int(np.argmin(np.array([piece.score for piece in pieces], dtype=np.float32)))
+    return {"max_chars": keys.dtype.itemsize // 4, "floor": lowest}
 
 
 def _field(number: int, payload: bytes) -> bytes:

@@ -8,7 +8,11 @@ Beside it goes the core model: the pieces made only of core characters (Latin, C
 and symbols; 121k of the 250k pieces), loaded in 0.1 s. Its ids are the full model's exactly: when every
 character of a normalised text is a core one, no other piece can match any part of it, so both models see the
 same candidate pieces with the same scores; and a text with another character is one the core model marks
-`<unk>`, which is then encoded by the full model, loaded on that first use."""
+`<unk>`, which is then encoded by the full model, loaded on that first use.
+
+Before either, a piece table (spm_subset.py) serves calls of a few texts: a question and its candidate sentences
+are tokenised from the pieces they contain, so a one-question process loads no model at all; a longer batch (an
+ingest filling the reader's vectors) loads the core model, which then serves every call."""
 
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ CORE_IDS_FILE = "qa_engine_tokenizer.core-ids.npy"  # full-model id of each core
 CORE_RANGES = ((0x20, 0x7E), (0xA0, 0xFF), (0x391, 0x3C9), (0x2000, 0x22FF), (0x2460, 0x26FF), (0x3000, 0x303F),
                (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF))
 PROBE_MAX_TOKENS = 512
-SUBSET_MAX_CHARS = 4000  # a question and its 12 candidates; ~5 ms for 12 sentences, against 0.1 s to load the core
+SUBSET_MAX_CHARS = 4000  # a question and its 12 candidates (about 2 ms), against 0.1 s to load the core model
 SPECIAL_TEXTS = ("<s>", "</s>", "<pad>", "<unk>", "<mask>")  # XLM-R's special tokens, as a text may spell them
 # Unicode's White_Space characters: where `tokenizers`' WhitespaceSplit parts words (Rust's char::is_whitespace)
 WHITE_SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
