@@ -54,6 +54,12 @@ def start(cache_dir: Path, runtime: str) -> None:
     hinted = _hints(cache_dir).get(runtime)
     if not hinted or not Path(hinted).is_file():
         return
+    try:
+        # imported here, not in the thread: there it would race the command's own imports for the GIL, and the
+        # session (which releases the GIL) could start only after both
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return
     with _GUARD:
         if _STARTED:
             return
