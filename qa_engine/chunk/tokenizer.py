@@ -19,6 +19,7 @@ from pathlib import Path
 from sys import intern
 from typing import get_args
 
+from qa_engine.lazy_regex import lazy
 from qa_engine.models import Document, DocumentCard
 from qa_engine.settings import Segmenter
 
@@ -236,7 +237,7 @@ def _filtered(words: list[str]) -> list[str]:
 
 # A junction between two texts is safe when a character at it can neither join a jieba word (jieba cuts runs of
 # these) nor a number (thousands separator, decimal): there search_terms(a + b) == search_terms(a) + search_terms(b).
-_JOINS = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-,]")
+_JOINS = lazy(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-,]")
 
 
 def safe_junction(left: str, right: str) -> bool:

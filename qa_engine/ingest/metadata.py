@@ -9,6 +9,7 @@ from pathlib import Path
 
 from qa_engine.errors import IngestError
 from qa_engine.ingest.text_rules import HEADER_LABEL, FilingHeader, split_filing_header
+from qa_engine.lazy_regex import Pattern, lazy
 from qa_engine.models import DocumentMeta
 from qa_engine.resources.wordlists import load_word_list
 
@@ -44,11 +45,11 @@ DOC_TYPES = (  # most specific first: a 业绩预告 or an inquiry reply names �
     ("公告", r"公告"),
 )
 ORGANISATION_SUFFIXES = load_word_list("organisation_suffixes.tsv")
-COMPANY_NAME = re.compile(r"([\u4e00-\u9fff（）()]{4,30}?(" + ORGANISATION_SUFFIXES.alternation("company") + "))")
+COMPANY_NAME = lazy(r"([\u4e00-\u9fff（）()]{4,30}?(" + ORGANISATION_SUFFIXES.alternation("company") + "))")
 STOCK_CODE = re.compile(r"(?:证券代码|股票代码|公司代码|NEEQ)\s*[:：]\s*(\d{6})")
-SHORT_NAME = re.compile(r"(?:证券|股票|公司)简称\s*[:：]\s*([\u4e00-\u9fffA-Z*]{2,8})")
+SHORT_NAME = lazy(r"(?:证券|股票|公司)简称\s*[:：]\s*([\u4e00-\u9fffA-Z*]{2,8})")
 ABBREVIATION_BLOCK = re.compile(r"以下简称([^)）]{1,80})[)）]")
-ALIAS = re.compile(r"[\u4e00-\u9fffA-Za-z]{2,8}")
+ALIAS = lazy(r"[\u4e00-\u9fffA-Za-z]{2,8}")
 GENERIC_ALIASES = {"公司", "本公司", "上市公司", "发行人", "问询函", "我们", "会计师", "保荐人", "集团"}
 ENGLISH_NAME = re.compile(r"([A-Z][A-Za-z\-]+(?: [A-Z(][A-Za-z\-()&.,]+){1,8} (?:Co\.|Corp\.|Company|Group)[^\n]{0,20})")
 HEADER_LINE = re.compile(rf"^(?:{HEADER_LABEL})\s*[:：]", re.MULTILINE)
@@ -61,7 +62,7 @@ TITLE_END = re.compile(
     r"(?:[(（][^()（）]{1,24}[)）])*"
 )
 NOT_AN_END_BEFORE = "的之及和与暨、事中》期日编内所等"  # "年度报告的…问询函", "公告编号", "报告期"
-CJK_NEXT = re.compile(r"[\u4e00-\u9fff]")  # "回复情况的公告": 回复 ends a title only at the end of the text
+CJK_NEXT = lazy(r"[\u4e00-\u9fff]")  # "回复情况的公告": 回复 ends a title only at the end of the text
 # The closing signature: the board (or the company) and the date, on lines of their own, at the end.
 SIGNER = re.compile(r"(董事会|监事会|" + ORGANISATION_SUFFIXES.alternation("signer") + r"|（盖章）|\(盖章\))\s*$")
 DATE_LINE = re.compile(r"^\s*(20\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*$")
@@ -148,7 +149,7 @@ def detect_doc_type(text: str) -> str:
     return ""
 
 
-def _first(pattern: re.Pattern[str], text: str) -> str:
+def _first(pattern: Pattern, text: str) -> str:
     match = pattern.search(text)
     return match.group(1).strip() if match else ""
 

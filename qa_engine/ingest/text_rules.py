@@ -6,12 +6,14 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
+from qa_engine.lazy_regex import lazy
+
 CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u2014-\u2027\u2e80-\u2eff"
-CJK_CHAR = re.compile(f"[{CJK}]")
+CJK_CHAR = lazy(f"[{CJK}]")
 SPACES = "[ \\t\u00a0\u2000-\u200b\u3000]"
-SPACE_TOUCHING_CJK = re.compile(f"(?<=[{CJK}]){SPACES}+|{SPACES}+(?=[{CJK}])")
+SPACE_TOUCHING_CJK = lazy(f"(?<=[{CJK}]){SPACES}+|{SPACES}+(?=[{CJK}])")
 TERMINAL_PUNCT = "。！？!?；;…：:"
-HEADING_MARKER = re.compile(
+HEADING_MARKER = lazy(
     r"^(问题\s*\d+|第[一二三四五六七八九十百]+[节章]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[)）]"
     r"|【[^】]{1,12}】|(回复|答复)[:：])"
 )
@@ -57,7 +59,7 @@ def is_wrapped_prose(body: str) -> bool:
             and any(PROSE_PUNCT.search(c) for c in labels))
 
 
-LETTER_SPACE = re.compile(f"(?<=[{CJK}]){SPACES}(?=[{CJK}])")
+LETTER_SPACE = lazy(f"(?<=[{CJK}]){SPACES}(?=[{CJK}])")
 
 
 def close_letter_spacing(row: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from qa_engine.errors import ConfigError
+from qa_engine.lazy_regex import LazyPattern, Pattern, lazy
 from qa_engine.read import cues, spans
 from qa_engine.resources.wordlists import WordList, load_word_list
 
@@ -52,7 +53,7 @@ class TypeFeature:
 @dataclass(frozen=True)
 class AnswerType:
     name: str
-    question: re.Pattern[str] | None  # how a question asks for it; None for the fallback type
+    question: Pattern | None  # how a question asks for it; None for the fallback type
     priority: int  # detection order: of the types whose pattern matches, the lowest priority wins
     cue: Callable[[str], float]  # 0..1: how strongly a sentence carries this kind of answer
     span: Callable[[str, Target], Span | None]  # the minimal answer in a sentence, when the type has one
@@ -85,7 +86,7 @@ class AnswerTypes:
     def find(self, name: str) -> AnswerType | None:
         return self._by_name.get(name)
 
-    def detection_order(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    def detection_order(self) -> tuple[tuple[str, Pattern], ...]:
         """Each type's question pattern, in the order they are tried."""
         asked = sorted((t for t in self.types if t.question is not None), key=lambda t: t.priority)
         return tuple((t.name, t.question) for t in asked if t.question is not None)
@@ -113,11 +114,11 @@ ENGLISH_WORDS = "english_question_words.tsv"
 WORD_CLASS = re.compile(r"\{\{(\w+)\}\}")
 
 
-def question_pattern(patterns: WordList, word_classes: WordList, name: str) -> re.Pattern[str]:
+def question_pattern(patterns: WordList, word_classes: WordList, name: str) -> LazyPattern:
     """The pattern of the questions that ask for answer type `name`: its Chinese rows, then its English ones,
     with each {{word class}} spelled out."""
     rows = [patterns.alternation(name, lang) for lang in LANGUAGES]
-    return re.compile(WORD_CLASS.sub(lambda m: _word_class(word_classes, m.group(1)), "|".join(rows)), re.IGNORECASE)
+    return lazy(WORD_CLASS.sub(lambda m: _word_class(word_classes, m.group(1)), "|".join(rows)), re.IGNORECASE)
 
 
 def _word_class(word_classes: WordList, name: str) -> str:
@@ -126,7 +127,7 @@ def _word_class(word_classes: WordList, name: str) -> str:
     return word_classes.alternation(name)
 
 
-def _shipped_pattern(name: str) -> re.Pattern[str]:
+def _shipped_pattern(name: str) -> LazyPattern:
     return question_pattern(load_word_list(QUESTION_PATTERNS), load_word_list(ENGLISH_WORDS), name)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from qa_engine.lazy_regex import lazy
 from qa_engine.resources.wordlists import load_word_list
 
 CAUSAL = load_word_list("causal_cues.tsv")
@@ -20,7 +21,7 @@ CONSEQUENCE = re.compile(CAUSAL.alternation("consequence"))
 CLAUSE_BREAKS = "，,；;"
 CLAUSE = re.compile(r"[^，,。；;]+")
 MIN_CAUSE_CHARS = 4
-NUMBER_WITH_UNIT = re.compile(
+NUMBER_WITH_UNIT = lazy(
     r"(?<![\d.,=])-?\d[\d,]*(?:\.\d+)?\s*(?:" + UNITS.alternation("amount") + r")(?:左右)?"
     r"|(?<![\d.,=])\d{1,2}(?:\.\d+)?\s*(?:" + UNITS.alternation("duration") + r")(?![\d度末初])(?:左右)?"
 )
@@ -33,8 +34,8 @@ ENUMERATION = re.compile(r"[^，,。；;：:、等]{1,30}(?:、[^，,。；;：:
 POLAR = re.compile(POLAR_WORDS.alternation("polar"))
 YESNO_CUE = re.compile(POLAR_WORDS.alternation("fallback"))
 STRONG_POLAR = re.compile(POLAR_WORDS.alternation("strong"))
-LIST_MARKER = re.compile(r"^\s*(?:[-—●•·]+\s*)?(?:[一二三四五六七八九十]+、|\d+[.、．]|[(（][一二三四五六七八九十\d]+[)）])?\s*")
-ENTITY = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:" + load_word_list("organisation_suffixes.tsv").alternation("entity_cue") + ")")
+LIST_MARKER = lazy(r"^\s*(?:[-—●•·]+\s*)?(?:[一二三四五六七八九十]+、|\d+[.、．]|[(（][一二三四五六七八九十\d]+[)）])?\s*")
+ENTITY = lazy(r"[\u4e00-\u9fff（）()]{2,30}?(?:" + load_word_list("organisation_suffixes.tsv").alternation("entity_cue") + ")")
 
 
 def why_span(sentence: str, anchors: Sequence[int] = ()) -> tuple[int, int] | None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from qa_engine.lazy_regex import lazy
 from qa_engine.models import Turn
 from qa_engine.read.analysis import YEAR
 from qa_engine.read.qtypes import question_cue
 from qa_engine.retrieve.glossary import is_english
 
-PRONOUN = re.compile(r"它的|它们的|该公司的?|这家公司的?|其(?=[\u4e00-\u9fff])|它|\b(its|it|this company|the company|they|their)\b", re.IGNORECASE)
+PRONOUN = lazy(r"它的|它们的|该公司的?|这家公司的?|其(?=[\u4e00-\u9fff])|它|\b(its|it|this company|the company|they|their)\b", re.IGNORECASE)
 FRAGMENT = re.compile(r"^(那么?|还有|and what about\b|and how about\b|what about\b|how about\b|what of\b|and\b)|呢[？?]?$", re.IGNORECASE)
 FRAGMENT_MAX_CHARS = 14
 # "And in 2023?", "what about for FY2023 then?": words around a year that do not name a new topic

@@ -3,11 +3,10 @@ pattern matches, else the fallback ("fact")."""
 
 from __future__ import annotations
 
-import re
-
+from qa_engine.lazy_regex import Pattern
 from qa_engine.read.answer_types import ANSWER_TYPES
 
-QTYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = ANSWER_TYPES.detection_order()
+QTYPE_PATTERNS: tuple[tuple[str, Pattern], ...] = ANSWER_TYPES.detection_order()
 
 
 def detect_qtype(question: str) -> str:

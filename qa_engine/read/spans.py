@@ -6,30 +6,31 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from qa_engine.lazy_regex import Pattern, lazy
 from qa_engine.read.cues import DATE, ENUMERATION, NUMBER_WITH_UNIT, UNITS
 from qa_engine.resources.wordlists import UNIT_GROUPS, load_word_list
 
 Offsets = tuple[int, int]  # [start, end) inside one sentence (ingest.sentences.Span is in a document)
 
-DATE_RANGE = re.compile(f"(?:{DATE.pattern})(?:至|到|-|—|～|~)(?:{DATE.pattern})")
+DATE_RANGE = lazy(f"(?:{DATE.pattern})(?:至|到|-|—|～|~)(?:{DATE.pattern})")
 ORGANISATION_WORDS = load_word_list("organisation_suffixes.tsv")
 BOUNDS = load_word_list("span_bounds.tsv")
 ORG_SUFFIX = ORGANISATION_WORDS.alternation("name_end", with_tails=True)
-ORGANISATION = re.compile(r"[\u4e00-\u9fffA-Za-z0-9()（）·]{2,40}?(?:" + ORG_SUFFIX + ")")
+ORGANISATION = lazy(r"[\u4e00-\u9fffA-Za-z0-9()（）·]{2,40}?(?:" + ORG_SUFFIX + ")")
 # Words that end a lead-in rather than start a name: "即与上海洗霸科技股份有限公司" → 上海洗霸科技股份有限公司
 LEAD_WORD = re.compile(BOUNDS.alternation("name_lead"))
 # what is left when a lead-in word was really part of the name ("信永中和|会计师事务所")
 GENERIC_NAME = re.compile("^(?:" + ORGANISATION_WORDS.alternation("generic") + ")?(?:" + ORG_SUFFIX + ")$")
 HINTS = load_word_list("question_hints.tsv")
 ROLE = load_word_list("person_roles.tsv").alternation("role")
-PERSON = re.compile(r"(?:" + ROLE + r")(?:、(?:" + ROLE + r"))*[：:为是]?\s*(?P<name>[\u4e00-\u9fff]{2,3}?)"
+PERSON = lazy(r"(?:" + ROLE + r")(?:、(?:" + ROLE + r"))*[：:为是]?\s*(?P<name>[\u4e00-\u9fff]{2,3}?)"
                     r"(?=先生|女士|[，,、。；;（(\s]|同时|在|$)")
-ASKS_PERSON = re.compile(HINTS.alternation("person") + "|" + ROLE, re.IGNORECASE)
-ASKS_INDIVIDUAL = re.compile(HINTS.alternation("individual") + "|" + ROLE, re.IGNORECASE)
+ASKS_PERSON = lazy(HINTS.alternation("person") + "|" + ROLE, re.IGNORECASE)
+ASKS_INDIVIDUAL = lazy(HINTS.alternation("individual") + "|" + ROLE, re.IGNORECASE)
 ASKS_NAME = re.compile(HINTS.alternation("name"), re.IGNORECASE)
-QUOTED_NAME = re.compile(r"[“\"《](?P<name>[^”\"《》]{2,60})[”\"》]")
+QUOTED_NAME = lazy(r"[“\"《](?P<name>[^”\"《》]{2,60})[”\"》]")
 ASKS_METHOD = re.compile(HINTS.alternation("method"), re.IGNORECASE)
-METHOD = re.compile("(?:" + BOUNDS.alternation("method_lead") + r")(?P<name>[\u4e00-\u9fff]{1,8}?法)(?=[对进计摊确核,，。；;]|$)")
+METHOD = lazy("(?:" + BOUNDS.alternation("method_lead") + r")(?P<name>[\u4e00-\u9fff]{1,8}?法)(?=[对进计摊确核,，。；;]|$)")
 # what ends the last item ("…稀土铝镁合金等方面", "…汀稀投资七个平台", "…生命周期阶段") and starts the first one
 LIST_ITEM_END = re.compile(BOUNDS.alternation("list_end"))
 LIST_LEAD_IN = re.compile(BOUNDS.alternation("list_lead"))
@@ -40,15 +41,15 @@ MAX_LAST_ITEM = 40
 _NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
 _UNIT = r"(?:" + UNITS.alternation("range") + ")?"
 _RANGE_JOIN = r"\s*(?:至|到|~|～|-|—|－)\s*"
-RANGE_START = re.compile(rf"(?<![\d.,]){_NUMBER}{_UNIT}{_RANGE_JOIN}$")
+RANGE_START = lazy(rf"(?<![\d.,]){_NUMBER}{_UNIT}{_RANGE_JOIN}$")
 RANGE_END = re.compile(rf"{_RANGE_JOIN}{_NUMBER}{_UNIT}(?![\d.])")
 QUALIFIER_BEFORE = re.compile("(?:" + BOUNDS.alternation("before_number") + ")(?:人民币)?$")
 QUALIFIER_AFTER = re.compile("(?:" + BOUNDS.alternation("after_number", with_tails=True) + ")?(?:[(（]含[)）])?")
 ASKS_CODE = re.compile(HINTS.alternation("code"), re.IGNORECASE)
 STOCK_CODE = re.compile(r"(?<![\d.,])\d{6}(?![\d.,%])")
 
-UNIT_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
-    (re.compile(HINTS.alternation(group), re.IGNORECASE), UNITS.texts(group)) for group in UNIT_GROUPS
+UNIT_HINTS: tuple[tuple[Pattern, tuple[str, ...]], ...] = tuple(
+    (lazy(HINTS.alternation(group), re.IGNORECASE), UNITS.texts(group)) for group in UNIT_GROUPS
 )
 
 
@@ -100,7 +101,7 @@ def entity_span(sentence: str, anchors: Sequence[int], question: str, exclude: S
     return nearest(sorted(people + orgs), anchors) or _row_label(sentence)
 
 
-def _named(pattern: re.Pattern[str], sentence: str) -> list[Offsets]:
+def _named(pattern: Pattern, sentence: str) -> list[Offsets]:
     return [(m.start("name"), m.end("name")) for m in pattern.finditer(sentence)]
 
 

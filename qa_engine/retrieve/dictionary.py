@@ -21,6 +21,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from qa_engine.cache_folder import built_once, read_record
+from qa_engine.lazy_regex import lazy
 from qa_engine.retrieve.glossary import bare_word, word_list
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ WORDS, RECORD = "words.json", "record.json"
 FORMAT = 1
 MAX_TERMS = 3  # terms kept per word: the commonest in the index
 SENSE_WORD = re.compile(r"[a-z]{3,}")
-CHINESE_TERM = re.compile(r"[\u4e00-\u9fff]{2,6}")
+CHINESE_TERM = lazy(r"[\u4e00-\u9fff]{2,6}")
 PARENTHESES = re.compile(r"\(.*?\)")
 # suffix → the endings that may replace it, most likely first; the first suffix that fits is used
 INFLECTIONS = (("ies", ("y",)), ("ied", ("y",)), ("ses", ("s", "se")), ("es", ("e", "")), ("ss", ()), ("s", ("",)),
