@@ -31,7 +31,25 @@ _FRAME, _FRAME_IDS, _KEYS, _IDS = "frame.spm", "frame-ids.npy", "keys.npy", "ids
 _ENTRIES, _OFFSETS = "entries.bin", "entries-offsets.npy"  # each piece's `pieces` field of a ModelProto, serialised
 
 
-class SubsetProcessor:
+class FullModelSpecialIds:
+    """The special ids of a model made from part of a full one (`_part`), in the full model's numbering
+    (`_full_ids`: the full id of each of its pieces)."""
+
+    _part: Any
+    _full_ids: np.ndarray
+
+    def bos_id(self) -> int:
+        return int(self._full_ids[self._part.bos_id()])
+
+    def eos_id(self) -> int:
+        return int(self._full_ids[self._part.eos_id()])
+
+    def pad_id(self) -> int:
+        pad = self._part.pad_id()
+        return int(self._full_ids[pad]) if pad >= 0 else -1
+
+
+class SubsetProcessor(FullModelSpecialIds):
     """Full-model ids for a few texts, from a model of the pieces they contain (built per call)."""
 
     def __init__(self, folder: Path) -> None:
@@ -48,24 +66,15 @@ class SubsetProcessor:
             self._entries = mmap.mmap(entries.fileno(), 0, access=mmap.ACCESS_READ)
         self._sentencepiece = sentencepiece
         self._normalizer = sentencepiece.SentencePieceNormalizer(model_proto=self._frame)
-        self._specials = sentencepiece.SentencePieceProcessor(model_proto=self._frame + self._piece_entries(
+        self._part = sentencepiece.SentencePieceProcessor(model_proto=self._frame + self._piece_entries(
             np.array([self._floor])))  # a model needs a normal piece: this one answers the special ids
+        self._full_ids = self._frame_ids
 
     @classmethod
     def load(cls, table: Path) -> SubsetProcessor | None:
         """The piece table `table` (see `ensure_piece_table`); None when it did not give the full model's ids."""
         record = json.loads((table / RECORD).read_text(encoding="utf-8"))
         return cls(table) if record.get("agrees") else None
-
-    def bos_id(self) -> int:
-        return int(self._frame_ids[self._specials.bos_id()])
-
-    def eos_id(self) -> int:
-        return int(self._frame_ids[self._specials.eos_id()])
-
-    def pad_id(self) -> int:
-        pad = self._specials.pad_id()
-        return int(self._frame_ids[pad]) if pad >= 0 else -1
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         rows = self._pieces_in(texts)

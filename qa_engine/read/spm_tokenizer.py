@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from qa_engine.read.spm_subset import SubsetProcessor, ensure_piece_table
+from qa_engine.read.spm_subset import FullModelSpecialIds, SubsetProcessor, ensure_piece_table
 
 logger = logging.getLogger(__name__)
 
@@ -101,29 +101,19 @@ class SentencePieceTokenizer:
         return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
-class CoreProcessor:
+class CoreProcessor(FullModelSpecialIds):
     """The core model, answering with the full model's ids; a text it marks `<unk>` is encoded by the full model
     (loaded on first need)."""
 
     def __init__(self, core: Any, full_ids: np.ndarray, load_full: Callable[[], Any]) -> None:
-        self._core, self._ids, self._load_full = core, np.asarray(full_ids, dtype=np.int64), load_full
+        self._part, self._full_ids, self._load_full = core, np.asarray(full_ids, dtype=np.int64), load_full
         self._unknown = core.unk_id()
         self._full: Any = None
         self._loading = threading.Lock()
 
-    def bos_id(self) -> int:
-        return int(self._ids[self._core.bos_id()])
-
-    def eos_id(self) -> int:
-        return int(self._ids[self._core.eos_id()])
-
-    def pad_id(self) -> int:
-        pad = self._core.pad_id()
-        return int(self._ids[pad]) if pad >= 0 else -1
-
     def encode(self, texts: list[str]) -> list[list[int]]:
-        encoded = self._core.encode(texts)
-        result = [self._ids[ids].tolist() if ids else [] for ids in encoded]
+        encoded = self._part.encode(texts)
+        result = [self._full_ids[ids].tolist() if ids else [] for ids in encoded]
         beyond = [row for row, ids in enumerate(encoded) if self._unknown in ids]
         if beyond:
             for row, ids in zip(beyond, self._full_model().encode([texts[row] for row in beyond]), strict=True):
