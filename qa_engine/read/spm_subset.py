@@ -129,18 +129,24 @@ def _write_table(table: Path, proto: bytes) -> None:
 
 
 def _write_frame(table: Path, model: Any, kept: list[int]) -> None:
-    """The model without its normal pieces (the special ones renumbered), and the full id of each it keeps."""
-    frame = type(model)()
-    frame.CopyFrom(model)
-    del frame.pieces[:]
+    """The model without its normal pieces, and the full id of each piece it keeps."""
+    (table / _FRAME).write_bytes(model_of_pieces(model, kept).SerializeToString())
+    np.save(table / _FRAME_IDS, np.array(kept, dtype=np.int32))
+
+
+def model_of_pieces(model: Any, kept: Sequence[int]) -> Any:
+    """A copy of the ModelProto `model` holding only the pieces `kept` (indices, in order), its special pieces'
+    ids renumbered to their new places."""
+    part = type(model)()
+    part.CopyFrom(model)
+    del part.pieces[:]
     for i in kept:
-        frame.pieces.add().CopyFrom(model.pieces[i])
+        part.pieces.add().CopyFrom(model.pieces[i])
     position = {old: new for new, old in enumerate(kept)}
     trainer = model.trainer_spec
-    frame.trainer_spec.unk_id, frame.trainer_spec.bos_id = position[trainer.unk_id], position[trainer.bos_id]
-    frame.trainer_spec.eos_id, frame.trainer_spec.pad_id = position[trainer.eos_id], position.get(trainer.pad_id, -1)
-    (table / _FRAME).write_bytes(frame.SerializeToString())
-    np.save(table / _FRAME_IDS, np.array(kept, dtype=np.int32))
+    part.trainer_spec.unk_id, part.trainer_spec.bos_id = position[trainer.unk_id], position[trainer.bos_id]
+    part.trainer_spec.eos_id, part.trainer_spec.pad_id = position[trainer.eos_id], position.get(trainer.pad_id, -1)
+    return part
 
 
 def _write_pieces(table: Path, model: Any, rows: list[int]) -> dict[str, int]:

@@ -29,7 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from qa_engine.read.spm_subset import FullModelSpecialIds, SubsetProcessor, ensure_piece_table
+from qa_engine.read.spm_subset import (
+    FullModelSpecialIds,
+    SubsetProcessor,
+    ensure_piece_table,
+    model_of_pieces,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,17 +178,7 @@ def core_model(proto: bytes) -> tuple[bytes, np.ndarray]:
     full.ParseFromString(proto)
     kept = [i for i, piece in enumerate(full.pieces)
             if piece.type != pb.ModelProto.SentencePiece.NORMAL or all(map(_is_core, piece.piece))]
-    core = pb.ModelProto()
-    core.CopyFrom(full)
-    del core.pieces[:]
-    for i in kept:
-        core.pieces.add().CopyFrom(full.pieces[i])
-    position = {old: new for new, old in enumerate(kept)}
-    trainer = full.trainer_spec
-    core.trainer_spec.unk_id, core.trainer_spec.bos_id = position[trainer.unk_id], position[trainer.bos_id]
-    core.trainer_spec.eos_id = position[trainer.eos_id]
-    core.trainer_spec.pad_id = position.get(trainer.pad_id, -1)
-    return bytes(core.SerializeToString()), np.array(kept, dtype=np.int64)
+    return bytes(model_of_pieces(full, kept).SerializeToString()), np.array(kept, dtype=np.int64)
 
 
 def _is_core(char: str) -> bool:
