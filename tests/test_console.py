@@ -82,3 +82,17 @@ def test_ask_starts_the_neural_readers_session_from_the_cache_hint(tmp_path: Pat
     monkeypatch.setenv("QA_READER", "neural")
     console._start_reader_session()
     assert session_preload.take(model) is not None
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "__all__"), ("logfire", "logfire")])
+def test_pydantic_plugins_are_not_looked_for_unless_asked(preset: str | None, expected: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    if preset is None:
+        monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    else:
+        monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", preset)
+    monkeypatch.setattr(sys, "argv", ["qa-engine", "--help"])
+    with pytest.raises(SystemExit) as done:
+        console.main()
+    assert done.value.code == 0
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == expected
