@@ -25,6 +25,8 @@ models: $(STAMP)
 	$(VENV)/bin/qa-engine models prepare english-dictionary
 
 index: $(STAMP) models
+	# the package's bytecode written now: a command compiles none of it (0.05-0.1 s), whatever PYTHONDONTWRITEBYTECODE says
+	$(PY) -m compileall -q qa_engine
 	$(VENV)/bin/qa-engine ingest data/filings --index $(INDEX) --replace --reader-vectors
 
 run: index
