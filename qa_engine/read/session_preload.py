@@ -2,7 +2,7 @@
 takes about 0.25 s on one core while the other idles, and the session (0.1 s of a core) is what a first answer
 waited for. Which export to load is the one this model cache last served for the runtime (a hint file beside
 the exports); a stale hint costs only the idle core's time, since an encoder takes a started session only for its
-own file. Imports nothing beyond the standard library until the session starts."""
+own file. Imports nothing beyond the standard library until `start` is called."""
 
 from __future__ import annotations
 
