@@ -68,7 +68,7 @@ def test_a_missing_corrupt_or_stale_hint_starts_nothing(cache: Path, hint: str |
         (cache / ONNX_DIR).mkdir(parents=True)
         (cache / ONNX_DIR / HINT_FILE).write_text(hint, encoding="utf-8")
     start(cache, "onnx")
-    assert not _preload_threads() and not session_preload._STARTED
+    assert not _preload_threads() and session_preload._started is None
 
 
 def test_a_file_onnxruntime_cannot_load_is_no_session_and_no_error(cache: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import load_gold
-from qa_engine.eval.metrics import rounded_mean
+from qa_engine.eval.metrics import CONFIDENT, rounded_mean
 from qa_engine.eval.training_index import open_training_index, training_parser
 from qa_engine.read.calibration import (
     CONFIDENCE_INPUTS,
@@ -90,7 +90,7 @@ def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
             "answer_hit": rounded_mean(s.shown and s.row["hit"] for s in answerable),
             "false_abstention": rounded_mean(not s.shown for s in answerable),
             "unanswerable_abstained": rounded_mean(not s.shown for s in unanswerable) if unanswerable else 0.0,
-            "wrong_at_70": rounded_mean(s.shown and s.confidence >= 0.7 and not s.row["hit"] for s in answerable),
+            "wrong_at_70": rounded_mean(s.shown and s.confidence >= CONFIDENT and not s.row["hit"] for s in answerable),
             "answerable": len(answerable), "unanswerable": len(unanswerable)}
     return out
 

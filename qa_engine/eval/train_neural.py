@@ -30,7 +30,7 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
-from qa_engine.eval.metrics import rounded_mean
+from qa_engine.eval.metrics import CONFIDENT, rounded_mean
 from qa_engine.eval.training_index import open_training_index, print_fields, training_parser
 from qa_engine.read.calibration import (
     CONFIDENCE_INPUTS,
@@ -233,7 +233,7 @@ def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE
     effect = {
         "answer_hit": rounded_mean(r["answerable"] and r["hit"] and c >= threshold for r, c in zip(rows, confidences) if r["answerable"]),
         "abstention_recall": rounded_mean(c < threshold for r, c in zip(rows, confidences) if not r["answerable"]),
-        "wrong_at_70": rounded_mean(c >= 0.7 and c >= threshold and not r["hit"] for r, c in zip(rows, confidences) if r["answerable"]),
+        "wrong_at_70": rounded_mean(c >= CONFIDENT and c >= threshold and not r["hit"] for r, c in zip(rows, confidences) if r["answerable"]),
         "shown": len(shown),
     }
     return calibration.to_dict(), threshold, effect

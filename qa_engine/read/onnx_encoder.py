@@ -57,14 +57,15 @@ class OnnxSentenceEncoder(PrefixedEncoder):
         super().__init__()
         preloaded = session_preload.take(folder / MODEL_FILE)  # started while the command imported
         sessions: list[Any] = [] if preloaded is None else [preloaded]
-        loading = threading.Thread(target=lambda: sessions.append(session_preload.new_session(folder / MODEL_FILE)))
-        if not sessions:
-            loading.start()  # onnxruntime reads the graph while the tokenizer loads
+        loading = None
+        if not sessions:  # onnxruntime reads the graph while the tokenizer loads
+            loading = threading.Thread(target=lambda: sessions.append(session_preload.new_session(folder / MODEL_FILE)))
+            loading.start()
         try:
             self.tokenizer = load_tokenizer(folder, max_tokens)
             self._word_vectors = np.load(folder / WORD_VECTORS_FILE, mmap_mode="r")
         finally:
-            if loading.ident is not None:
+            if loading is not None:
                 loading.join()
         if not sessions:
             raise RuntimeError(f"onnxruntime could not load {folder.name}/{MODEL_FILE}: run `qa-engine models prepare "

@@ -60,27 +60,27 @@ def start(cache_dir: Path, runtime: str) -> None:
         import onnxruntime  # noqa: F401
     except ImportError:
         return
+    global _started
     with _GUARD:
-        if _STARTED:
+        if _started is not None:
             return
         result: list[Any] = []
         thread = threading.Thread(target=_load_into, args=(Path(hinted), result), name=THREAD_NAME)
-        _STARTED[Path(hinted)] = (thread, result)
+        _started = (Path(hinted), thread, result)
         thread.start()
 
 
 def take(model_file: Path) -> Any | None:
     """The session started for `model_file`, once it has loaded; None when none was started for it or it failed
-    (every other started session is dropped)."""
+    (a session started for another file is dropped)."""
+    global _started
     with _GUARD:
-        started = dict(_STARTED)
-        _STARTED.clear()
-    found = None
-    for path, (thread, result) in started.items():
-        thread.join()
-        if path == model_file and result:
-            found = result[0]
-    return found
+        started, _started = _started, None
+    if started is None:
+        return None
+    path, thread, result = started
+    thread.join()
+    return result[0] if path == model_file and result else None
 
 
 def _load_into(model_file: Path, result: list[Any]) -> None:
@@ -99,4 +99,4 @@ def _hints(cache_dir: Path) -> dict[str, str]:
 
 
 _GUARD = threading.Lock()
-_STARTED: dict[Path, tuple[threading.Thread, list[Any]]] = {}
+_started: tuple[Path, threading.Thread, list[Any]] | None = None  # the one session a process starts early

@@ -52,13 +52,13 @@ class FullModelSpecialIds:
 class SubsetProcessor(FullModelSpecialIds):
     """Full-model ids for a few texts, from a model of the pieces they contain (built per call)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, record: dict[str, Any]) -> None:
+        """`record`: the table's own (RECORD)."""
         import sentencepiece
 
-        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
         self._max_chars, self._floor = int(record["max_chars"]), int(record["floor"])
         self._frame = (folder / _FRAME).read_bytes()
-        self._frame_ids = np.load(folder / _FRAME_IDS).astype(np.int64)
+        self._full_ids = np.load(folder / _FRAME_IDS).astype(np.int64)  # the frame's pieces' ids
         self._keys = np.load(folder / _KEYS, mmap_mode="r")
         self._ids = np.load(folder / _IDS, mmap_mode="r")
         self._offsets = np.load(folder / _OFFSETS, mmap_mode="r")
@@ -68,18 +68,17 @@ class SubsetProcessor(FullModelSpecialIds):
         self._normalizer = sentencepiece.SentencePieceNormalizer(model_proto=self._frame)
         self._part = sentencepiece.SentencePieceProcessor(model_proto=self._frame + self._piece_entries(
             np.array([self._floor])))  # a model needs a normal piece: this one answers the special ids
-        self._full_ids = self._frame_ids
 
     @classmethod
     def load(cls, table: Path) -> SubsetProcessor | None:
         """The piece table `table` (see `ensure_piece_table`); None when it did not give the full model's ids."""
-        record = json.loads((table / RECORD).read_text(encoding="utf-8"))
-        return cls(table) if record.get("agrees") else None
+        record = read_record(table / RECORD)
+        return cls(table, record) if record.get("agrees") else None
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         rows = self._pieces_in(texts)
         model = self._sentencepiece.SentencePieceProcessor(model_proto=self._frame + self._piece_entries(rows))
-        ids = np.concatenate([self._frame_ids, np.asarray(self._ids[rows], dtype=np.int64)])
+        ids = np.concatenate([self._full_ids, np.asarray(self._ids[rows], dtype=np.int64)])
         return [ids[encoded].tolist() if encoded else [] for encoded in model.encode(texts)]
 
     def _pieces_in(self, texts: Sequence[str]) -> np.ndarray:
@@ -119,12 +118,12 @@ def _write_table(table: Path, proto: bytes) -> None:
     model = pb.ModelProto()
     model.ParseFromString(proto)
     table.mkdir(parents=True, exist_ok=True)
-    normal = [i for i, piece in enumerate(model.pieces) if piece.type == pb.ModelProto.SentencePiece.NORMAL]
-    _write_frame(table, model, sorted(set(range(len(model.pieces))) - set(normal)))
-    record = {"format": FORMAT, **_write_pieces(table, model, normal)}
-    (table / RECORD).write_text(json.dumps(record), encoding="utf-8")
+    is_normal = [piece.type == pb.ModelProto.SentencePiece.NORMAL for piece in model.pieces]
+    _write_frame(table, model, [i for i, normal in enumerate(is_normal) if not normal])
+    record = {"format": FORMAT, **_write_pieces(table, model, [i for i, normal in enumerate(is_normal) if normal])}
     full = sentencepiece.SentencePieceProcessor(model_proto=proto)
-    agrees = all(SubsetProcessor(table).encode([text]) == full.encode([text]) for text in PROBES)
+    subset = SubsetProcessor(table, record)
+    agrees = all(subset.encode([text]) == full.encode([text]) for text in PROBES)
     (table / RECORD).write_text(json.dumps(record | {"agrees": agrees}), encoding="utf-8")
 
 
