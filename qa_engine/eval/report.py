@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from qa_engine.eval.intervals import METRICS, Interval
 from qa_engine.eval.metrics import Score
 from qa_engine.eval.plots import plot_calibration, plot_hit_by_type, plot_recall_curves
 from qa_engine.eval.runner import EvalResult
@@ -68,6 +69,7 @@ def render_report(result: EvalResult) -> str:
         "## By language (all items)\n", _group_table("lang", result.by_lang),
         "## By filing (split/filing)\n", _group_table("filing", result.by_filing),
         "## Calibration\n", _calibration_table(result),
+        "## How sure: 95% intervals, whole filings resampled (2,000 rounds)\n", _intervals_table(result),
         "## Reader training (held-out numbers from the readers' own files)\n",
         "```json\n" + json.dumps(result.meta.get("reader_training", {}), ensure_ascii=False, indent=1) + "\n```\n",
         "## Latency (ms)\n", _latency_table(result.latency),
@@ -109,6 +111,18 @@ def _calibration_table(result: EvalResult) -> str:
     rows = [[name, f"{b['low']:.1f}–{b['high']:.1f}", str(b["count"]), _fmt(b["mean_confidence"]), _fmt(b["accuracy"])]
             for name, bins in result.calibration.items() for b in bins if b["count"]]
     return _table(["reader", "confidence", "questions", "mean confidence", "best sentence right"], rows)
+
+
+def _intervals_table(result: EvalResult) -> str:
+    rows = [[group, row, *(_fmt_interval(metrics.get(m)) for m in METRICS)]
+            for group, readers in result.intervals.items() for row, metrics in readers.items()]
+    return _table(["questions", "reader", *METRICS], rows)
+
+
+def _fmt_interval(interval: Interval | None) -> str:
+    if interval is None:
+        return "–"
+    return f"{interval.value:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
 
 
 def _header(meta: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold, validate_gold
+from qa_engine.eval.intervals import Interval, reader_intervals
 from qa_engine.eval.metrics import Score, calibration_bins
 from qa_engine.eval.reading import AnswerJudgement, ReaderEval, evaluate_reader, score_answers
 from qa_engine.eval.retrieval import (
@@ -81,6 +82,8 @@ class EvalResult:
     splits: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> {overall, by_type, by_lang}
     by_filing: dict[str, dict[str, Score]] = field(default_factory=dict)
     calibration: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # reader row -> bins
+    # "split" or "split · lang" -> reader row (or "<row> - <first row>") -> metric -> 95% interval by filing
+    intervals: dict[str, dict[str, dict[str, Interval | None]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -196,6 +199,7 @@ def _assemble(config: EvalConfig, settings: Settings, gold: Sequence[GoldItem],
         splits={split: group_scores.breakdown(_in_group(_split_of, split)) for split in splits},
         by_filing=group_scores.by(_filing_of),
         calibration={name: _calibration(row.judgements) for name, row in readers.items()},
+        intervals=_intervals(readers, splits),
     )
 
 
@@ -205,6 +209,21 @@ def _split_of(item: GoldItem) -> str:
 
 def _filing_of(item: GoldItem) -> str:
     return f"{item.split}/{item.doc}" if item.doc else f"{item.split}/(unanswerable)"
+
+
+def _intervals(readers: dict[str, ReaderEval], splits: Sequence[str]
+               ) -> dict[str, dict[str, dict[str, Interval | None]]]:
+    """Each split's (and each of its languages') reader scores with their intervals from resampled filings."""
+    out = {}
+    for split in splits:
+        in_split = {name: [j for j in row.judgements if _split_of(j.item) == split] for name, row in readers.items()}
+        langs = sorted({j.item.lang for judgements in in_split.values() for j in judgements})
+        group = split or "all items"
+        out[group] = reader_intervals(in_split)
+        for lang in langs:
+            out[f"{group} · {lang}"] = reader_intervals(
+                {name: [j for j in judgements if j.item.lang == lang] for name, judgements in in_split.items()})
+    return out
 
 
 def _calibration(judgements: Sequence[AnswerJudgement]) -> list[dict[str, Any]]:

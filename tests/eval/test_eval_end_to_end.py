@@ -28,7 +28,7 @@ def test_report_files_exist(harness_run: Path) -> None:
     assert (out / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text(encoding="utf-8")
     for heading in ("## Overall", "## Retrieval ablations", "## Reader ablations", "## By question type",
-                    "## By language", "## Latency"):
+                    "## By language", "## Latency", "## How sure: 95% intervals"):
         assert heading in report
 
 
@@ -44,6 +44,15 @@ def test_results_have_the_expected_keys(results: dict[str, Any]) -> None:
     assert len(results["recall_curves"]["hybrid"]) == 10  # --k 10
     assert {"retrieve_ms", "total_ms"} <= set(results["latency"])
     assert sum(g["n"] for g in results["by_lang"].values()) == E2E_ITEMS
+
+
+def test_reader_scores_come_with_intervals_by_filing(results: dict[str, Any]) -> None:
+    default_reader = f"reader={Settings().reader}"
+    groups = results["intervals"]
+    assert set(groups) == {"train", "train · en", "train · zh"}
+    hit = groups["train"][default_reader]["answer_hit"]
+    assert hit["low"] <= hit["value"] <= hit["high"]
+    assert hit["value"] == round(results["splits"]["train"]["overall"]["answer_hit"], 4)
 
 
 def test_every_citation_is_verbatim(results: dict[str, Any]) -> None:
