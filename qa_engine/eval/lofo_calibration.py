@@ -78,7 +78,7 @@ def _threshold(calibration: Calibration, rows: Sequence[dict[str, Any]]) -> floa
 
 
 def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
-    """Answer hit, false abstention, unanswerable abstained and wrong at >= 70%, overall and per language."""
+    """Sentence hit, answer hit, false abstention, unanswerable abstained and wrong at >= 70%, overall and per language."""
     out: dict[str, dict[str, float | int]] = {}
     for lang in ("all", "zh", "en"):
         group = [s for s in scored if lang == "all" or s.row["lang"] == lang]
@@ -87,6 +87,7 @@ def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
         if not answerable:
             continue
         out[lang] = {
+            "sentence_hit": rounded_mean(s.row["hit"] for s in answerable),
             "answer_hit": rounded_mean(s.shown and s.row["hit"] for s in answerable),
             "false_abstention": rounded_mean(not s.shown for s in answerable),
             "unanswerable_abstained": rounded_mean(not s.shown for s in unanswerable) if unanswerable else 0.0,
@@ -95,12 +96,13 @@ def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
     return out
 
 
-def dev_rows(index: Path, gold: Path) -> list[dict[str, Any]]:
-    """The shipped neural reader's outcome on every dev question, with the question's filing."""
+def dev_rows(index: Path, gold: Path, folder: Path | None = None) -> list[dict[str, Any]]:
+    """The neural reader's outcome on every dev question, with the question's filing; `folder`: its adapter and
+    head (None: the shipped ones)."""
     from qa_engine.eval.train_neural import collect, outcomes
 
     engine, settings = open_training_index(index)
-    reader = NeuralReader(settings=settings)
+    reader = NeuralReader(folder, settings=settings)
     head = reader.head
     examples = collect(engine, load_gold(gold, split="dev"), Corpus.from_engine(engine), head.top_n,
                        settings.read_top_k, head.passage_context)
@@ -115,11 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--inputs", type=lambda text: tuple(text.split(",")), default=CONFIDENCE_INPUTS,
                         help=f"comma-separated calibration inputs, among {','.join(SIGNALS)}")
     parser.add_argument("--threshold", choices=THRESHOLD_POLICIES, default="shared")
+    parser.add_argument("--adapter", type=Path, default=None,
+                        help="a trained adapter's folder (train_neural --out); default: the shipped one")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.inputs) - set(SIGNALS))
     if unknown:
         parser.error(f"unknown calibration inputs {unknown}: use {', '.join(SIGNALS)}")
-    rows = dev_rows(args.index, args.gold)
+    rows = dev_rows(args.index, args.gold, args.adapter)
     json.dump({"inputs": list(args.inputs), "threshold": args.threshold,
                "held_out": summary(held_out(rows, args.inputs, args.threshold))}, sys.stdout, indent=1)
     print()

@@ -49,6 +49,7 @@ from qa_engine.read.neural import HEAD_FILE, candidate_text, shipped_folder
 from qa_engine.retrieve.glossary import is_english
 
 LORA_TARGETS = ["query", "key", "value", "dense"]
+TRAIN_LANGS = ("all", "zh", "en")
 
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"  # what peft's save_pretrained writes (SAFETENSORS_WEIGHTS_NAME)
@@ -73,6 +74,7 @@ class TrainConfig:
     # no-answer score (on dev, 2026-12-06: abstention 0.74 against 0.66 with "zh", answer hit 0.754 against 0.747)
     off_topic_gate: str = "none"
     passage_context: str = "none"  # read/context.py: "section" puts each sentence after its section heading
+    train_lang: str = "all"  # "zh" or "en": train on that language's questions only
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
     engine, settings = open_training_index(args.index, args.build)
     corpus = Corpus.from_engine(engine)
     k = settings.read_top_k
-    train_items = load_gold(args.gold, split="train")
+    train_items = [i for i in load_gold(args.gold, split="train") if config.train_lang in ("all", i.lang)]
     dev_items = load_gold(args.gold, split="dev")
     train_set = trainable(collect(engine, train_items, corpus, config.top_n, k, config.passage_context))
     dev_set = collect(engine, dev_items, corpus, config.top_n, k, config.passage_context)
@@ -263,6 +265,7 @@ def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:
         **dev_calibration(encoder, dev_set, scale, config),
         "trained_on": {"split": "train", "questions": len(train_set), "unanswerable": unanswerable,
                        "epochs": config.epochs, "lr": config.lr,
+                       **({"lang": config.train_lang} if config.train_lang != "all" else {}),
                        "lora_rank": config.lora_rank, "minutes": round(minutes, 1), "seed": config.seed,
                        "resumed_from": _resumed_from(getattr(args, "resume", None))},
         "command": " ".join(["python -m qa_engine.eval.train_neural", *sys.argv[1:]]),
@@ -337,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="which questions get confidence 0 when no passage covers their topic")
     parser.add_argument("--passage-context", choices=PASSAGE_CONTEXTS, default=TrainConfig.passage_context,
                         help="what the encoder reads besides each candidate sentence")
+    parser.add_argument("--train-lang", choices=TRAIN_LANGS, default=TrainConfig.train_lang,
+                        help="train on one language's questions only")
     args = parser.parse_args(argv)
     if args.calibrate_only:
         report = recalibrate(args)
@@ -344,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     config = TrainConfig(epochs=args.epochs, lr=args.lr, max_minutes=args.max_minutes, base_model=args.base_model,
                          seed=args.seed, calibration_inputs=args.calibration_inputs, off_topic_gate=args.off_topic_gate,
-                         passage_context=args.passage_context)
+                         passage_context=args.passage_context, train_lang=args.train_lang)
     report = train(args, config)
     print_fields(report, ("scale", "abstain_threshold", "trained_on", "dev"))
     return 0

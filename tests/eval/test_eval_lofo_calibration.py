@@ -44,3 +44,11 @@ def test_a_threshold_per_language_withholds_fewer_answers_where_scores_sit_lower
     for figures in (shared, per_language):
         assert figures["all"]["answerable"] == 240 and figures["all"]["unanswerable"] == 20
         assert all(0.0 <= figures["all"][k] <= 1.0 for k in ("answer_hit", "unanswerable_abstained", "wrong_at_70"))
+
+
+def test_the_sentence_hit_counts_right_best_sentences_whether_shown_or_withheld() -> None:
+    rows = _rows()
+    figures = summary(held_out(rows, ("best", "margin", "prior"), "shared"))
+    right = [r["hit"] for r in rows if r["answerable"]]
+    assert figures["all"]["sentence_hit"] == round(sum(right) / len(right), 4)
+    assert figures["all"]["answer_hit"] < figures["all"]["sentence_hit"]  # some right answers are withheld
