@@ -84,8 +84,8 @@ def _interval(value: float, resampled: np.ndarray) -> Interval | None:
 
 def reader_intervals(readers: Mapping[str, Sequence[AnswerJudgement]], rounds: int = ROUNDS, seed: int = SEED
                      ) -> dict[str, dict[str, Interval | None]]:
-    """Return reader -> metric -> its interval, and for two or more readers judged on the same questions, the
-    difference of each later reader from the first ("<second> - <first>") with its interval."""
+    """Return reader -> metric -> its interval, and for two or more readers judged on the same questions, how
+    far the first is above each other one ("<first> - <other>") with its interval."""
     if not readers:
         return {}
     outcomes = {name: _Outcomes.of(judgements) for name, judgements in readers.items()}
@@ -97,8 +97,8 @@ def reader_intervals(readers: Mapping[str, Sequence[AnswerJudgement]], rounds: i
     base = next(iter(outcomes))
     for name in list(outcomes)[1:]:
         if _same_questions(readers[base], readers[name]):
-            out[f"{name} - {base}"] = {
-                m: _interval(values[name][m][0] - values[base][m][0], resampled[name][m] - resampled[base][m])
+            out[f"{base} - {name}"] = {
+                m: _interval(values[base][m][0] - values[name][m][0], resampled[base][m] - resampled[name][m])
                 for m in METRICS}
     return out
 

@@ -82,7 +82,7 @@ class EvalResult:
     splits: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> {overall, by_type, by_lang}
     by_filing: dict[str, dict[str, Score]] = field(default_factory=dict)
     calibration: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # reader row -> bins
-    # "split" or "split · lang" -> reader row (or "<row> - <first row>") -> metric -> 95% interval by filing
+    # "split" or "split · lang" -> reader row (or "<first row> - <row>") -> metric -> 95% interval by filing
     intervals: dict[str, dict[str, dict[str, Interval | None]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

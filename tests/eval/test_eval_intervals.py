@@ -51,10 +51,10 @@ def test_a_filing_whose_questions_fail_together_widens_the_interval() -> None:
 def test_two_readers_get_an_interval_for_their_difference() -> None:
     first = by_filing([[f % 3 == 0] * 4 for f in range(12)])
     better = by_filing([[f % 3 != 2] * 4 for f in range(12)])  # right on every filing the first is, and more
-    out = reader_intervals({"first": first, "better": better, "same": first})
+    out = reader_intervals({"better": better, "first": first, "same": better})
     difference = out["better - first"]["answer_hit"]
     assert difference is not None and difference.value > 0 and difference.low > 0
-    same = out["same - first"]["answer_hit"]
+    same = out["better - same"]["answer_hit"]
     assert same is not None and (same.low, same.value, same.high) == (0.0, 0.0, 0.0)
 
 
