@@ -46,3 +46,23 @@ def test_training_keeps_unanswerable_questions_and_answerable_ones_that_can_teac
     unanswerable = _example((), [0, 0, 0])
     kept = trainable([both, only_positives, answer_not_among_candidates, unanswerable])
     assert kept == [both, unanswerable]
+
+
+def test_calibration_withholds_at_most_a_tenth_of_answerable_questions_and_reports_its_effect() -> None:
+    from qa_engine.eval.train_neural import calibrate
+    from qa_engine.read.calibration import Signals
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(120):
+        answerable, hit = i % 6 != 0, i % 6 not in (0, 1)
+        best = (3.0 if hit else 0.5 if answerable else -0.5) + float(rng.normal(0, 0.8))
+        rows.append({"answerable": answerable, "hit": hit, "off_topic": False,
+                     "signals": Signals(best, abs(best) / 3, best / 2)})
+    _, threshold, effect = calibrate(rows, off_topic_gate="none")
+    assert set(effect) == {"answer_hit", "abstention_recall", "wrong_at_70", "shown"}
+    assert 0.5 < effect["abstention_recall"] <= 1.0 and effect["answer_hit"] > 0.6
+    assert effect["shown"] < len(rows)
+    answerable = [r for r in rows if r["answerable"]]
+    assert effect["answer_hit"] <= sum(r["hit"] for r in answerable) / len(answerable)
+    assert 0.0 < threshold < 1.0

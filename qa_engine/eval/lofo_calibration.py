@@ -18,7 +18,7 @@ from typing import Any
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import load_gold
-from qa_engine.eval.metrics import CONFIDENT, rounded_mean
+from qa_engine.eval.metrics import HeldOutcome, shown_or_withheld_scores
 from qa_engine.eval.training_index import open_training_index, training_parser
 from qa_engine.read.calibration import (
     CONFIDENCE_INPUTS,
@@ -78,7 +78,8 @@ def _threshold(calibration: Calibration, rows: Sequence[dict[str, Any]]) -> floa
 
 
 def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
-    """Sentence hit, answer hit, false abstention, unanswerable abstained and wrong at >= 70%, overall and per language."""
+    """Sentence hit, answer hit, false abstention, unanswerable abstained (`abstention_recall`) and wrong at
+    >= 70%, overall and per language."""
     out: dict[str, dict[str, float | int]] = {}
     for lang in ("all", "zh", "en"):
         group = [s for s in scored if lang == "all" or s.row["lang"] == lang]
@@ -86,13 +87,9 @@ def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
         unanswerable = [s for s in group if not s.row["answerable"]]
         if not answerable:
             continue
-        out[lang] = {
-            "sentence_hit": rounded_mean(s.row["hit"] for s in answerable),
-            "answer_hit": rounded_mean(s.shown and s.row["hit"] for s in answerable),
-            "false_abstention": rounded_mean(not s.shown for s in answerable),
-            "unanswerable_abstained": rounded_mean(not s.shown for s in unanswerable) if unanswerable else 0.0,
-            "wrong_at_70": rounded_mean(s.shown and s.confidence >= CONFIDENT and not s.row["hit"] for s in answerable),
-            "answerable": len(answerable), "unanswerable": len(unanswerable)}
+        held = [HeldOutcome(s.row["answerable"], s.row["hit"], s.confidence, s.shown) for s in group]
+        out[lang] = {**shown_or_withheld_scores(held), "answerable": len(answerable),
+                     "unanswerable": len(unanswerable)}
     return out
 
 

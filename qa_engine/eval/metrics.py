@@ -147,3 +147,26 @@ def expected_calibration_error(confidences: Sequence[float], correct: Sequence[b
 def rounded_mean(values: Iterable[bool | float]) -> float:
     """The mean of `values` to 4 places (0.0 when there are none): the training scripts' report figures."""
     return round(rate(list(values)) or 0.0, 4)
+
+
+@dataclass(frozen=True)
+class HeldOutcome:
+    """One question as a training script scores it: did the best sentence hold the answer, and was it shown."""
+
+    answerable: bool
+    hit: bool
+    confidence: float
+    shown: bool
+
+
+def shown_or_withheld_scores(outcomes: Sequence[HeldOutcome]) -> dict[str, float]:
+    """The training scripts' report figures: sentence hit, answer hit, false abstention, unanswerable abstained
+    (`abstention_recall`) and wrong at >= CONFIDENT, each to 4 places (0.0 where nothing is counted)."""
+    answerable = [o for o in outcomes if o.answerable]
+    return {
+        "sentence_hit": rounded_mean(o.hit for o in answerable),
+        "answer_hit": rounded_mean(o.shown and o.hit for o in answerable),
+        "false_abstention": rounded_mean(not o.shown for o in answerable),
+        "abstention_recall": rounded_mean(not o.shown for o in outcomes if not o.answerable),
+        "wrong_at_70": rounded_mean(o.shown and o.confidence >= CONFIDENT and not o.hit for o in answerable),
+    }

@@ -30,7 +30,7 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
-from qa_engine.eval.metrics import CONFIDENT, rounded_mean
+from qa_engine.eval.metrics import HeldOutcome, rounded_mean, shown_or_withheld_scores
 from qa_engine.eval.training_index import open_training_index, print_fields, training_parser
 from qa_engine.read.calibration import (
     CONFIDENCE_INPUTS,
@@ -231,13 +231,10 @@ def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE
     confidences = [0.0 if g else calibration.confidence(r["signals"]) for r, g in zip(rows, gated)]
     answerable = [r["answerable"] for r in rows]
     threshold = threshold_for(confidences, answerable, MAX_FALSE_ABSTENTION)
-    shown = [(r, c) for r, c in zip(rows, confidences) if c >= threshold]
-    effect = {
-        "answer_hit": rounded_mean(r["answerable"] and r["hit"] and c >= threshold for r, c in zip(rows, confidences) if r["answerable"]),
-        "abstention_recall": rounded_mean(c < threshold for r, c in zip(rows, confidences) if not r["answerable"]),
-        "wrong_at_70": rounded_mean(c >= CONFIDENT and c >= threshold and not r["hit"] for r, c in zip(rows, confidences) if r["answerable"]),
-        "shown": len(shown),
-    }
+    scores = shown_or_withheld_scores([HeldOutcome(r["answerable"], r["hit"], c, c >= threshold)
+                                       for r, c in zip(rows, confidences)])
+    effect = {**{key: scores[key] for key in ("answer_hit", "abstention_recall", "wrong_at_70")},
+              "shown": sum(c >= threshold for c in confidences)}
     return calibration.to_dict(), threshold, effect
 
 

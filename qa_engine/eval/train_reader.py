@@ -24,7 +24,7 @@ import numpy as np
 
 from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
-from qa_engine.eval.metrics import rounded_mean
+from qa_engine.eval.metrics import HeldOutcome, shown_or_withheld_scores
 from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, threshold_for
 from qa_engine.read.features import FEATURES, Asked
 from qa_engine.read.heuristic import candidate_sentences, feature_matrix, off_topic
@@ -86,13 +86,9 @@ def choose_threshold(outcomes: Sequence[tuple[bool, bool, float]]) -> float:
 
 
 def summarize(outcomes: Sequence[tuple[bool, bool, float]], threshold: float) -> dict[str, float]:
-    answerable = [(hit, p) for a, hit, p in outcomes if a]
-    unanswerable = [p for a, _, p in outcomes if not a]
+    scores = shown_or_withheld_scores([HeldOutcome(a, hit, p, p >= threshold) for a, hit, p in outcomes])
     return {
-        "answer_hit": rounded_mean(hit and p >= threshold for hit, p in answerable),
-        "sentence_hit": rounded_mean(hit for hit, _ in answerable),
-        "false_abstention": rounded_mean(p < threshold for _, p in answerable),
-        "abstention_recall": rounded_mean(p < threshold for p in unanswerable),
+        **{key: scores[key] for key in ("answer_hit", "sentence_hit", "false_abstention", "abstention_recall")},
         "threshold": round(threshold, 4),
     }
 

@@ -7,12 +7,14 @@ import math
 import pytest
 
 from qa_engine.eval.metrics import (
+    HeldOutcome,
     RankedRelevance,
     abstention_scores,
     latency_summary,
     percentiles,
     retrieval_metric_names,
     retrieval_scores,
+    shown_or_withheld_scores,
 )
 
 T, F = True, False
@@ -70,3 +72,13 @@ def test_latency_percentiles_per_stage() -> None:
     assert summary["retrieve_ms"]["p50"] == pytest.approx(50.5)
     assert summary["total_ms"]["p95"] == pytest.approx(2 * 95.05)
     assert percentiles([]) == {}
+
+
+def test_shown_or_withheld_scores_count_each_outcome_over_its_own_questions() -> None:
+    outcomes = [HeldOutcome(True, True, 0.9, True), HeldOutcome(True, True, 0.2, False),
+                HeldOutcome(True, False, 0.8, True), HeldOutcome(True, False, 0.5, True),
+                HeldOutcome(False, False, 0.1, False), HeldOutcome(False, False, 0.9, True)]
+    scores = shown_or_withheld_scores(outcomes)
+    assert scores == {"sentence_hit": 0.5, "answer_hit": 0.25, "false_abstention": 0.25,
+                      "abstention_recall": 0.5, "wrong_at_70": 0.25}
+    assert shown_or_withheld_scores(outcomes[:4])["abstention_recall"] == 0.0  # none to count
