@@ -20,6 +20,7 @@ from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.blocks import block_at
 from qa_engine.read.calibration import Calibration, Signals, best_and_lead
 from qa_engine.read.features import FEATURES, Asked, SentenceView, answer_span, coverage, featurize
+from qa_engine.read.unstated import asks_unstated
 
 MIN_SENTENCE_CHARS = 4
 # Above this idf share of the question's topic missing from every passage, the filings do not cover what is
@@ -100,6 +101,12 @@ class ScoredCandidates:
         """Return the indexes of the n best candidates by logit, best first."""
         return [int(i) for i in np.argsort(-self.logits, kind="stable")[:n]]
 
+    def asks_unstated(self, index: int) -> bool:
+        """Whether candidate `index`'s filing never states a year or period the question asks about
+        (read/unstated.py)."""
+        analysis = self.asked.analysis
+        return asks_unstated(analysis.question, analysis.years, self.candidates[index].passage.document.text)
+
     def extract(self, index: int, score: float) -> Extraction:
         """Return the answer span of candidate `index` with `score` as its confidence."""
         return _extract(self.asked, self.candidates[index], score)
@@ -138,7 +145,8 @@ class HeuristicReader:
         if scored is None:
             return None
         best, margin = scored.best_and_margin()
-        confidence = 0.0 if scored.off_topic else self.model.confidence(float(scored.logits[best]), margin)
+        withheld = scored.off_topic or scored.asks_unstated(best)
+        confidence = 0.0 if withheld else self.model.confidence(float(scored.logits[best]), margin)
         return scored.extract(best, confidence)
 
 

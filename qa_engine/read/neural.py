@@ -171,7 +171,8 @@ class NeuralReader:
         top, combined = self.rerank(analysis.question, scored)
         best, margin = best_and_lead(combined)
         signals = confidence_signals(analysis.question, scored, top[best], float(combined[best]), margin)
-        if gate_applies(self.head.off_topic_gate, scored.off_topic, bool(signals.english)):
+        if (gate_applies(self.head.off_topic_gate, scored.off_topic, bool(signals.english))
+                or scored.asks_unstated(top[best])):
             return scored.extract(top[best], 0.0)
         return scored.extract(top[best], self.head.calibration.confidence(signals))
 

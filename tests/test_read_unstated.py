@@ -1,0 +1,66 @@
+"""A question about a year or reporting period its filing never names is withheld, by both readers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa_engine import Engine, Settings
+from qa_engine.read.unstated import asks_unstated, period_unstated, year_unstated
+
+PREANNOUNCEMENT = ("预计2024年半年度实现归属于母公司所有者的净利润6,078.43万元,与上年同期相比增加35%。"
+                   "二、上年同期经营业绩:归属于母公司所有者的净利润4,502.54万元。")
+
+
+def test_a_named_year_is_stated() -> None:
+    assert not year_unstated(("2024",), PREANNOUNCEMENT)
+    assert not year_unstated((), PREANNOUNCEMENT)
+
+
+def test_the_year_before_the_latest_is_stated_where_the_filing_speaks_of_the_year_before() -> None:
+    assert not year_unstated(("2023",), PREANNOUNCEMENT)
+    assert year_unstated(("2023",), PREANNOUNCEMENT.replace("上年同期", "本期"))
+
+
+def test_other_years_are_unstated() -> None:
+    assert year_unstated(("2022",), PREANNOUNCEMENT)  # two years before
+    assert year_unstated(("2025",), PREANNOUNCEMENT)
+    assert year_unstated(("2024", "2021"), PREANNOUNCEMENT)  # every year asked must be stated
+
+
+def test_a_year_before_one_named_in_passing_is_unstated() -> None:
+    reply = "公司2025年计划扩产。2024年毛利率为负,与上年同期相比下降。2018年公司完成收购。"
+    assert not year_unstated(("2023",), reply)  # the year before 2024, one of the latest two
+    assert year_unstated(("2017",), reply)  # 2018 is named only in passing
+
+
+@pytest.mark.parametrize(("question", "unstated"), [
+    ("新中港2024年一季度净利润是多少?", True),
+    ("What did the company earn in Q1 2024?", True),
+    ("What net profit does the company expect for the first half of 2024?", False),
+    ("新中港前三季度营业收入是多少?", True),
+    ("What was revenue in the first nine months?", True),
+    ("新中港2024年上半年净利润预计是多少?", False),
+    ("Will the shareholders sell shares in the next six months?", False),  # a span of time, not a period
+])
+def test_a_period_the_filing_never_names_is_unstated(question: str, unstated: bool) -> None:
+    assert period_unstated(question, PREANNOUNCEMENT) is unstated
+    assert asks_unstated(question, (), PREANNOUNCEMENT) is unstated
+
+
+def test_a_filing_names_a_quarter_in_figures_or_by_its_dates() -> None:
+    assert not period_unstated("What was Q3 revenue?", "公司3季度营业收入为13.14亿元。")
+    assert not period_unstated("一季度营业收入是多少?", "2024年1-3月营业收入为5亿元。")
+    assert not period_unstated("一季度营业收入是多少?", "补充说明各季度营业收入与净利润的变动。")
+
+
+@pytest.mark.parametrize("reader", ["heuristic", "neural"])
+def test_a_question_about_a_year_or_period_the_filing_never_names_is_withheld(built_index: Path, reader: str) -> None:
+    with Engine.open(built_index, Settings(index_dir=built_index, reader=reader)) as engine:
+        asked = engine.ask("为什么有研新材2024年稀土材料毛利率为负？")
+        near_misses = [engine.ask("为什么有研新材2017年稀土材料毛利率为负？"),
+                       engine.ask("北方稀土2024年第一季度的业绩说明会是哪天召开的？")]
+    assert asked.found and asked.text is not None
+    for near_miss in near_misses:
+        assert not near_miss.found and near_miss.text is None and near_miss.citations == ()
