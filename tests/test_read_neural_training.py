@@ -66,3 +66,18 @@ def test_calibration_withholds_at_most_a_tenth_of_answerable_questions_and_repor
     answerable = [r for r in rows if r["answerable"]]
     assert effect["answer_hit"] <= sum(r["hit"] for r in answerable) / len(answerable)
     assert 0.0 < threshold < 1.0
+
+
+def test_rows_withheld_by_rule_are_abstentions_the_calibration_is_not_fit_on() -> None:
+    from qa_engine.eval.train_neural import calibrate
+    from qa_engine.read.calibration import Signals
+
+    confident_unanswerable = {"answerable": False, "hit": False, "off_topic": False,
+                              "signals": Signals(6.0, 3.0, 3.0)}
+    right = [{"answerable": True, "hit": True, "off_topic": False, "signals": Signals(4.0 + i / 10, 2.0, 2.0)}
+             for i in range(20)]
+    wrong = [{"answerable": True, "hit": False, "off_topic": False, "signals": Signals(-1.0 - i / 10, 0.1, -1.0)}
+             for i in range(20)]
+    shown = calibrate([*right, *wrong, confident_unanswerable], off_topic_gate="none")[2]
+    withheld = calibrate([*right, *wrong, {**confident_unanswerable, "unstated": True}], off_topic_gate="none")[2]
+    assert shown["abstention_recall"] == 0.0 and withheld["abstention_recall"] == 1.0

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa_engine import Engine, Settings
-from qa_engine.read.unstated import asks_unstated, period_unstated, year_unstated
+from qa_engine.read.unstated import asks_unstated, scope_unstated, year_unstated
 
 PREANNOUNCEMENT = ("预计2024年半年度实现归属于母公司所有者的净利润6,078.43万元,与上年同期相比增加35%。"
                    "二、上年同期经营业绩:归属于母公司所有者的净利润4,502.54万元。")
@@ -45,14 +45,26 @@ def test_a_year_before_one_named_in_passing_is_unstated() -> None:
     ("Will the shareholders sell shares in the next six months?", False),  # a span of time, not a period
 ])
 def test_a_period_the_filing_never_names_is_unstated(question: str, unstated: bool) -> None:
-    assert period_unstated(question, PREANNOUNCEMENT) is unstated
+    assert scope_unstated(question, PREANNOUNCEMENT) is unstated
     assert asks_unstated(question, (), PREANNOUNCEMENT) is unstated
 
 
 def test_a_filing_names_a_quarter_in_figures_or_by_its_dates() -> None:
-    assert not period_unstated("What was Q3 revenue?", "公司3季度营业收入为13.14亿元。")
-    assert not period_unstated("一季度营业收入是多少?", "2024年1-3月营业收入为5亿元。")
-    assert not period_unstated("一季度营业收入是多少?", "补充说明各季度营业收入与净利润的变动。")
+    assert not scope_unstated("What was Q3 revenue?", "公司3季度营业收入为13.14亿元。")
+    assert not scope_unstated("一季度营业收入是多少?", "2024年1-3月营业收入为5亿元。")
+    assert not scope_unstated("一季度营业收入是多少?", "补充说明各季度营业收入与净利润的变动。")
+
+
+@pytest.mark.parametrize(("question", "unstated"), [
+    ("新中港2024年上半年营业收入是多少?", True),
+    ("What revenue does the company expect for the first half of 2024?", True),
+    ("What gross margin did the company report?", True),
+    ("新中港2024年上半年归母净利润预计是多少?", False),
+    ("What net profit does the company expect for H1 2024?", False),
+    ("Why did profit rise?", False),  # no metric the list names
+])
+def test_a_metric_the_filing_never_names_is_unstated(question: str, unstated: bool) -> None:
+    assert scope_unstated(question, PREANNOUNCEMENT) is unstated
 
 
 @pytest.mark.parametrize("reader", ["heuristic", "neural"])

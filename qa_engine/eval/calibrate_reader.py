@@ -31,16 +31,17 @@ Row = tuple[Signals | None, bool, bool]  # inputs (None: answered "not found" at
 
 def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[Row]:
     """Per dev question: (calibration inputs, answerable, best sentence holds the answer); the inputs are None
-    where the reader answers at confidence 0 whatever the calibration (no sentence, or off topic)."""
+    where the reader answers at confidence 0 whatever the calibration (no sentence, off topic, or a year, period
+    or metric its filing never names)."""
     reader = HeuristicReader()
     rows: list[Row] = []
     for item in load_gold(gold, split="dev"):
         reading = engine.prepare(item.question)
         scored = reader.score(reading.analysis, reading.passages)
-        if scored is None or scored.off_topic:
+        best, margin = scored.best_and_margin() if scored is not None else (0, 0.0)
+        if scored is None or scored.off_topic or scored.asks_unstated(best):
             rows.append((None, item.answerable, False))
             continue
-        best, margin = scored.best_and_margin()
         candidate = scored.candidates[best]
         right = (candidate.passage.document.doc_id == corpus.doc_id_of(item.doc)
                  and any(a in candidate.view.sentence for a in item.answers))

@@ -56,25 +56,34 @@ def folds(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return groups
 
 
-def held_out(rows: Sequence[dict[str, Any]], inputs: Sequence[str], policy: str) -> list[Scored]:
-    """Every row scored by the calibration and threshold fit on the folds it is not in."""
+def held_out(rows: Sequence[dict[str, Any]], inputs: Sequence[str], policy: str,
+             max_false_abstention: float = MAX_FALSE_ABSTENTION) -> list[Scored]:
+    """Every row scored by the calibration and threshold fit on the folds it is not in; a row whose answer the
+    reader withholds by rule (`unstated`) scores 0 and is not fit on, as in train_neural.calibrate."""
     groups = folds(rows)
     out: list[Scored] = []
     for i, held in enumerate(groups):
         fit = [row for j, group in enumerate(groups) if j != i for row in group]
-        calibration = fit_calibration([r["signals"] for r in fit], [r["answerable"] and r["hit"] for r in fit], inputs)
-        thresholds = {lang: _threshold(calibration, [r for r in fit if policy == "shared" or r["lang"] == lang])
+        kept = [r for r in fit if not r.get("unstated")]
+        calibration = fit_calibration([r["signals"] for r in kept], [r["answerable"] and r["hit"] for r in kept],
+                                      inputs)
+        thresholds = {lang: _threshold(calibration, [r for r in fit if policy == "shared" or r["lang"] == lang],
+                                       max_false_abstention)
                       for lang in {r["lang"] for r in rows}}
         for row in held:
-            confidence = calibration.confidence(row["signals"])
+            confidence = _confidence(calibration, row)
             out.append(Scored(row, confidence, confidence >= thresholds[row["lang"]]))
     return out
 
 
-def _threshold(calibration: Calibration, rows: Sequence[dict[str, Any]]) -> float:
-    """The threshold that withholds at most MAX_FALSE_ABSTENTION of these rows' answerable questions."""
-    return threshold_for([calibration.confidence(r["signals"]) for r in rows], [r["answerable"] for r in rows],
-                         MAX_FALSE_ABSTENTION)
+def _confidence(calibration: Calibration, row: dict[str, Any]) -> float:
+    return 0.0 if row.get("unstated") else calibration.confidence(row["signals"])
+
+
+def _threshold(calibration: Calibration, rows: Sequence[dict[str, Any]], max_false_abstention: float) -> float:
+    """The threshold that withholds at most `max_false_abstention` of these rows' answerable questions."""
+    return threshold_for([_confidence(calibration, r) for r in rows], [r["answerable"] for r in rows],
+                         max_false_abstention)
 
 
 def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
@@ -114,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--inputs", type=lambda text: tuple(text.split(",")), default=CONFIDENCE_INPUTS,
                         help=f"comma-separated calibration inputs, among {','.join(SIGNALS)}")
     parser.add_argument("--threshold", choices=THRESHOLD_POLICIES, default="shared")
+    parser.add_argument("--max-false-abstention", type=float, default=MAX_FALSE_ABSTENTION,
+                        help="the share of answerable questions each fold's threshold may withhold")
     parser.add_argument("--adapter", type=Path, default=None,
                         help="a trained adapter's folder (train_neural --out); default: the shipped one")
     args = parser.parse_args(argv)
@@ -122,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown calibration inputs {unknown}: use {', '.join(SIGNALS)}")
     rows = dev_rows(args.index, args.gold, args.adapter)
     json.dump({"inputs": list(args.inputs), "threshold": args.threshold,
-               "held_out": summary(held_out(rows, args.inputs, args.threshold))}, sys.stdout, indent=1)
+               "held_out": summary(held_out(rows, args.inputs, args.threshold, args.max_false_abstention))}, sys.stdout, indent=1)
     print()
     return 0
 

@@ -87,6 +87,8 @@ class Listwise:
     prior: np.ndarray  # heuristic logits
     labels: np.ndarray  # 1.0 where the sentence holds a gold span in the gold filing
     missing_topic: float = 0.0  # the least share of the question's topic a passage leaves unmentioned
+    # per candidate: its filing never names a year, period or metric asked (read/unstated.py), so it is withheld
+    unstated: np.ndarray | None = None
 
     @property
     def off_topic(self) -> bool:
@@ -115,7 +117,8 @@ def _listwise(item: GoldItem, question: str, scored: ScoredCandidates, corpus: C
               for c in candidates]
     return Listwise(item, question, tuple(candidate_text(c, context) for c in candidates),
                     scored.logits[top].astype(np.float32),
-                    np.array(labels, dtype=np.float32), scored.missing_topic)
+                    np.array(labels, dtype=np.float32), scored.missing_topic,
+                    np.array([scored.asks_unstated(i) for i in top], dtype=bool))
 
 
 def trainable(examples: Sequence[Listwise]) -> list[Listwise]:
@@ -206,7 +209,8 @@ def outcomes(encoder: Any, examples: Sequence[Listwise], scale: float, temperatu
         signals = Signals(float(combined[best]), margin, float(ex.prior[best]), ex.missing_topic,
                           float(is_english(ex.question)))
         rows.append({"answerable": ex.item.answerable, "lang": ex.item.lang, "prior_hit": bool(ex.labels[0]),
-                     "hit": bool(ex.labels[best]), "signals": signals, "off_topic": ex.off_topic})
+                     "hit": bool(ex.labels[best]), "signals": signals, "off_topic": ex.off_topic,
+                     "unstated": ex.unstated is not None and bool(ex.unstated[best])})
     return rows
 
 
@@ -224,7 +228,8 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE_INPUTS,
               off_topic_gate: str = "all") -> tuple[dict[str, Any], float, dict[str, Any]]:
     """Return (calibration dict, abstention threshold, what they do on these rows)."""
-    gated = [gate_applies(off_topic_gate, r["off_topic"], bool(r["signals"].english)) for r in rows]
+    gated = [gate_applies(off_topic_gate, r["off_topic"], bool(r["signals"].english)) or r.get("unstated", False)
+             for r in rows]
     fitted = [r for r, g in zip(rows, gated) if not g]
     calibration = fit_calibration([r["signals"] for r in fitted], [r["answerable"] and r["hit"] for r in fitted],
                                   inputs)

@@ -1,10 +1,10 @@
-"""A filing that never names a year or a reporting period cannot answer a question about it.
+"""A filing that never names a year, a reporting period or a financial metric cannot answer a question about it.
 
 Analysts ask near misses all the time: last year's figure, the first quarter when a notice covers the half
 year. The readers rank sentences by how well they match, and a sentence about 2024 matches a question about 2022
-almost as well as one about 2022 would, so such answers were shown, often at high confidence. Whether the year
-or period is named anywhere in the chosen sentence's filing is a plain fact, so it is a rule, not a learned
-feature.
+almost as well as one about 2022 would, so such answers were shown, often at high confidence. Whether the year,
+period or metric is named anywhere in the chosen sentence's filing is a plain fact, so it is a rule, not a
+learned feature.
 
 A filing about one of its two latest years that speaks of the year before (上年, 去年, 同期) does state the
 year before's figures: "上年同期" is how a 2024 preannouncement gives 2023's. Only the latest two: a long reply
@@ -16,23 +16,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from qa_engine.lazy_regex import lazy
 from qa_engine.read.analysis import YEAR
+from qa_engine.resources.wordlists import load_word_list
 
 PREVIOUS_YEAR_WORDS = ("上年", "去年", "同期", "上一年")
-# a reporting period: how a question asks for it (Chinese or English), and how a filing names it
-PERIODS = (
-    (re.compile(r"一季度|一季报|first quarter|\bQ1\b|\b1Q\b", re.IGNORECASE),
-     re.compile(r"[一1]季度|一季报|各季度|1\s*[-—–至]\s*3\s*月|3月31日")),
-    (re.compile(r"半年|中期|first half|\bH1\b|half[- ]year|interim|first six months", re.IGNORECASE),
-     re.compile(r"半年|中期|1\s*[-—–至]\s*6\s*月|6月30日")),
-    (re.compile(r"三季度|三季报|third quarter|\bQ3\b|nine months|first three quarters", re.IGNORECASE),
-     re.compile(r"[三3]季度|三季报|各季度|[17]\s*[-—–至]\s*9\s*月|9月30日")),
-)
+SCOPE = load_word_list("asked_scope.tsv")
+SCOPE_KINDS = tuple(dict.fromkeys(tag for word in SCOPE.words for tag in sorted(word.tags - {"asked", "named"})))
+# each period or metric: how a question asks for it, and how a filing names it
+SCOPES = tuple((lazy(SCOPE.alternation("asked", kind), re.IGNORECASE), lazy(SCOPE.alternation("named", kind)))
+               for kind in SCOPE_KINDS)
 
 
 def asks_unstated(question: str, years: Sequence[str], document_text: str) -> bool:
-    """Whether the question asks about a year or a reporting period that the filing never states."""
-    return year_unstated(years, document_text) or period_unstated(question, document_text)
+    """Whether the question asks about a year, reporting period or metric that the filing never states."""
+    return year_unstated(years, document_text) or scope_unstated(question, document_text)
 
 
 def year_unstated(years: Sequence[str], document_text: str) -> bool:
@@ -41,9 +39,10 @@ def year_unstated(years: Sequence[str], document_text: str) -> bool:
     return any(not _year_stated(year, document_text) for year in years)
 
 
-def period_unstated(question: str, document_text: str) -> bool:
-    """Whether the question asks about a quarter, half year or nine months that the filing never names."""
-    return any(asked.search(question) and not named.search(document_text) for asked, named in PERIODS)
+def scope_unstated(question: str, document_text: str) -> bool:
+    """Whether the question asks about a quarter, half year, nine months or financial metric (revenue, net
+    profit, ...) that the filing never names (resources/asked_scope.tsv)."""
+    return any(asked.search(question) and not named.search(document_text) for asked, named in SCOPES)
 
 
 def _year_stated(year: str, text: str) -> bool:

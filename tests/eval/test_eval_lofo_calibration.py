@@ -51,4 +51,15 @@ def test_the_sentence_hit_counts_right_best_sentences_whether_shown_or_withheld(
     figures = summary(held_out(rows, ("best", "margin", "prior"), "shared"))
     right = [r["hit"] for r in rows if r["answerable"]]
     assert figures["all"]["sentence_hit"] == round(sum(right) / len(right), 4)
-    assert figures["all"]["answer_hit"] < figures["all"]["sentence_hit"]  # some right answers are withheld
+    assert figures["all"]["answer_hit"] <= figures["all"]["sentence_hit"]
+    strict = summary(held_out(rows, ("best", "margin", "prior"), "shared", max_false_abstention=0.3))
+    assert strict["all"]["answer_hit"] < figures["all"]["sentence_hit"]  # a higher cap withholds right answers
+    assert strict["all"]["false_abstention"] > figures["all"]["false_abstention"]
+
+
+def test_a_row_withheld_by_rule_scores_zero_and_is_not_shown() -> None:
+    rows = _rows()
+    rows[0] = {**rows[0], "hit": True, "unstated": True}
+    scored = held_out(rows, ("best", "margin", "prior"), "shared")
+    withheld = next(s for s in scored if s.row is rows[0])
+    assert withheld.confidence == 0.0 and not withheld.shown
