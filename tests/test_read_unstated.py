@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa_engine import Engine, Settings
-from qa_engine.read.unstated import asks_unstated, scope_unstated, year_unstated
+from qa_engine.read.unstated import asks_unstated, other_company, scope_unstated, year_unstated
 
 PREANNOUNCEMENT = ("预计2024年半年度实现归属于母公司所有者的净利润6,078.43万元,与上年同期相比增加35%。"
                    "二、上年同期经营业绩:归属于母公司所有者的净利润4,502.54万元。")
@@ -65,6 +65,12 @@ def test_a_filing_names_a_quarter_in_figures_or_by_its_dates() -> None:
 ])
 def test_a_metric_the_filing_never_names_is_unstated(question: str, unstated: bool) -> None:
     assert scope_unstated(question, PREANNOUNCEMENT) is unstated
+
+
+def test_another_companys_filing_is_withheld_only_when_the_question_names_a_company() -> None:
+    assert other_company(frozenset({"d1", "d2"}), "d3")
+    assert not other_company(frozenset({"d1", "d2"}), "d2")
+    assert not other_company(frozenset(), "d3")  # no company named: any filing may answer
 
 
 @pytest.mark.parametrize("reader", ["heuristic", "neural"])

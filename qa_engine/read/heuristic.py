@@ -20,7 +20,7 @@ from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.blocks import block_at
 from qa_engine.read.calibration import Calibration, Signals, best_and_lead
 from qa_engine.read.features import FEATURES, Asked, SentenceView, answer_span, coverage, featurize
-from qa_engine.read.unstated import asks_unstated
+from qa_engine.read.unstated import asks_unstated, other_company
 
 MIN_SENTENCE_CHARS = 4
 # Above this idf share of the question's topic missing from every passage, the filings do not cover what is
@@ -102,10 +102,11 @@ class ScoredCandidates:
         return [int(i) for i in np.argsort(-self.logits, kind="stable")[:n]]
 
     def asks_unstated(self, index: int) -> bool:
-        """Whether candidate `index`'s filing never states a year or period the question asks about
-        (read/unstated.py)."""
-        analysis = self.asked.analysis
-        return asks_unstated(analysis.question, analysis.years, self.candidates[index].passage.document.text)
+        """Whether candidate `index`'s filing is another company's than the one the question names, or never
+        states a year, period or metric it asks about (read/unstated.py)."""
+        analysis, document = self.asked.analysis, self.candidates[index].passage.document
+        return (other_company(analysis.named_docs, document.doc_id)
+                or asks_unstated(analysis.question, analysis.years, document.text))
 
     def extract(self, index: int, score: float) -> Extraction:
         """Return the answer span of candidate `index` with `score` as its confidence."""

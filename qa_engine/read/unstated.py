@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from qa_engine.lazy_regex import lazy
 from qa_engine.read.analysis import YEAR
@@ -31,6 +32,12 @@ SCOPES = tuple((lazy(SCOPE.alternation("asked", kind), re.IGNORECASE), lazy(SCOP
 def asks_unstated(question: str, years: Sequence[str], document_text: str) -> bool:
     """Whether the question asks about a year, reporting period or metric that the filing never states."""
     return year_unstated(years, document_text) or scope_unstated(question, document_text)
+
+
+def other_company(named_docs: AbstractSet[str], doc_id: str) -> bool:
+    """Whether the question names a company in the index and the filing is none of that company's: the reading
+    prefers the named company's passages, so this happens only when none of them was retrieved."""
+    return bool(named_docs) and doc_id not in named_docs
 
 
 def year_unstated(years: Sequence[str], document_text: str) -> bool:
