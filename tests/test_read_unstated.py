@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from qa_engine import Engine, Settings
-from qa_engine.read.unstated import asks_unstated, other_company, scope_unstated, year_unstated
+from qa_engine.read.unstated import (
+    asks_unstated,
+    count_unstated,
+    other_company,
+    scope_unstated,
+    year_unstated,
+)
 
 PREANNOUNCEMENT = ("预计2024年半年度实现归属于母公司所有者的净利润6,078.43万元,与上年同期相比增加35%。"
                    "二、上年同期经营业绩:归属于母公司所有者的净利润4,502.54万元。")
@@ -65,6 +71,19 @@ def test_a_filing_names_a_quarter_in_figures_or_by_its_dates() -> None:
 ])
 def test_a_metric_the_filing_never_names_is_unstated(question: str, unstated: bool) -> None:
     assert scope_unstated(question, PREANNOUNCEMENT) is unstated
+
+
+@pytest.mark.parametrize(("question", "sentence", "unstated"), [
+    ("东诚药业本次预计回购股份数量约为多少股?", "回购价格不超过人民币18元/股(含)。", True),
+    ("How many shares did the company actually buy back?", "回购资金总额不低于人民币1,500万元。", True),
+    ("东诚药业本次预计回购多少股?", "预计回购股份数量约为833,333股,约占公司总股本的0.10%。", False),
+    ("How many shares had it repurchased by January?", "公司累计回购股份1,234.5万股。", False),
+    ("省工控集团合计拥有金龙稀土多少股份权益?", "合计拥有金龙稀土72.70%的股份权益。", False),  # a stake, not a count
+    ("本次授予涉及多少名激励对象?", "本次授予的限制性股票数量为175.5676万股。", True),
+    ("How many incentive recipients are there?", "激励对象共计160人。", False),
+])
+def test_a_count_the_sentence_never_states_is_unstated(question: str, sentence: str, unstated: bool) -> None:
+    assert count_unstated(question, sentence) is unstated
 
 
 def test_another_companys_filing_is_withheld_only_when_the_question_names_a_company() -> None:

@@ -20,7 +20,7 @@ from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.blocks import block_at
 from qa_engine.read.calibration import Calibration, Signals, best_and_lead
 from qa_engine.read.features import FEATURES, Asked, SentenceView, answer_span, coverage, featurize
-from qa_engine.read.unstated import asks_unstated, other_company
+from qa_engine.read.unstated import asks_unstated, count_unstated, other_company
 
 MIN_SENTENCE_CHARS = 4
 # Above this idf share of the question's topic missing from every passage, the filings do not cover what is
@@ -103,10 +103,12 @@ class ScoredCandidates:
 
     def asks_unstated(self, index: int) -> bool:
         """Whether candidate `index`'s filing is another company's than the one the question names, or never
-        states a year, period or metric it asks about (read/unstated.py)."""
-        analysis, document = self.asked.analysis, self.candidates[index].passage.document
+        states a year, period or metric it asks about, or its sentence no count it asks for (read/unstated.py)."""
+        analysis, candidate = self.asked.analysis, self.candidates[index]
+        document = candidate.passage.document
         return (other_company(analysis.named_docs, document.doc_id)
-                or asks_unstated(analysis.question, analysis.years, document.text))
+                or asks_unstated(analysis.question, analysis.years, document.text)
+                or count_unstated(analysis.question, candidate.view.sentence))
 
     def extract(self, index: int, score: float) -> Extraction:
         """Return the answer span of candidate `index` with `score` as its confidence."""

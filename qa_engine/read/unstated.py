@@ -1,4 +1,5 @@
-"""A filing that never names a year, a reporting period or a financial metric cannot answer a question about it.
+"""A filing that never names a year, a reporting period or a financial metric cannot answer a question about it,
+nor a sentence that states no number of shares a question about a number of shares.
 
 Analysts ask near misses all the time: last year's figure, the first quarter when a notice covers the half
 year. The readers rank sentences by how well they match, and a sentence about 2024 matches a question about 2022
@@ -27,6 +28,10 @@ SCOPE_KINDS = tuple(dict.fromkeys(tag for word in SCOPE.words for tag in sorted(
 # each period or metric: how a question asks for it, and how a filing names it
 SCOPES = tuple((lazy(SCOPE.alternation("asked", kind), re.IGNORECASE), lazy(SCOPE.alternation("named", kind)))
                for kind in SCOPE_KINDS)
+COUNT = load_word_list("asked_counts.tsv")
+# each count (shares, people): how a question asks for it, and a number in its unit in a sentence
+COUNTS = tuple((lazy(COUNT.alternation("asked", kind), re.IGNORECASE), lazy(COUNT.alternation("stated", kind)))
+               for kind in ("shares", "headcount"))
 
 
 def asks_unstated(question: str, years: Sequence[str], document_text: str) -> bool:
@@ -38,6 +43,13 @@ def other_company(named_docs: AbstractSet[str], doc_id: str) -> bool:
     """Whether the question names a company in the index and the filing is none of that company's: the reading
     prefers the named company's passages, so this happens only when none of them was retrieved."""
     return bool(named_docs) and doc_id not in named_docs
+
+
+def count_unstated(question: str, sentence: str) -> bool:
+    """Whether the question asks for a number of shares or people and the sentence states no number in that
+    unit: "how many shares did it buy back" is not answered by the buyback's price or budget
+    (resources/asked_counts.tsv)."""
+    return any(asked.search(question) and not stated.search(sentence) for asked, stated in COUNTS)
 
 
 def year_unstated(years: Sequence[str], document_text: str) -> bool:

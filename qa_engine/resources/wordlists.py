@@ -63,6 +63,7 @@ UNIT_GROUPS = ("percent", "headcount", "duration", "price", "tonnage", "money")
 # Each shipped list with the tags its rows may carry; None: any tag (the question patterns' answer types,
 # checked against the registry in read/answer_types.py)
 KNOWN_TAGS: dict[str, frozenset[str] | None] = {
+    "asked_counts.tsv": frozenset({"asked", "stated", "shares", "headcount"}),
     "asked_scope.tsv": frozenset({"asked", "named", "first_quarter", "half_year", "third_quarter", "revenue",
                                   "net_profit", "gross_margin", "earnings_per_share", "cash_flow", "debt_ratio",
                                   "research", "goodwill", "dividend"}),
