@@ -20,7 +20,9 @@ CHROMIUM_ARGS = [
 ]
 RESULTS = REPO / "bench" / "results"
 WAIT_MS = 60_000
-NOT_FOUND_QUESTION = "比特币的价格是多少？"
+# a question no bundled filing can answer, so the page must render "not found" (the neural reader answers
+# "比特币的价格是多少？" with a platinum price at 0.48 confidence since the calibration of 2026-12-07: eval/README)
+NOT_FOUND_QUESTION = "火星基地的氦三储量是多少？"
 
 
 @pytest.fixture(scope="module")
