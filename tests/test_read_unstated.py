@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 from qa_engine import Engine, Settings
+from qa_engine.models import Document, DocumentMeta
 from qa_engine.read.unstated import (
-    asks_unstated,
     count_unstated,
     other_company,
     scope_unstated,
+    withheld_by_rule,
     year_unstated,
 )
 
@@ -52,7 +53,6 @@ def test_a_year_before_one_named_in_passing_is_unstated() -> None:
 ])
 def test_a_period_the_filing_never_names_is_unstated(question: str, unstated: bool) -> None:
     assert scope_unstated(question, PREANNOUNCEMENT) is unstated
-    assert asks_unstated(question, (), PREANNOUNCEMENT) is unstated
 
 
 def test_a_filing_names_a_quarter_in_figures_or_by_its_dates() -> None:
@@ -90,6 +90,20 @@ def test_another_companys_filing_is_withheld_only_when_the_question_names_a_comp
     assert other_company(frozenset({"d1", "d2"}), "d3")
     assert not other_company(frozenset({"d1", "d2"}), "d2")
     assert not other_company(frozenset(), "d3")  # no company named: any filing may answer
+
+
+@pytest.mark.parametrize(("question", "years", "named", "sentence", "withheld"), [
+    ("新中港2024年上半年净利润预计是多少?", ("2024",), {"d1"}, "净利润6,078.43万元。", False),
+    ("新中港2022年上半年净利润预计是多少?", ("2022",), {"d1"}, "净利润6,078.43万元。", True),  # year
+    ("新中港2024年一季度净利润是多少?", ("2024",), {"d1"}, "净利润6,078.43万元。", True),  # period
+    ("新中港2024年上半年营业收入是多少?", ("2024",), {"d1"}, "净利润6,078.43万元。", True),  # metric
+    ("新中港2024年上半年净利润预计是多少?", ("2024",), {"d2"}, "净利润6,078.43万元。", True),  # company
+    ("新中港本次回购多少股?", (), {"d1"}, "净利润6,078.43万元。", True),  # count
+])
+def test_every_rule_withholds_on_its_own(question: str, years: tuple[str, ...], named: set[str], sentence: str,
+                                          withheld: bool) -> None:
+    document = Document("d1", "d1.txt", PREANNOUNCEMENT, DocumentMeta())
+    assert withheld_by_rule(question, years, frozenset(named), document, sentence) is withheld
 
 
 @pytest.mark.parametrize("reader", ["heuristic", "neural"])

@@ -39,7 +39,7 @@ def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[Row]:
         reading = engine.prepare(item.question)
         scored = reader.score(reading.analysis, reading.passages)
         best, margin = scored.best_and_margin() if scored is not None else (0, 0.0)
-        if scored is None or scored.off_topic or scored.asks_unstated(best):
+        if scored is None or scored.off_topic or scored.withheld_by_rule(best):
             rows.append((None, item.answerable, False))
             continue
         candidate = scored.candidates[best]

@@ -118,7 +118,7 @@ def _listwise(item: GoldItem, question: str, scored: ScoredCandidates, corpus: C
     return Listwise(item, question, tuple(candidate_text(c, context) for c in candidates),
                     scored.logits[top].astype(np.float32),
                     np.array(labels, dtype=np.float32), scored.missing_topic,
-                    np.array([scored.asks_unstated(i) for i in top], dtype=bool))
+                    np.array([scored.withheld_by_rule(i) for i in top], dtype=bool))
 
 
 def trainable(examples: Sequence[Listwise]) -> list[Listwise]:

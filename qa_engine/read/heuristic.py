@@ -20,7 +20,7 @@ from qa_engine.read.base import Extraction, Passage
 from qa_engine.read.blocks import block_at
 from qa_engine.read.calibration import Calibration, Signals, best_and_lead
 from qa_engine.read.features import FEATURES, Asked, SentenceView, answer_span, coverage, featurize
-from qa_engine.read.unstated import asks_unstated, count_unstated, other_company
+from qa_engine.read.unstated import withheld_by_rule
 
 MIN_SENTENCE_CHARS = 4
 # Above this idf share of the question's topic missing from every passage, the filings do not cover what is
@@ -101,14 +101,13 @@ class ScoredCandidates:
         """Return the indexes of the n best candidates by logit, best first."""
         return [int(i) for i in np.argsort(-self.logits, kind="stable")[:n]]
 
-    def asks_unstated(self, index: int) -> bool:
-        """Whether candidate `index`'s filing is another company's than the one the question names, or never
-        states a year, period or metric it asks about, or its sentence no count it asks for (read/unstated.py)."""
+    def withheld_by_rule(self, index: int) -> bool:
+        """Whether a rule withholds candidate `index` (read/unstated.py): its filing is another company's than the
+        one the question names, or never names a year, period or metric asked; or its sentence states no count
+        asked for."""
         analysis, candidate = self.asked.analysis, self.candidates[index]
-        document = candidate.passage.document
-        return (other_company(analysis.named_docs, document.doc_id)
-                or asks_unstated(analysis.question, analysis.years, document.text)
-                or count_unstated(analysis.question, candidate.view.sentence))
+        return withheld_by_rule(analysis.question, analysis.years, analysis.named_docs, candidate.passage.document,
+                                candidate.view.sentence)
 
     def extract(self, index: int, score: float) -> Extraction:
         """Return the answer span of candidate `index` with `score` as its confidence."""
@@ -148,7 +147,7 @@ class HeuristicReader:
         if scored is None:
             return None
         best, margin = scored.best_and_margin()
-        withheld = scored.off_topic or scored.asks_unstated(best)
+        withheld = scored.off_topic or scored.withheld_by_rule(best)
         confidence = 0.0 if withheld else self.model.confidence(float(scored.logits[best]), margin)
         return scored.extract(best, confidence)
 

@@ -172,7 +172,7 @@ class NeuralReader:
         best, margin = best_and_lead(combined)
         signals = confidence_signals(analysis.question, scored, top[best], float(combined[best]), margin)
         if (gate_applies(self.head.off_topic_gate, scored.off_topic, bool(signals.english))
-                or scored.asks_unstated(top[best])):
+                or scored.withheld_by_rule(top[best])):
             return scored.extract(top[best], 0.0)
         return scored.extract(top[best], self.head.calibration.confidence(signals))
 

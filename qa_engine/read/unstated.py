@@ -1,5 +1,6 @@
-"""A filing that never names a year, a reporting period or a financial metric cannot answer a question about it,
-nor a sentence that states no number of shares a question about a number of shares.
+"""Answers a rule withholds: a filing that never names a year, a reporting period or a financial metric cannot
+answer a question about it, nor another company's filing a question that names a company, nor a sentence that
+states no number of shares a question about a number of shares.
 
 Analysts ask near misses all the time: last year's figure, the first quarter when a notice covers the half
 year. The readers rank sentences by how well they match, and a sentence about 2024 matches a question about 2022
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
 from qa_engine.lazy_regex import lazy
+from qa_engine.models import Document
 from qa_engine.read.analysis import YEAR
 from qa_engine.resources.wordlists import load_word_list
 
@@ -34,9 +36,11 @@ COUNTS = tuple((lazy(COUNT.alternation("asked", kind), re.IGNORECASE), lazy(COUN
                for kind in ("shares", "headcount"))
 
 
-def asks_unstated(question: str, years: Sequence[str], document_text: str) -> bool:
-    """Whether the question asks about a year, reporting period or metric that the filing never states."""
-    return year_unstated(years, document_text) or scope_unstated(question, document_text)
+def withheld_by_rule(question: str, years: Sequence[str], named_docs: AbstractSet[str], document: Document,
+                     sentence: str) -> bool:
+    """Whether a rule withholds the answer that `sentence` of `document` gives to the question."""
+    return (other_company(named_docs, document.doc_id) or year_unstated(years, document.text)
+            or scope_unstated(question, document.text) or count_unstated(question, sentence))
 
 
 def other_company(named_docs: AbstractSet[str], doc_id: str) -> bool:
