@@ -79,5 +79,5 @@ def test_rows_withheld_by_rule_are_abstentions_the_calibration_is_not_fit_on() -
     wrong = [{"answerable": True, "hit": False, "off_topic": False, "signals": Signals(-1.0 - i / 10, 0.1, -1.0)}
              for i in range(20)]
     shown = calibrate([*right, *wrong, confident_unanswerable], off_topic_gate="none")[2]
-    withheld = calibrate([*right, *wrong, {**confident_unanswerable, "unstated": True}], off_topic_gate="none")[2]
+    withheld = calibrate([*right, *wrong, {**confident_unanswerable, "withheld": True}], off_topic_gate="none")[2]
     assert shown["abstention_recall"] == 0.0 and withheld["abstention_recall"] == 1.0

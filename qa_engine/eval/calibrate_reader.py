@@ -31,8 +31,8 @@ Row = tuple[Signals | None, bool, bool]  # inputs (None: answered "not found" at
 
 def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[Row]:
     """Per dev question: (calibration inputs, answerable, best sentence holds the answer); the inputs are None
-    where the reader answers at confidence 0 whatever the calibration (no sentence, off topic, or a year, period
-    or metric its filing never names)."""
+    where the reader answers at confidence 0 whatever the calibration (no sentence, off topic, or withheld by a
+    rule of read/unstated.py)."""
     reader = HeuristicReader()
     rows: list[Row] = []
     for item in load_gold(gold, split="dev"):

@@ -59,12 +59,12 @@ def folds(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def held_out(rows: Sequence[dict[str, Any]], inputs: Sequence[str], policy: str,
              max_false_abstention: float = MAX_FALSE_ABSTENTION) -> list[Scored]:
     """Every row scored by the calibration and threshold fit on the folds it is not in; a row whose answer the
-    reader withholds by rule (`unstated`) scores 0 and is not fit on, as in train_neural.calibrate."""
+    reader withholds by rule (`withheld`) scores 0 and is not fit on, as in train_neural.calibrate."""
     groups = folds(rows)
     out: list[Scored] = []
     for i, held in enumerate(groups):
         fit = [row for j, group in enumerate(groups) if j != i for row in group]
-        kept = [r for r in fit if not r.get("unstated")]
+        kept = [r for r in fit if not r.get("withheld")]
         calibration = fit_calibration([r["signals"] for r in kept], [r["answerable"] and r["hit"] for r in kept],
                                       inputs)
         thresholds = {lang: _threshold(calibration, [r for r in fit if policy == "shared" or r["lang"] == lang],
@@ -77,7 +77,7 @@ def held_out(rows: Sequence[dict[str, Any]], inputs: Sequence[str], policy: str,
 
 
 def _confidence(calibration: Calibration, row: dict[str, Any]) -> float:
-    return 0.0 if row.get("unstated") else calibration.confidence(row["signals"])
+    return 0.0 if row.get("withheld") else calibration.confidence(row["signals"])
 
 
 def _threshold(calibration: Calibration, rows: Sequence[dict[str, Any]], max_false_abstention: float) -> float:

@@ -87,8 +87,7 @@ class Listwise:
     prior: np.ndarray  # heuristic logits
     labels: np.ndarray  # 1.0 where the sentence holds a gold span in the gold filing
     missing_topic: float = 0.0  # the least share of the question's topic a passage leaves unmentioned
-    # per candidate: its filing never names a year, period or metric asked (read/unstated.py), so it is withheld
-    unstated: np.ndarray | None = None
+    withheld: np.ndarray | None = None  # per candidate: a rule withholds it (read/unstated.py)
 
     @property
     def off_topic(self) -> bool:
@@ -210,7 +209,7 @@ def outcomes(encoder: Any, examples: Sequence[Listwise], scale: float, temperatu
                           float(is_english(ex.question)))
         rows.append({"answerable": ex.item.answerable, "lang": ex.item.lang, "prior_hit": bool(ex.labels[0]),
                      "hit": bool(ex.labels[best]), "signals": signals, "off_topic": ex.off_topic,
-                     "unstated": ex.unstated is not None and bool(ex.unstated[best])})
+                     "withheld": ex.withheld is not None and bool(ex.withheld[best])})
     return rows
 
 
@@ -228,7 +227,7 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE_INPUTS,
               off_topic_gate: str = "all") -> tuple[dict[str, Any], float, dict[str, Any]]:
     """Return (calibration dict, abstention threshold, what they do on these rows)."""
-    gated = [gate_applies(off_topic_gate, r["off_topic"], bool(r["signals"].english)) or r.get("unstated", False)
+    gated = [gate_applies(off_topic_gate, r["off_topic"], bool(r["signals"].english)) or r.get("withheld", False)
              for r in rows]
     fitted = [r for r, g in zip(rows, gated) if not g]
     calibration = fit_calibration([r["signals"] for r in fitted], [r["answerable"] and r["hit"] for r in fitted],

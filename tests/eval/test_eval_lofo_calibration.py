@@ -59,7 +59,7 @@ def test_the_sentence_hit_counts_right_best_sentences_whether_shown_or_withheld(
 
 def test_a_row_withheld_by_rule_scores_zero_and_is_not_shown() -> None:
     rows = _rows()
-    rows[0] = {**rows[0], "hit": True, "unstated": True}
+    rows[0] = {**rows[0], "hit": True, "withheld": True}
     scored = held_out(rows, ("best", "margin", "prior"), "shared")
     withheld = next(s for s in scored if s.row is rows[0])
     assert withheld.confidence == 0.0 and not withheld.shown
