@@ -99,6 +99,7 @@ def test_another_companys_filing_is_withheld_only_when_the_question_names_a_comp
     ("新中港2024年上半年营业收入是多少?", ("2024",), {"d1"}, "净利润6,078.43万元。", True),  # metric
     ("新中港2024年上半年净利润预计是多少?", ("2024",), {"d2"}, "净利润6,078.43万元。", True),  # company
     ("新中港本次回购多少股?", (), {"d1"}, "净利润6,078.43万元。", True),  # count
+    ("新中港2024年上半年净利润是否超过20000万元?", ("2024", "2000"), {"d1"}, "净利润6,078.43万元。", False),
 ])
 def test_every_rule_withholds_on_its_own(question: str, years: tuple[str, ...], named: set[str], sentence: str,
                                           withheld: bool) -> None:
