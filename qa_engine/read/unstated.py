@@ -19,21 +19,26 @@ import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
-from qa_engine.lazy_regex import lazy
+from qa_engine.lazy_regex import LazyPattern, lazy
 from qa_engine.models import Document
 from qa_engine.read.analysis import YEAR
-from qa_engine.resources.wordlists import load_word_list
+from qa_engine.resources.wordlists import WordList, load_word_list
 
 PREVIOUS_YEAR_WORDS = ("上年", "去年", "同期", "上一年")
-SCOPE = load_word_list("asked_scope.tsv")
-SCOPE_KINDS = tuple(dict.fromkeys(tag for word in SCOPE.words for tag in sorted(word.tags - {"asked", "named"})))
+
+
+def _asked_and_found(words: WordList, found: str) -> tuple[tuple[LazyPattern, LazyPattern], ...]:
+    """Per kind in a list (its tags other than `asked` and `found`, in file order): how a question asks for it,
+    in any case, and what must be found where the answer is."""
+    kinds = dict.fromkeys(tag for word in words.words for tag in sorted(word.tags - {"asked", found}))
+    return tuple((lazy(words.alternation("asked", kind), re.IGNORECASE), lazy(words.alternation(found, kind)))
+                 for kind in kinds)
+
+
 # each period or metric: how a question asks for it, and how a filing names it
-SCOPES = tuple((lazy(SCOPE.alternation("asked", kind), re.IGNORECASE), lazy(SCOPE.alternation("named", kind)))
-               for kind in SCOPE_KINDS)
-COUNT = load_word_list("asked_counts.tsv")
+SCOPES = _asked_and_found(load_word_list("asked_scope.tsv"), "named")
 # each count (shares, people): how a question asks for it, and a number in its unit in a sentence
-COUNTS = tuple((lazy(COUNT.alternation("asked", kind), re.IGNORECASE), lazy(COUNT.alternation("stated", kind)))
-               for kind in ("shares", "headcount"))
+COUNTS = _asked_and_found(load_word_list("asked_counts.tsv"), "stated")
 
 
 def withheld_by_rule(question: str, years: Sequence[str], named_docs: AbstractSet[str], document: Document,
