@@ -21,7 +21,7 @@ from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import load_gold
 from qa_engine.eval.training_index import open_training_index, training_parser
 from qa_engine.read.calibration import MAX_FALSE_ABSTENTION, Signals, fit_calibration, threshold_for
-from qa_engine.read.heuristic import WEIGHTS_FILE, HeuristicReader
+from qa_engine.read.heuristic import WEIGHTS_FILE, HeuristicReader, withholds
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "resources" / WEIGHTS_FILE
 
@@ -39,7 +39,7 @@ def dev_rows(engine: Any, gold: Path, corpus: Corpus) -> list[Row]:
         reading = engine.prepare(item.question)
         scored = reader.score(reading.analysis, reading.passages)
         best, margin = scored.best_and_margin() if scored is not None else (0, 0.0)
-        if scored is None or scored.off_topic or scored.withheld_by_rule(best):
+        if scored is None or withholds(scored, best):
             rows.append((None, item.answerable, False))
             continue
         candidate = scored.candidates[best]

@@ -147,9 +147,14 @@ class HeuristicReader:
         if scored is None:
             return None
         best, margin = scored.best_and_margin()
-        withheld = scored.off_topic or scored.withheld_by_rule(best)
-        confidence = 0.0 if withheld else self.model.confidence(float(scored.logits[best]), margin)
+        confidence = 0.0 if withholds(scored, best) else self.model.confidence(float(scored.logits[best]), margin)
         return scored.extract(best, confidence)
+
+
+def withholds(scored: ScoredCandidates, best: int) -> bool:
+    """Whether the heuristic reader answers with candidate `best` at confidence 0, whatever its calibration: no
+    passage covers the question's topic, or a rule withholds it (read/unstated.py)."""
+    return scored.off_topic or scored.withheld_by_rule(best)
 
 
 def least_missing_topic(features: np.ndarray) -> float:
