@@ -11,7 +11,8 @@ from qa_engine.read.qtypes import QTYPE_PATTERNS, detect_qtype
 from qa_engine.resources.wordlists import load_word_list
 from qa_engine.retrieve.query import QueryPlan
 
-YEAR = re.compile(r"(20\d{2}|19\d{2})")
+# a year written as a year (2024年, FY2023, 2024.12.31), not the digits of 20000万元, 2,024 or 2024.56万元
+YEAR = re.compile(r"(?<![\d,.])(20\d{2}|19\d{2})(?!\d|,\d|\.\d++(?!\.\d))")
 QUESTION_WORDS = frozenset(load_word_list("question_stopwords.tsv").texts("stop"))
 
 

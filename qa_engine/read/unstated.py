@@ -44,8 +44,7 @@ COUNTS = _asked_and_found(load_word_list("asked_counts.tsv"), "stated")
 def withheld_by_rule(question: str, years: Sequence[str], named_docs: AbstractSet[str], document: Document,
                      sentence: str) -> bool:
     """Whether a rule withholds the answer that `sentence` of `document` gives to the question."""
-    asked_years = [year for year in years if _stands_alone(year, question)]
-    return (other_company(named_docs, document.doc_id) or year_unstated(asked_years, document.text)
+    return (other_company(named_docs, document.doc_id) or year_unstated(years, document.text)
             or scope_unstated(question, document.text) or count_unstated(question, sentence))
 
 
@@ -72,11 +71,6 @@ def scope_unstated(question: str, document_text: str) -> bool:
     """Whether the question asks about a quarter, half year, nine months or financial metric (revenue, net
     profit, ...) that the filing never names (resources/asked_scope.tsv)."""
     return any(asked.search(question) and not named.search(document_text) for asked, named in SCOPES)
-
-
-def _stands_alone(year: str, question: str) -> bool:
-    """Whether `year` is written as a year in the question, not as digits of a number such as 20000万元."""
-    return re.search(rf"(?<![\d,.]){year}(?!\d|[,.]\d)", question) is not None
 
 
 def _year_stated(year: str, text: str) -> bool:
