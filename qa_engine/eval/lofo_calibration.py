@@ -20,15 +20,9 @@ from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import load_gold
 from qa_engine.eval.metrics import HeldOutcome, shown_or_withheld_scores
 from qa_engine.eval.training_index import open_training_index, training_parser
-from qa_engine.read.calibration import (
-    CONFIDENCE_INPUTS,
-    MAX_FALSE_ABSTENTION,
-    SIGNALS,
-    Calibration,
-    fit_calibration,
-    threshold_for,
-)
-from qa_engine.read.neural import NeuralReader
+from qa_engine.eval.withholding import GatedCalibration, fit_gated
+from qa_engine.read.calibration import CONFIDENCE_INPUTS, MAX_FALSE_ABSTENTION, SIGNALS, threshold_for
+from qa_engine.read.neural import NeuralReader, RerankHead
 
 THRESHOLD_POLICIES = ("shared", "per-language")
 
@@ -57,32 +51,26 @@ def folds(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def held_out(rows: Sequence[dict[str, Any]], inputs: Sequence[str], policy: str,
-             max_false_abstention: float = MAX_FALSE_ABSTENTION) -> list[Scored]:
-    """Every row scored by the calibration and threshold fit on the folds it is not in; a row whose answer the
-    reader withholds by rule (`withheld`) scores 0 and is not fit on, as in train_neural.calibrate."""
+             max_false_abstention: float = MAX_FALSE_ABSTENTION, off_topic_gate: str = "none") -> list[Scored]:
+    """Every row scored by the calibration and threshold fit on the folds it is not in, as train_neural.calibrate
+    fits them (an answer withheld by rule or by the off-topic gate scores 0 and is not fit on)."""
     groups = folds(rows)
     out: list[Scored] = []
     for i, held in enumerate(groups):
         fit = [row for j, group in enumerate(groups) if j != i for row in group]
-        kept = [r for r in fit if not r.get("withheld")]
-        calibration = fit_calibration([r["signals"] for r in kept], [r["answerable"] and r["hit"] for r in kept],
-                                      inputs)
-        thresholds = {lang: _threshold(calibration, [r for r in fit if policy == "shared" or r["lang"] == lang],
+        fitted = fit_gated(fit, inputs, off_topic_gate)
+        thresholds = {lang: _threshold(fitted, [r for r in fit if policy == "shared" or r["lang"] == lang],
                                        max_false_abstention)
                       for lang in {r["lang"] for r in rows}}
         for row in held:
-            confidence = _confidence(calibration, row)
+            confidence = fitted.confidence(row)
             out.append(Scored(row, confidence, confidence >= thresholds[row["lang"]]))
     return out
 
 
-def _confidence(calibration: Calibration, row: dict[str, Any]) -> float:
-    return 0.0 if row.get("withheld") else calibration.confidence(row["signals"])
-
-
-def _threshold(calibration: Calibration, rows: Sequence[dict[str, Any]], max_false_abstention: float) -> float:
+def _threshold(fitted: GatedCalibration, rows: Sequence[dict[str, Any]], max_false_abstention: float) -> float:
     """The threshold that withholds at most `max_false_abstention` of these rows' answerable questions."""
-    return threshold_for([_confidence(calibration, r) for r in rows], [r["answerable"] for r in rows],
+    return threshold_for([fitted.confidence(r) for r in rows], [r["answerable"] for r in rows],
                          max_false_abstention)
 
 
@@ -102,9 +90,9 @@ def summary(scored: Sequence[Scored]) -> dict[str, dict[str, float | int]]:
     return out
 
 
-def dev_rows(index: Path, gold: Path, folder: Path | None = None) -> list[dict[str, Any]]:
-    """The neural reader's outcome on every dev question, with the question's filing; `folder`: its adapter and
-    head (None: the shipped ones)."""
+def dev_rows(index: Path, gold: Path, folder: Path | None = None) -> tuple[list[dict[str, Any]], RerankHead]:
+    """The neural reader's outcome on every dev question, with the question's filing, and the reader's head;
+    `folder`: its adapter and head (None: the shipped ones)."""
     from qa_engine.eval.train_neural import collect, outcomes
 
     engine, settings = open_training_index(index)
@@ -115,7 +103,7 @@ def dev_rows(index: Path, gold: Path, folder: Path | None = None) -> list[dict[s
     rows = outcomes(reader.encoder, examples, head.scale, head.temperature)
     for row, example in zip(rows, examples, strict=True):
         row["doc"] = example.item.doc
-    return rows
+    return rows, head
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,9 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(args.inputs) - set(SIGNALS))
     if unknown:
         parser.error(f"unknown calibration inputs {unknown}: use {', '.join(SIGNALS)}")
-    rows = dev_rows(args.index, args.gold, args.adapter)
-    json.dump({"inputs": list(args.inputs), "threshold": args.threshold,
-               "held_out": summary(held_out(rows, args.inputs, args.threshold, args.max_false_abstention))}, sys.stdout, indent=1)
+    rows, head = dev_rows(args.index, args.gold, args.adapter)
+    scored = held_out(rows, args.inputs, args.threshold, args.max_false_abstention, head.off_topic_gate)
+    json.dump({"inputs": list(args.inputs), "threshold": args.threshold, "off_topic_gate": head.off_topic_gate,
+               "held_out": summary(scored)}, sys.stdout, indent=1)
     print()
     return 0
 

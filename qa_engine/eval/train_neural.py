@@ -32,6 +32,7 @@ from qa_engine.eval.corpus import Corpus
 from qa_engine.eval.gold import GoldItem, load_gold
 from qa_engine.eval.metrics import HeldOutcome, rounded_mean, shown_or_withheld_scores
 from qa_engine.eval.training_index import open_training_index, print_fields, training_parser
+from qa_engine.eval.withholding import fit_gated
 from qa_engine.read.calibration import (
     CONFIDENCE_INPUTS,
     MAX_FALSE_ABSTENTION,
@@ -39,8 +40,6 @@ from qa_engine.read.calibration import (
     SIGNALS,
     Signals,
     best_and_lead,
-    fit_calibration,
-    gate_applies,
     threshold_for,
 )
 from qa_engine.read.context import PASSAGE_CONTEXTS
@@ -227,19 +226,14 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def calibrate(rows: Sequence[dict[str, Any]], inputs: Sequence[str] = CONFIDENCE_INPUTS,
               off_topic_gate: str = "all") -> tuple[dict[str, Any], float, dict[str, Any]]:
     """Return (calibration dict, abstention threshold, what they do on these rows)."""
-    gated = [gate_applies(off_topic_gate, r["off_topic"], bool(r["signals"].english)) or r.get("withheld", False)
-             for r in rows]
-    fitted = [r for r, g in zip(rows, gated) if not g]
-    calibration = fit_calibration([r["signals"] for r in fitted], [r["answerable"] and r["hit"] for r in fitted],
-                                  inputs)
-    confidences = [0.0 if g else calibration.confidence(r["signals"]) for r, g in zip(rows, gated)]
-    answerable = [r["answerable"] for r in rows]
-    threshold = threshold_for(confidences, answerable, MAX_FALSE_ABSTENTION)
+    fitted = fit_gated(rows, inputs, off_topic_gate)
+    confidences = [fitted.confidence(r) for r in rows]
+    threshold = threshold_for(confidences, [r["answerable"] for r in rows], MAX_FALSE_ABSTENTION)
     scores = shown_or_withheld_scores([HeldOutcome(r["answerable"], r["hit"], c, c >= threshold)
                                        for r, c in zip(rows, confidences)])
     effect = {**{key: scores[key] for key in ("answer_hit", "abstention_recall", "wrong_at_70")},
               "shown": sum(c >= threshold for c in confidences)}
-    return calibration.to_dict(), threshold, effect
+    return fitted.calibration.to_dict(), threshold, effect
 
 
 def train(args: argparse.Namespace, config: TrainConfig) -> dict[str, Any]:

@@ -63,3 +63,19 @@ def test_a_row_withheld_by_rule_scores_zero_and_is_not_shown() -> None:
     scored = held_out(rows, ("best", "margin", "prior"), "shared")
     withheld = next(s for s in scored if s.row is rows[0])
     assert withheld.confidence == 0.0 and not withheld.shown
+
+
+def test_an_off_topic_answer_is_withheld_only_under_the_gate_of_its_language() -> None:
+    rows = _rows()
+    rows[0] = {**rows[0], "off_topic": True}  # a Chinese question
+    rows[12] = {**rows[12], "off_topic": True, "signals": Signals(3.0, 0.75, 1.5, english=1.0)}
+
+    def confidences(gate: str) -> tuple[float, float]:
+        scored = {id(s.row): s.confidence for s in held_out(rows, ("best", "margin", "prior"), "shared",
+                                                            off_topic_gate=gate)}
+        return scored[id(rows[0])], scored[id(rows[12])]
+
+    assert all(c > 0 for c in confidences("none"))
+    zh_only = confidences("zh")
+    assert zh_only[0] == 0.0 and zh_only[1] > 0
+    assert confidences("all") == (0.0, 0.0)
