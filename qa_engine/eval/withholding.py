@@ -19,11 +19,8 @@ class GatedCalibration:
     calibration: Calibration
     off_topic_gate: str
 
-    def withholds(self, row: Row) -> bool:
-        return withheld(row, self.off_topic_gate)
-
     def confidence(self, row: Row) -> float:
-        return 0.0 if self.withholds(row) else self.calibration.confidence(row["signals"])
+        return 0.0 if withheld(row, self.off_topic_gate) else self.calibration.confidence(row["signals"])
 
 
 def withheld(row: Row, off_topic_gate: str) -> bool:
